@@ -1,0 +1,48 @@
+# The commands a newcomer reaches for. Everything installs itself into .venv/ (and .venv-sam/ for the SAM CLI,
+# which pins its own boto3 and click) on first use.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SAM_VENV := .venv-sam
+SAM := $(SAM_VENV)/bin/sam
+SAM_STAMP := $(SAM_VENV)/.installed
+PYTEST_ARGS ?=
+
+export SAM_CLI_TELEMETRY := 0
+
+.DEFAULT_GOAL := help
+.PHONY: help serve test lint bench build deploy clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[local,test]'
+	touch $@
+
+$(SAM_STAMP):
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check aws-sam-cli
+	touch $@
+
+serve: $(STAMP) ## Run the whole service locally on http://127.0.0.1:8000 (PORT, AWS_PORT override)
+	$(PY) -m netremedy_local
+
+test: $(STAMP) $(SAM_STAMP) ## Run every test (unit, integration on the local stack, corpus fidelity, template)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP) $(SAM_STAMP) ## Lint the template (cfn-lint, sam validate --lint)
+	$(VENV)/bin/cfn-lint template.yaml
+	$(SAM) validate --lint --template template.yaml --region us-east-1
+
+build: $(SAM_STAMP) ## Build the Lambda package with SAM (sam build)
+	$(SAM) build --template template.yaml
+
+deploy: build ## Deploy to AWS (sam deploy --guided asks for stack name, region and parameters)
+	$(SAM) deploy --guided
+
+clean: ## Remove virtualenvs, local state and build output
+	rm -rf $(VENV) $(SAM_VENV) .local .aws-sam .pytest_cache

@@ -1,0 +1,1 @@
+"""Data access: the only modules that import boto3. One module per AWS service."""

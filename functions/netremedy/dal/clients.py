@@ -1,0 +1,19 @@
+"""boto3 clients, created once per container.
+
+The endpoint comes from the standard ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_<SERVICE>`` variables that
+botocore reads itself, so the same code talks to AWS, LocalStack or the embedded emulator.
+"""
+
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+# Fan-out sends SQS batches from a few threads; the default pool of 10 connections would serialise them.
+_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=32)
+
+
+@lru_cache(maxsize=None)
+def client(service: str) -> Any:
+    return boto3.session.Session().client(service, config=_CLIENT_CONFIG)  # type: ignore[call-overload]

@@ -1,0 +1,227 @@
+"""DynamoDB: the job table (one partition per job: the job row plus one row per finished device)."""
+
+import random
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from netremedy.dal.clients import client
+from netremedy.models.items import (
+    DEVICE_SORT_PREFIX,
+    JOB_SORT_KEY,
+    DeviceResultItem,
+    JobItem,
+    device_sort_key,
+    job_partition_key,
+)
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+_OPEN_STATUSES = {":pending": {"S": "pending"}, ":running": {"S": "running"}}
+# Transactions on one hot job row conflict with each other; back off and try again this many times before
+# letting the batch fail (SQS then redelivers it, and the conditional writes keep the counting exact).
+_MAX_COMMIT_ATTEMPTS = 10
+
+
+def _to_item(values: dict[str, Any]) -> dict[str, Any]:
+    return {key: _serializer.serialize(value) for key, value in values.items() if value is not None}
+
+
+def _from_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: _deserializer.deserialize(value) for key, value in item.items()}
+
+
+def _job_key(job_id: str) -> dict[str, Any]:
+    return {"pk": {"S": job_partition_key(job_id)}, "sk": {"S": JOB_SORT_KEY}}
+
+
+class JobExistsError(Exception):
+    pass
+
+
+def put_new_job(table: str, job: JobItem) -> None:
+    item = _to_item({"pk": job_partition_key(job.job_id), "sk": JOB_SORT_KEY, **job.model_dump()})
+    try:
+        client("dynamodb").put_item(
+            TableName=table, Item=item, ConditionExpression="attribute_not_exists(pk)"
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            raise JobExistsError(job.job_id) from exc
+        raise
+
+
+def get_job(table: str, job_id: str) -> JobItem | None:
+    response = client("dynamodb").get_item(TableName=table, Key=_job_key(job_id), ConsistentRead=True)
+    if "Item" not in response:
+        return None
+    values = _from_item(response["Item"])
+    return JobItem.model_validate({key: values[key] for key in values if key not in ("pk", "sk")})
+
+
+def fail_job(table: str, job_id: str, error: str, now: str) -> None:
+    """Mark a job that cannot be carried out as failed (only while it is still open)."""
+    try:
+        client("dynamodb").update_item(
+            TableName=table,
+            Key=_job_key(job_id),
+            UpdateExpression="SET #status = :failed, #error = :error, updated_at = :now",
+            ConditionExpression="#status IN (:pending, :running)",
+            ExpressionAttributeNames={"#status": "status", "#error": "error"},
+            ExpressionAttributeValues={
+                ":failed": {"S": "failed"},
+                ":error": {"S": error},
+                ":now": {"S": now},
+                **_OPEN_STATUSES,
+            },
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+
+
+def complete_job_if_done(table: str, job_id: str, now: str) -> bool:
+    """Close the job once every device is counted; True only for the one call that closed it."""
+    job = get_job(table, job_id)
+    if job is None or job.status not in ("pending", "running"):
+        return False
+    if job.completed_devices + job.failed_devices < job.total_devices:
+        return False
+    try:
+        client("dynamodb").update_item(
+            TableName=table,
+            Key=_job_key(job_id),
+            UpdateExpression="SET #status = :completed, updated_at = :now",
+            ConditionExpression="#status IN (:pending, :running)",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":completed": {"S": "completed"}, ":now": {"S": now}, **_OPEN_STATUSES},
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+@dataclass
+class CommitOutcome:
+    recorded: list[DeviceResultItem] = field(default_factory=list)
+    duplicates: list[DeviceResultItem] = field(default_factory=list)
+    job_closed: list[DeviceResultItem] = field(default_factory=list)
+
+
+# Which row a transaction entry writes: (job_id, device_id), device_id None for the job row.
+_Owner = tuple[str, str | None]
+
+
+def _transaction(results: list[DeviceResultItem], now: str) -> tuple[list[dict[str, Any]], list[_Owner]]:
+    """One counter update per job plus a put per device (only if new), and the owner of each entry."""
+    by_job: dict[str, list[DeviceResultItem]] = defaultdict(list)
+    for result in results:
+        by_job[result.job_id].append(result)
+    entries: list[dict[str, Any]] = []
+    owners: list[_Owner] = []
+    for job_id, job_results in by_job.items():
+        succeeded = sum(1 for result in job_results if result.status == "success")
+        entries.append(
+            {
+                "Update": {
+                    "TableName": "",
+                    "Key": _job_key(job_id),
+                    "UpdateExpression": "ADD completed_devices :ok, failed_devices :bad "
+                    "SET #status = :running, updated_at = :now",
+                    "ConditionExpression": "#status IN (:pending, :running)",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": {
+                        ":ok": {"N": str(succeeded)},
+                        ":bad": {"N": str(len(job_results) - succeeded)},
+                        ":now": {"S": now},
+                        **_OPEN_STATUSES,
+                    },
+                }
+            }
+        )
+        owners.append((job_id, None))
+        for result in job_results:
+            item = {"pk": job_partition_key(job_id), "sk": device_sort_key(result.device_id)}
+            item.update(result.model_dump())
+            entries.append(
+                {"Put": {"TableName": "", "Item": _to_item(item), "ConditionExpression": "attribute_not_exists(pk)"}}
+            )
+            owners.append((job_id, result.device_id))
+    return entries, owners
+
+
+def commit_device_results(table: str, results: list[DeviceResultItem], now: str) -> CommitOutcome:
+    """Record each device result and bump its job's counters in one transaction, exactly once per device.
+
+    A device already recorded (a redelivered message) fails its put condition: it is dropped and the rest is
+    committed again, so a second delivery changes nothing. A job that is no longer open (failed) records
+    nothing more.
+    """
+    outcome = CommitOutcome()
+    pending = {(result.job_id, result.device_id): result for result in results}
+    attempt = 0
+    while pending:
+        entries, owners = _transaction(list(pending.values()), now)
+        for entry in entries:
+            next(iter(entry.values()))["TableName"] = table
+        try:
+            client("dynamodb").transact_write_items(TransactItems=entries)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            reasons = exc.response.get("CancellationReasons") or []
+            if not _drop_refused(reasons, owners, pending, outcome):
+                attempt += 1
+                if attempt >= _MAX_COMMIT_ATTEMPTS:
+                    raise
+                time.sleep(min(2.0, 0.02 * 2**attempt) * random.random())
+            continue
+        outcome.recorded.extend(pending.values())
+        break
+    return outcome
+
+
+def _drop_refused(
+    reasons: list[dict[str, Any]],
+    owners: list[_Owner],
+    pending: dict[tuple[str, str], DeviceResultItem],
+    outcome: CommitOutcome,
+) -> bool:
+    """Remove the entries whose condition failed; False when nothing was refused (a conflict: retry)."""
+    dropped = False
+    for reason, (job_id, device_id) in zip(reasons, owners, strict=False):
+        if reason.get("Code") != "ConditionalCheckFailed":
+            continue
+        if device_id is None:
+            for key in [key for key in pending if key[0] == job_id]:
+                outcome.job_closed.append(pending.pop(key))
+        elif (job_id, device_id) in pending:
+            outcome.duplicates.append(pending.pop((job_id, device_id)))
+        dropped = True
+    return dropped
+
+
+def query_device_results(table: str, job_id: str) -> Iterator[DeviceResultItem]:
+    """Every recorded device result of the job, ordered by device_id."""
+    paginator = client("dynamodb").get_paginator("query")
+    pages = paginator.paginate(
+        TableName=table,
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+        ExpressionAttributeValues={
+            ":pk": {"S": job_partition_key(job_id)},
+            ":prefix": {"S": DEVICE_SORT_PREFIX},
+        },
+    )
+    for page in pages:
+        for item in page["Items"]:
+            values = _from_item(item)
+            yield DeviceResultItem.model_validate(
+                {key: value for key, value in values.items() if key not in ("pk", "sk")}
+            )

@@ -1,0 +1,101 @@
+"""The HTTP resolver every API function is built with, and the one map from errors to HTTP responses."""
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from netremedy.logic.jobs import JobNotFoundError, JobSubmissionError
+from netremedy.models.api import ErrorDetail, ErrorResponse
+from netremedy.observability import logger
+
+LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+
+
+def error_response(status: int, error: str, message: str, details: Sequence[ErrorDetail] = ()) -> Response[str]:
+    body = ErrorResponse(error=error, message=message, details=list(details))
+    return Response(status_code=status, content_type="application/json", body=body.model_dump_json())
+
+
+def _field_path(location: Sequence[Any]) -> str:
+    parts = [part for part in location if part != "body"] if len(location) > 1 else list(location)
+    path = ""
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "body"
+
+
+def _validation_failed(exc: RequestValidationError) -> Response[str]:
+    errors = list(exc.errors())
+    if any(error.get("type") == "json_invalid" for error in errors):
+        return error_response(400, "invalid_json", "The request body is not valid JSON")
+    details = [
+        ErrorDetail(field=_field_path(error.get("loc", ())), message=str(error.get("msg", "invalid value")))
+        for error in errors
+    ]
+    summary = "; ".join(f"{detail.field}: {detail.message}" for detail in details[:3])
+    if len(details) > 3:
+        summary += f"; and {len(details) - 3} more"
+    return error_response(422, "validation_error", summary, details)
+
+
+def _unsupported_media_type(event: dict[str, Any]) -> dict[str, Any] | None:
+    """Bodies must be JSON. Without this, Powertools would read a form-encoded body as form fields."""
+    if not event.get("body"):
+        return None
+    headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
+    content_type = headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    if content_type == "application/json" or content_type.endswith("+json"):
+        return None
+    body = ErrorResponse(
+        error="unsupported_media_type",
+        message=f"Content-Type {content_type!r} is not supported; send the body as application/json",
+        details=[ErrorDetail(field="headers.content-type", message="must be application/json")],
+    )
+    return {
+        "statusCode": 415,
+        "headers": {"Content-Type": "application/json"},
+        "body": body.model_dump_json(),
+        "isBase64Encoded": False,
+    }
+
+
+def build_handler(router: Router) -> LambdaHandler:
+    """A Lambda handler that serves ``router``'s routes, with validation and JSON errors."""
+    app = APIGatewayHttpResolver(enable_validation=True)
+    app.include_router(router)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(exc: RequestValidationError) -> Response[str]:
+        return _validation_failed(exc)
+
+    @app.exception_handler(JobNotFoundError)
+    def _no_job(exc: JobNotFoundError) -> Response[str]:
+        return error_response(404, "job_not_found", f"No job with id {exc.args[0]!r}")
+
+    @app.exception_handler(JobSubmissionError)
+    def _not_submitted(exc: JobSubmissionError) -> Response[str]:
+        return error_response(503, "job_not_started", f"The job could not be started: {exc}; please retry")
+
+    @app.not_found
+    def _no_route(exc: NotFoundError) -> Response[str]:
+        return error_response(404, "not_found", "No such API route")
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response[str]:
+        # The type only: exception text can quote request content.
+        logger.error("unhandled error", extra={"error_type": exc.__class__.__name__})
+        return error_response(500, "internal_error", "Internal error; the request was not completed")
+
+    @logger.inject_lambda_context(clear_state=True)
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        refusal = _unsupported_media_type(event)
+        if refusal is not None:
+            return refusal
+        return app.resolve(event, context)
+
+    return handler

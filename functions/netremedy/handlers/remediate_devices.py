@@ -1,0 +1,47 @@
+"""SQS worker: compute each device of the batch, then count the whole batch in one transaction.
+
+Records that cannot be processed (unreadable message, S3 outage) are reported in ``batchItemFailures`` and
+come back after the visibility timeout; if counting the batch fails, the invocation fails and the whole
+batch comes back, which the conditional writes make harmless.
+"""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from netremedy.logic.worker import record_results, remediate_device
+from netremedy.models.items import DeviceResultItem
+from netremedy.models.messages import DeviceMessage
+from netremedy.models.settings import load_settings
+from netremedy.observability import logger
+
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def _remediate_record(record: SQSRecord) -> DeviceResultItem:
+    message = DeviceMessage.model_validate_json(record.body)
+    result = remediate_device(load_settings(), message)
+    logger.debug("device computed", extra={"job_id": result.job_id, "device_id": result.device_id, "status": result.status})
+    return result
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    with processor(records=event["Records"], handler=_remediate_record, lambda_context=context):
+        processed = processor.process()
+    results: list[DeviceResultItem] = [result for status, result, _ in processed if status == "success"]
+    if results:
+        count = record_results(load_settings(), results, {result.job_id for result in results})
+        logger.info(
+            "batch counted",
+            extra={
+                "recorded": count.recorded,
+                "duplicates": count.duplicates,
+                "skipped_closed_job": count.skipped_closed_job,
+                "jobs_completed": count.jobs_completed,
+                "unprocessed": len(processed) - len(results),
+            },
+        )
+    return dict(processor.response())

@@ -1,0 +1,123 @@
+"""Job life-cycle: create and fan out, read status and results."""
+
+import uuid
+
+from netremedy.dal import blob_store, device_queue, job_table
+from netremedy.logic.clock import expiry_epoch, iso, utc_now
+from netremedy.logic.fanout import plan_fanout
+from netremedy.models.api import (
+    BatchRemediationRequest,
+    DeviceFailure,
+    DeviceResult,
+    DeviceSuccess,
+    JobCreatedResponse,
+    JobResultsResponse,
+    JobStatus,
+    JobStatusResponse,
+    JobSummary,
+)
+from netremedy.models.items import DeviceResultItem, JobItem
+from netremedy.models.settings import ServiceSettings
+
+
+class JobNotFoundError(Exception):
+    pass
+
+
+class JobSubmissionError(Exception):
+    """The job was recorded but could not be handed to the workers; it is marked failed."""
+
+
+def new_job_id() -> str:
+    # UUID4: 122 random bits, so a job id cannot be guessed from another.
+    return str(uuid.uuid4())
+
+
+def submit_job(request: BatchRemediationRequest, settings: ServiceSettings, *, source: str = "api") -> JobCreatedResponse:
+    now = utc_now()
+    job_id = new_job_id()
+    total = len(request.device_configs)
+    job_table.put_new_job(
+        settings.table_name,
+        JobItem(
+            job_id=job_id,
+            status="pending",
+            total_devices=total,
+            created_at=iso(now),
+            updated_at=iso(now),
+            expires_at=expiry_epoch(now, settings.job_ttl_days),
+            source=source,
+        ),
+    )
+    plan = plan_fanout(
+        job_id,
+        request.device_configs,
+        allow_empty_intended=request.allow_empty_intended,
+        message_max_bytes=settings.message_max_bytes,
+    )
+    try:
+        for claim in plan.claim_checks:
+            blob_store.put_json(settings.bucket_name, claim.key, claim.document)
+        device_queue.send_batches(settings.device_queue_url, plan.batches)
+    except Exception as exc:
+        reason = f"fan-out to the device queue failed: {exc.__class__.__name__}"
+        job_table.fail_job(settings.table_name, job_id, reason, iso(utc_now()))
+        raise JobSubmissionError(reason) from exc
+    return JobCreatedResponse(job_id=job_id, total_devices=total)
+
+
+def _effective_status(job: JobItem) -> JobStatus:
+    # A worker that died between counting the last device and closing the job leaves it "running" with
+    # every device counted until its message is redelivered; readers already see the truth.
+    if job.status in ("pending", "running") and job.completed_devices + job.failed_devices >= job.total_devices:
+        return "completed"
+    return job.status
+
+
+def _load_job(settings: ServiceSettings, job_id: str) -> JobItem:
+    job = job_table.get_job(settings.table_name, job_id)
+    if job is None:
+        raise JobNotFoundError(job_id)
+    return job
+
+
+def job_status(settings: ServiceSettings, job_id: str) -> JobStatusResponse:
+    job = _load_job(settings, job_id)
+    done = job.completed_devices + job.failed_devices
+    return JobStatusResponse(
+        job_id=job.job_id,
+        status=_effective_status(job),
+        progress=round(100.0 * done / job.total_devices, 2) if job.total_devices else 100.0,
+        total_devices=job.total_devices,
+        completed_devices=job.completed_devices,
+        failed_devices=job.failed_devices,
+        error=job.error,
+    )
+
+
+def _public_result(settings: ServiceSettings, item: DeviceResultItem) -> DeviceResult:
+    if item.status == "failed":
+        return DeviceFailure(device_id=item.device_id, error=item.error or "unknown error")
+    if item.output_key:
+        document = blob_store.get_json(settings.bucket_name, item.output_key)
+        return DeviceSuccess(
+            device_id=item.device_id, remediation=document["remediation"], rollback=document["rollback"]
+        )
+    return DeviceSuccess(device_id=item.device_id, remediation=item.remediation or "", rollback=item.rollback or "")
+
+
+def job_results(settings: ServiceSettings, job_id: str) -> JobResultsResponse:
+    job = _load_job(settings, job_id)
+    results = [_public_result(settings, item) for item in job_table.query_device_results(settings.table_name, job_id)]
+    status = _effective_status(job)
+    return JobResultsResponse(
+        job_id=job_id,
+        status=status,
+        results=results,
+        summary=JobSummary(
+            total_devices=job.total_devices,
+            completed_devices=job.completed_devices,
+            failed_devices=job.failed_devices,
+            status=status,
+        ),
+    )

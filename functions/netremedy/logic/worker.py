@@ -1,0 +1,76 @@
+"""The worker's side of a job: compute each device, then count the batch exactly once."""
+
+from dataclasses import dataclass
+
+from netremedy.dal import blob_store, job_table
+from netremedy.logic.clock import expiry_epoch, iso, utc_now
+from netremedy.logic.remediation import RemediationError, compute_remediation
+from netremedy.models.items import DeviceResultItem
+from netremedy.models.messages import DeviceMessage, DevicePayload
+from netremedy.models.settings import ServiceSettings
+
+
+def output_key(job_id: str, device_id: str) -> str:
+    return f"outputs/{job_id}/{device_id}.json"
+
+
+def remediate_device(settings: ServiceSettings, message: DeviceMessage) -> DeviceResultItem:
+    """The device's final result. Device problems become a failed result; infrastructure errors raise."""
+    if message.payload is not None:
+        payload = message.payload
+    elif message.payload_key is not None:
+        payload = DevicePayload.model_validate(blob_store.get_json(settings.bucket_name, message.payload_key))
+    else:
+        raise ValueError("device message carries neither payload nor payload_key")
+    now = utc_now()
+    common = {
+        "job_id": message.job_id,
+        "device_id": message.device_id,
+        "finished_at": iso(now),
+        "expires_at": expiry_epoch(now, settings.job_ttl_days),
+    }
+    try:
+        text = compute_remediation(
+            payload.platform,
+            payload.running_config,
+            payload.intended_config,
+            allow_empty_intended=message.allow_empty_intended,
+        )
+    except RemediationError as exc:
+        return DeviceResultItem(status="failed", error=str(exc), **common)
+    size = len(text.remediation.encode("utf-8")) + len(text.rollback.encode("utf-8"))
+    if size > settings.result_inline_limit_bytes:
+        # Claim check: the item keeps only the key. The key is deterministic, so a redelivery overwrites
+        # the same object with the same text.
+        key = output_key(message.job_id, message.device_id)
+        blob_store.put_json(settings.bucket_name, key, {"remediation": text.remediation, "rollback": text.rollback})
+        return DeviceResultItem(status="success", output_key=key, **common)
+    return DeviceResultItem(status="success", remediation=text.remediation, rollback=text.rollback, **common)
+
+
+@dataclass(frozen=True)
+class BatchCount:
+    recorded: int
+    duplicates: int
+    skipped_closed_job: int
+    jobs_completed: list[str]
+
+
+def record_results(settings: ServiceSettings, results: list[DeviceResultItem], job_ids: set[str]) -> BatchCount:
+    """Count the batch's results exactly once, then close every job of the batch whose devices are all in.
+
+    The close check runs for every job seen in the batch, even when all its devices were duplicates, so a
+    worker that died between counting and closing is made good by the redelivery.
+    """
+    outcome = job_table.commit_device_results(settings.table_name, results, iso(utc_now()))
+    completed = [
+        job_id
+        for job_id in sorted(job_ids)
+        if job_table.complete_job_if_done(settings.table_name, job_id, iso(utc_now()))
+    ]
+    return BatchCount(
+        recorded=len(outcome.recorded),
+        duplicates=len(outcome.duplicates),
+        skipped_closed_job=len(outcome.job_closed),
+        jobs_completed=completed,
+    )

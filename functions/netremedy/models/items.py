@@ -1,0 +1,45 @@
+"""Shapes of the rows in the job table (single-table design: one partition per job)."""
+
+from typing import Literal
+
+from pydantic import BaseModel
+
+JOB_SORT_KEY = "JOB"
+DEVICE_SORT_PREFIX = "DEVICE#"
+
+
+def job_partition_key(job_id: str) -> str:
+    return f"JOB#{job_id}"
+
+
+def device_sort_key(device_id: str) -> str:
+    return f"{DEVICE_SORT_PREFIX}{device_id}"
+
+
+class JobItem(BaseModel):
+    """The job row: counters that workers bump atomically, and the life-cycle status."""
+
+    job_id: str
+    status: Literal["pending", "running", "completed", "failed"]
+    total_devices: int
+    completed_devices: int = 0
+    failed_devices: int = 0
+    created_at: str
+    updated_at: str
+    expires_at: int
+    source: str = "api"
+    error: str | None = None
+
+
+class DeviceResultItem(BaseModel):
+    """A device's final result. Written once (conditional put); large texts live in S3 under ``output_key``."""
+
+    job_id: str
+    device_id: str
+    status: Literal["success", "failed"]
+    remediation: str | None = None
+    rollback: str | None = None
+    error: str | None = None
+    output_key: str | None = None
+    finished_at: str
+    expires_at: int

@@ -1,0 +1,31 @@
+"""Configuration read once per container from the environment the template sets."""
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    table_name: str
+    bucket_name: str
+    device_queue_url: str
+    job_ttl_days: int
+    # A device's remediation + rollback above this many bytes go to S3 (DynamoDB items max out at 400 KB).
+    result_inline_limit_bytes: int
+    # A device message above this many bytes carries an S3 key instead of the configs (claim check); a send
+    # batch stays under the same total, the SQS limit for one SendMessageBatch call.
+    message_max_bytes: int
+
+
+@lru_cache(maxsize=1)
+def load_settings() -> ServiceSettings:
+    env = os.environ
+    return ServiceSettings(
+        table_name=env.get("TABLE_NAME", ""),
+        bucket_name=env.get("BUCKET_NAME", ""),
+        device_queue_url=env.get("DEVICE_QUEUE_URL", ""),
+        job_ttl_days=int(env.get("JOB_TTL_DAYS", "7")),
+        result_inline_limit_bytes=int(env.get("RESULT_INLINE_LIMIT_BYTES", "100000")),
+        message_max_bytes=int(env.get("MESSAGE_MAX_BYTES", "262144")),
+    )

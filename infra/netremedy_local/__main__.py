@@ -1,0 +1,3 @@
+from netremedy_local.serve import main
+
+main()

@@ -1,0 +1,162 @@
+"""``make serve``: the whole system of template.yaml on this machine, in the foreground, until Ctrl-C."""
+
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from netremedy_local.emulator import MotoServer, PortInUseError, ensure_port_free
+from netremedy_local.http_front import ApiFront, make_server
+from netremedy_local.pollers import PollerConfig, PollerPool
+from netremedy_local.provision import function_environment, provision
+from netremedy_local.runtime import load_handler
+from netremedy_local.template import load_stack_model
+
+log = logging.getLogger("netremedy_local")
+
+
+@dataclass(frozen=True)
+class LocalSettings:
+    project_root: Path
+    host: str
+    port: int
+    aws_port: int
+    region: str
+    stack_name: str
+    state_dir: Path
+    workers: int
+    external_endpoint: str | None
+
+    @classmethod
+    def from_environment(cls) -> "LocalSettings":
+        root = Path(os.environ.get("NETREMEDY_PROJECT_ROOT", Path(__file__).resolve().parents[2]))
+        return cls(
+            project_root=root,
+            host=os.environ.get("HOST", "127.0.0.1"),
+            port=int(os.environ.get("PORT", "8000")),
+            aws_port=int(os.environ.get("AWS_PORT", "4566")),
+            region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+            stack_name=os.environ.get("STACK_NAME", "netremedy-local"),
+            state_dir=Path(os.environ.get("LOCAL_STATE_DIR", root / ".local")),
+            workers=int(os.environ.get("LOCAL_WORKERS", str(os.cpu_count() or 2))),
+            external_endpoint=os.environ.get("AWS_ENDPOINT_URL") or None,
+        )
+
+
+def _use_local_credentials(region: str, endpoint: str) -> None:
+    """Every boto3 client of this process and its children goes to the emulator over HTTP."""
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    os.environ["AWS_DEFAULT_REGION"] = region
+    os.environ["AWS_REGION"] = region
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+
+
+def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def run(settings: LocalSettings) -> int:
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    stack_file = settings.state_dir / "stack.json"
+    try:
+        ensure_port_free(settings.host, settings.port, "PORT")
+        if settings.external_endpoint is None:
+            ensure_port_free(settings.host, settings.aws_port, "AWS_PORT")
+    except PortInUseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    emulator: MotoServer | None = None
+    pollers: PollerPool | None = None
+    server = None
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    try:
+        if settings.external_endpoint is None:
+            emulator = MotoServer(settings.host, settings.aws_port, settings.state_dir / "emulator.log")
+            emulator.start()
+            endpoint = emulator.endpoint
+        else:
+            endpoint = settings.external_endpoint
+        _use_local_credentials(settings.region, endpoint)
+
+        model = load_stack_model(settings.project_root / "template.yaml", settings.region, settings.stack_name)
+        stack = provision(model, settings.region, settings.stack_name)
+        environments = {
+            lid: function_environment(stack, spec.environment) for lid, spec in model.functions.items()
+        }
+
+        # The API functions share this process, so they share one environment: it must fit them all.
+        api_environment: dict[str, str] = {}
+        for function_id in sorted({route.function_id for route in model.routes}):
+            for name, value in environments[function_id].items():
+                if api_environment.setdefault(name, value) != value:
+                    raise RuntimeError(f"API functions disagree on environment variable {name}")
+        os.environ.update(api_environment)
+        front = ApiFront(
+            [
+                (route, model.functions[route.function_id], load_handler(model.functions[route.function_id].handler))
+                for route in model.routes
+            ],
+            settings.region,
+            settings.stack_name,
+        )
+
+        poller_configs = [
+            PollerConfig(
+                function=model.functions[source.function_id],
+                environment=environments[source.function_id],
+                queue_url=stack.refs[source.queue_id],
+                queue_arn=stack.attributes[(source.queue_id, "Arn")],
+                batch_size=source.batch_size,
+                report_batch_item_failures=source.report_batch_item_failures,
+                region=settings.region,
+                stack_name=settings.stack_name,
+            )
+            for source in model.event_sources
+        ]
+        pollers = PollerPool(poller_configs, settings.workers)
+        pollers.start()
+
+        server = make_server(front, settings.host, settings.port)
+        api_url = f"http://{settings.host}:{server.server_address[1]}"
+        stack_file.write_text(
+            json.dumps(
+                {"api_url": api_url, "aws_endpoint": endpoint, "region": settings.region, "resources": stack.refs},
+                indent=2,
+            )
+            + "\n"
+        )
+        print(f"netremedy local stack: API on {api_url} (AWS emulator {endpoint}; Ctrl-C stops)", flush=True)
+        threading.Thread(target=server.serve_forever, daemon=True, name="api-front").start()
+        while True:
+            time.sleep(1)
+            if emulator is not None and not emulator.alive():
+                print("error: the AWS emulator stopped; see its log in the state directory", file=sys.stderr)
+                return 1
+            if not pollers.alive():
+                print("error: a queue poller stopped", file=sys.stderr)
+                return 1
+    except KeyboardInterrupt:
+        print("stopping", flush=True)
+    finally:
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if pollers is not None:
+            pollers.stop()
+        if emulator is not None:
+            emulator.stop()
+        stack_file.unlink(missing_ok=True)
+    return 0
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    sys.exit(run(LocalSettings.from_environment()))
