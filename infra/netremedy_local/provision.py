@@ -182,10 +182,19 @@ def _create_bucket(stack: ResolvedStack, logical_id: str, properties: dict[str, 
     stack.attributes[(logical_id, "Arn")] = f"arn:aws:s3:::{name}"
 
 
+def _needs_tls(statement: dict[str, Any]) -> bool:
+    return "aws:SecureTransport" in statement.get("Condition", {}).get("Bool", {})
+
+
 def _put_bucket_policy(stack: ResolvedStack, logical_id: str, properties: dict[str, Any]) -> None:
-    boto3.client("s3", region_name=stack.region).put_bucket_policy(
-        Bucket=properties["Bucket"], Policy=json.dumps(properties["PolicyDocument"])
-    )
+    # The emulator speaks plain HTTP on loopback, so statements about aws:SecureTransport (TLS-only access)
+    # would deny every request; they are enforced in AWS, and every other statement is applied here.
+    document = dict(properties["PolicyDocument"])
+    document["Statement"] = [statement for statement in document["Statement"] if not _needs_tls(statement)]
+    if document["Statement"]:
+        boto3.client("s3", region_name=stack.region).put_bucket_policy(
+            Bucket=properties["Bucket"], Policy=json.dumps(document)
+        )
     stack.refs[logical_id] = properties["Bucket"]
 
 

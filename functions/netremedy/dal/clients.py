@@ -17,3 +17,13 @@ _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_poo
 @lru_cache(maxsize=None)
 def client(service: str) -> Any:
     return boto3.session.Session().client(service, config=_CLIENT_CONFIG)  # type: ignore[call-overload]
+
+
+def error_code(exc: BaseException) -> str:
+    """AWS's error code of a botocore error (e.g. ``ThrottlingException``), else the exception's type."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+        if code:
+            return str(code)
+    return exc.__class__.__name__

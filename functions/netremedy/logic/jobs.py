@@ -3,6 +3,7 @@
 import uuid
 
 from netremedy.dal import blob_store, device_queue, job_table
+from netremedy.dal.clients import error_code
 from netremedy.logic.clock import expiry_epoch, iso, utc_now
 from netremedy.logic.fanout import plan_fanout
 from netremedy.models.api import (
@@ -60,7 +61,7 @@ def submit_job(request: BatchRemediationRequest, settings: ServiceSettings, *, s
             blob_store.put_json(settings.bucket_name, claim.key, claim.document)
         device_queue.send_batches(settings.device_queue_url, plan.batches)
     except Exception as exc:
-        reason = f"fan-out to the device queue failed: {exc.__class__.__name__}"
+        reason = f"fan-out to the device queue failed: {error_code(exc)}"
         job_table.fail_job(settings.table_name, job_id, reason, iso(utc_now()))
         raise JobSubmissionError(reason) from exc
     return JobCreatedResponse(job_id=job_id, total_devices=total)

@@ -1,0 +1,48 @@
+"""Unit tests never reach a real endpoint: moto's in-process mock, with every endpoint override cleared."""
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from netremedy.dal.clients import client
+from netremedy.models.settings import load_settings
+
+TABLE = "unit-jobs"
+BUCKET = "unit-results"
+QUEUE = "unit-devices"
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """A mocked account with the table, queue and bucket the service uses; the settings point at them."""
+    for name in list(os.environ):
+        if name.startswith("AWS_ENDPOINT_URL"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    client.cache_clear()
+    load_settings.cache_clear()
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb")
+        dynamodb.create_table(
+            TableName=TABLE,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        queue_url = boto3.client("sqs").create_queue(QueueName=QUEUE)["QueueUrl"]
+        boto3.client("s3").create_bucket(Bucket=BUCKET)
+        monkeypatch.setenv("TABLE_NAME", TABLE)
+        monkeypatch.setenv("BUCKET_NAME", BUCKET)
+        monkeypatch.setenv("DEVICE_QUEUE_URL", queue_url)
+        yield {"table": TABLE, "bucket": BUCKET, "queue_url": queue_url}
+    client.cache_clear()
+    load_settings.cache_clear()
