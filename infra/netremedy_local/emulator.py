@@ -25,7 +25,7 @@ def ensure_port_free(host: str, port: int, variable: str) -> None:
 class MotoServer:
     def __init__(self, host: str, port: int, log_path: Path) -> None:
         self.endpoint = f"http://{host}:{port}"
-        self._command = [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)]
+        self._command = [sys.executable, "-m", "netremedy_local.emulator_server", "-H", host, "-p", str(port)]
         self._log_path = log_path
         self._process: subprocess.Popen[bytes] | None = None
 
