@@ -128,3 +128,12 @@ def test_fanout_failure_marks_the_job_failed_and_answers_503(
     items = boto3.client("dynamodb").scan(TableName=aws["table"])["Items"]
     assert len(items) == 1 and items[0]["status"]["S"] == "failed"
     assert "fan-out" in items[0]["error"]["S"]
+
+
+def test_a_lone_surrogate_escape_is_422_and_stores_nothing(aws: dict[str, Any]) -> None:
+    raw = ('{"device_configs": [{"device_id": "r1", "platform": "cisco_ios", '
+           '"running_config": "hostname \\udc80", "intended_config": "hostname b"}]}')
+    status, body = _post(raw_body=raw)
+    assert status == 422
+    assert [detail["field"] for detail in body["details"]] == ["device_configs[0].running_config"]
+    assert _nothing_stored(aws)

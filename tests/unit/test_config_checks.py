@@ -64,3 +64,15 @@ def test_content_checks_apply_even_when_empty_intended_allowed() -> None:
 def test_rejection_is_a_value_error() -> None:
     """ConfigRejectedError is a ValueError, so generic callers can treat it as bad input."""
     assert issubclass(ConfigRejectedError, ValueError)
+
+
+@pytest.mark.parametrize("char", ["\x0b", "\x85", "\x9f", "\u2028", "\u2029"])
+def test_characters_that_split_lines_silently_are_rejected(char: str) -> None:
+    # hier_config splits lines on these (str.splitlines), turning one command into two
+    with pytest.raises(ConfigRejectedError, match=f"U\\+{ord(char):04X}"):
+        check_config_text("running_config", f"hostname a{char}hostname b")
+
+
+def test_positions_count_lines_as_hier_config_splits_them() -> None:
+    with pytest.raises(ConfigRejectedError, match="line 3, column 2"):
+        check_config_text("running_config", "a\r\nb\rc\x00")

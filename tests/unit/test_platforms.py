@@ -42,3 +42,9 @@ def test_unknown_name_lists_valid_names() -> None:
     message = str(caught.value)
     assert "'cisco_catos'" in message
     assert ", ".join(HIER_CONFIG_NAMES) in message
+
+
+@pytest.mark.parametrize("name", ["CISCO_IOS", "Cisco_Ios", "c\u0131sco_\u0131os"])
+def test_platform_names_are_exact_lowercase(name: str) -> None:
+    with pytest.raises(ValueError, match="unknown platform"):
+        platform_from_name(name)

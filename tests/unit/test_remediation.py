@@ -82,3 +82,15 @@ def test_unknown_platform_is_a_value_error() -> None:
     """Given a platform hier_config does not know, compute_remediation refuses it."""
     with pytest.raises(ValueError, match="valid platforms"):
         compute_remediation("not_a_platform", RUNNING, INTENDED)
+
+
+@pytest.mark.parametrize("intended", ["!", "end", "!\n!\nend\n"])
+def test_an_intended_config_with_no_lines_is_refused_unless_allowed(intended: str) -> None:
+    running = "hostname r1\ninterface Gi1\n description up"
+    with pytest.raises(RemediationError, match="allow_empty_intended"):
+        compute_remediation("cisco_ios", running, intended)
+    allowed = compute_remediation("cisco_ios", running, intended, allow_empty_intended=True)
+    workflow = WorkflowRemediation(get_hconfig(Platform.CISCO_IOS, running), get_hconfig(Platform.CISCO_IOS, intended))
+    assert allowed.remediation == "\n".join(
+        c.cisco_style_text() for c in workflow.remediation_config.all_children_sorted()
+    )

@@ -7,9 +7,11 @@ an engineer can act on, before the text reaches hier_config.
 
 import re
 
-# Characters a text configuration may contain besides printable text. ETX (0x03) is kept because some IOS
-# exports store the banner delimiter ^C as the raw control character.
-_FORBIDDEN_CONTROL = re.compile(r"[\x00-\x02\x04-\x08\x0e-\x1f]")
+# Characters a text configuration may not contain. ETX (0x03) is allowed because some IOS exports store the
+# banner delimiter ^C as the raw character; tab, LF, CR and form feed are ordinary text. Vertical tab, C1
+# controls (a sign of mis-decoded text) and the Unicode line separators are refused: hier_config splits
+# lines on them, so they would silently turn one line into two.
+_FORBIDDEN_CONTROL = re.compile(r"[\x00-\x02\x04-\x08\x0b\x0e-\x1f\x80-\x9f\u2028\u2029]")
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
@@ -18,9 +20,14 @@ class ConfigRejectedError(ValueError):
 
 
 def _position(text: str, index: int) -> str:
-    line = text.count("\n", 0, index) + 1
-    column = index - (text.rfind("\n", 0, index) + 1) + 1
-    return f"line {line}, column {column}"
+    """Line and column of ``index``, counting lines the way hier_config splits them (str.splitlines)."""
+    lines = text[:index].splitlines(keepends=True)
+    if not lines:
+        return f"line 1, column {index + 1}"
+    last = lines[-1]
+    if last.splitlines()[0] != last:  # the prefix ends with a line break: the character starts a new line
+        return f"line {len(lines) + 1}, column 1"
+    return f"line {len(lines)}, column {len(last) + 1}"
 
 
 def check_config_text(field: str, text: str) -> None:

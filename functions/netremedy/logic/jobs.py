@@ -38,6 +38,13 @@ def submit_job(request: BatchRemediationRequest, settings: ServiceSettings, *, s
     now = utc_now()
     job_id = new_job_id()
     total = len(request.device_configs)
+    # Plan before recording anything, so that a request that cannot be planned leaves no job behind.
+    plan = plan_fanout(
+        job_id,
+        request.device_configs,
+        allow_empty_intended=request.allow_empty_intended,
+        message_max_bytes=settings.message_max_bytes,
+    )
     job_table.put_new_job(
         settings.table_name,
         JobItem(
@@ -49,12 +56,6 @@ def submit_job(request: BatchRemediationRequest, settings: ServiceSettings, *, s
             expires_at=expiry_epoch(now, settings.job_ttl_days),
             source=source,
         ),
-    )
-    plan = plan_fanout(
-        job_id,
-        request.device_configs,
-        allow_empty_intended=request.allow_empty_intended,
-        message_max_bytes=settings.message_max_bytes,
     )
     try:
         for claim in plan.claim_checks:

@@ -17,12 +17,15 @@ class RemediationError(Exception):
     """hier_config could not process the device; the message is meant for the engineer who sent it."""
 
 
+_PLATFORMS_BY_NAME = {platform.name.lower(): platform for platform in Platform}
+
+
 def platform_from_name(name: str) -> Platform:
     """Map a public platform name to hier_config's enum by member *name* (the values are numbers)."""
     try:
-        return Platform[name.upper()]
+        return _PLATFORMS_BY_NAME[name]
     except KeyError:
-        valid = ", ".join(sorted(p.name.lower() for p in Platform))
+        valid = ", ".join(sorted(_PLATFORMS_BY_NAME))
         raise ValueError(f"unknown platform {name!r}; valid platforms: {valid}") from None
 
 
@@ -58,6 +61,13 @@ def compute_remediation(
     platform = platform_from_name(platform_name)
     running = _parse(platform, "running_config", running_config)
     intended = _parse(platform, "intended_config", intended_config)
+    if not allow_empty_intended and not any(True for _ in intended.children):
+        # Text made only of comments or "end" parses to nothing, which would negate the whole device too.
+        raise RemediationError(
+            "intended_config holds no configuration lines (only comments, blank lines or 'end'): the "
+            "remediation would remove the device's entire configuration. Send the intended configuration, "
+            "or set allow_empty_intended to true if that is what you want"
+        )
     try:
         workflow = WorkflowRemediation(running, intended)
         return RemediationText(

@@ -34,8 +34,11 @@ class DeviceConfig(BaseModel):
 
     @field_validator("running_config", "intended_config")
     @classmethod
-    def _within_size_limit(cls, value: str) -> str:
-        size = len(value.encode("utf-8", "surrogatepass"))
+    def _utf8_within_size_limit(cls, value: str) -> str:
+        try:
+            size = len(value.encode("utf-8"))
+        except UnicodeEncodeError as exc:  # a lone surrogate escape such as "\udc80" in the JSON
+            raise ValueError(f"is not valid UTF-8 text (undecodable data at character {exc.start})") from None
         if size > MAX_CONFIG_BYTES:
             raise ValueError(f"config is {size} bytes; the limit is {MAX_CONFIG_BYTES} bytes")
         return value
