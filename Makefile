@@ -7,6 +7,10 @@ STAMP := $(VENV)/.installed
 SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
 SAM_STAMP := $(SAM_VENV)/.installed
+# checkov (IaC security scanner) pins many packages of its own, so it lives apart too.
+CHECKOV_VENV := .venv-checkov
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 PYTEST_ARGS ?=
 
 export SAM_CLI_TELEMETRY := 0
@@ -28,15 +32,21 @@ $(SAM_STAMP):
 	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check aws-sam-cli
 	touch $@
 
+$(CHECKOV_STAMP):
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check checkov
+	touch $@
+
 serve: $(STAMP) ## Run the whole service locally on http://127.0.0.1:8000 (PORT, AWS_PORT override)
 	$(PY) -m netremedy_local
 
-test: $(STAMP) $(SAM_STAMP) ## Run every test (unit, integration on the local stack, corpus fidelity, template)
+test: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP) ## Run every test (unit, integration on the local stack, corpus fidelity, template)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP) $(SAM_STAMP) ## Lint the template (cfn-lint, sam validate --lint)
+lint: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP) ## Lint the template (cfn-lint, sam validate --lint, checkov)
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint --template template.yaml --region us-east-1
+	$(CHECKOV) -f template.yaml --framework cloudformation --quiet --compact --skip-download
 
 build: $(SAM_STAMP) ## Build the Lambda package with SAM (sam build)
 	$(SAM) build --template template.yaml
@@ -45,4 +55,4 @@ deploy: build ## Deploy to AWS (sam deploy --guided asks for stack name, region 
 	$(SAM) deploy --guided
 
 clean: ## Remove virtualenvs, local state and build output
-	rm -rf $(VENV) $(SAM_VENV) .local .aws-sam .pytest_cache
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .local .aws-sam .pytest_cache

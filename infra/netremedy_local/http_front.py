@@ -16,6 +16,8 @@ from netremedy_local.template import LOCAL_ACCOUNT_ID, FunctionSpec, RouteSpec
 
 # API Gateway's own limit on a request body.
 MAX_BODY_BYTES = 10 * 1024 * 1024
+# Locally there is no SigV4: this header stands in for the IAM principal API Gateway would have verified.
+CALLER_HEADER = "x-netremedy-caller"
 
 
 class _Route:
@@ -49,11 +51,12 @@ class ApiFront:
         parts = urlsplit(target)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         now = datetime.now(UTC)
+        lowered = {name.lower(): value for name, value in headers.items()}
         try:
             text, is_base64 = body.decode("utf-8"), False
         except UnicodeDecodeError:
             text, is_base64 = base64.b64encode(body).decode("ascii"), True
-        return {
+        event: dict[str, Any] = {
             "version": "2.0",
             "routeKey": f"{route.spec.method} {route.spec.path}",
             "rawPath": parts.path,
@@ -82,6 +85,12 @@ class ApiFront:
             "body": text if body else None,
             "isBase64Encoded": is_base64,
         }
+        caller = lowered.get(CALLER_HEADER)
+        if caller:
+            event["requestContext"]["authorizer"] = {
+                "iam": {"accountId": LOCAL_ACCOUNT_ID, "callerId": caller, "userArn": caller}
+            }
+        return event
 
     def invoke(self, route: _Route, event: dict[str, Any]) -> dict[str, Any]:
         context = LocalLambdaContext(route.function, self.region, self.stack_name)

@@ -16,6 +16,7 @@ from netremedy_local.http_front import ApiFront, make_server
 from netremedy_local.pollers import PollerConfig, PollerPool
 from netremedy_local.provision import function_environment, provision
 from netremedy_local.runtime import load_handler
+from netremedy_local.scheduler import Scheduler
 from netremedy_local.template import load_stack_model
 
 log = logging.getLogger("netremedy_local")
@@ -32,6 +33,10 @@ class LocalSettings:
     state_dir: Path
     workers: int
     external_endpoint: str | None
+    parameter_overrides: dict[str, str]
+    schedule_seconds: float | None
+    # Functions whose queue pollers are not started: a worker fleet that is down, for fault testing.
+    paused_functions: frozenset[str]
 
     @classmethod
     def from_environment(cls) -> "LocalSettings":
@@ -46,7 +51,22 @@ class LocalSettings:
             state_dir=Path(os.environ.get("LOCAL_STATE_DIR", root / ".local")),
             workers=int(os.environ.get("LOCAL_WORKERS", str(os.cpu_count() or 2))),
             external_endpoint=os.environ.get("AWS_ENDPOINT_URL") or None,
+            parameter_overrides=parse_parameter_overrides(os.environ.get("PARAMETER_OVERRIDES", "")),
+            schedule_seconds=float(os.environ["LOCAL_SCHEDULE_SECONDS"]) if "LOCAL_SCHEDULE_SECONDS" in os.environ
+            else None,
+            paused_functions=frozenset(filter(None, os.environ.get("LOCAL_PAUSED_FUNCTIONS", "").split(","))),
         )
+
+
+def parse_parameter_overrides(text: str) -> dict[str, str]:
+    """``Name=Value Name2=Value2``, the syntax of ``sam deploy --parameter-overrides``."""
+    overrides: dict[str, str] = {}
+    for pair in text.split():
+        name, separator, value = pair.partition("=")
+        if not separator or not name:
+            raise ValueError(f"PARAMETER_OVERRIDES: expected Name=Value, got {pair!r}")
+        overrides[name] = value
+    return overrides
 
 
 def _use_local_credentials(region: str, endpoint: str) -> None:
@@ -75,6 +95,7 @@ def run(settings: LocalSettings) -> int:
 
     emulator: MotoServer | None = None
     pollers: PollerPool | None = None
+    scheduler: Scheduler | None = None
     server = None
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
@@ -87,14 +108,20 @@ def run(settings: LocalSettings) -> int:
         _use_local_credentials(settings.region, endpoint)
 
         model = load_stack_model(settings.project_root / "template.yaml", settings.region, settings.stack_name)
+        unknown = set(settings.parameter_overrides) - set(model.parameters)
+        if unknown:
+            raise ValueError(f"PARAMETER_OVERRIDES names parameters the template does not have: {sorted(unknown)}")
+        model.parameters.update(settings.parameter_overrides)
         stack = provision(model, settings.region, settings.stack_name)
         environments = {
             lid: function_environment(stack, spec.environment) for lid, spec in model.functions.items()
         }
 
-        # The API functions share this process, so they share one environment: it must fit them all.
+        # The API and scheduled functions share this process, so they share one environment: it must fit
+        # them all.
+        in_process = {route.function_id for route in model.routes} | {s.function_id for s in model.schedules}
         api_environment: dict[str, str] = {}
-        for function_id in sorted({route.function_id for route in model.routes}):
+        for function_id in sorted(in_process):
             for name, value in environments[function_id].items():
                 if api_environment.setdefault(name, value) != value:
                     raise RuntimeError(f"API functions disagree on environment variable {name}")
@@ -120,9 +147,20 @@ def run(settings: LocalSettings) -> int:
                 stack_name=settings.stack_name,
             )
             for source in model.event_sources
+            if source.function_id not in settings.paused_functions
         ]
         pollers = PollerPool(poller_configs, settings.workers)
         pollers.start()
+        scheduler = Scheduler(
+            [
+                (model.functions[schedule.function_id], load_handler(model.functions[schedule.function_id].handler),
+                 settings.schedule_seconds or schedule.interval_seconds)
+                for schedule in model.schedules
+            ],
+            settings.region,
+            settings.stack_name,
+        )
+        scheduler.start()
 
         server = make_server(front, settings.host, settings.port)
         api_url = f"http://{settings.host}:{server.server_address[1]}"
@@ -149,6 +187,8 @@ def run(settings: LocalSettings) -> int:
         if server is not None:
             server.shutdown()
             server.server_close()
+        if scheduler is not None:
+            scheduler.stop()
         if pollers is not None:
             pollers.stop()
         if emulator is not None:

@@ -64,6 +64,24 @@ class EventSourceSpec:
     report_batch_item_failures: bool
 
 
+@dataclass(frozen=True)
+class ScheduleSpec:
+    function_id: str
+    interval_seconds: int
+
+
+_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+def rate_seconds(expression: str) -> int | None:
+    """Seconds between runs of an EventBridge ``rate(...)`` expression; None for cron expressions."""
+    match = _RATE.match(expression.strip())
+    if not match:
+        return None
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2).rstrip("s")]
+
+
 @dataclass
 class StackModel:
     resources: dict[str, dict[str, Any]]
@@ -71,6 +89,7 @@ class StackModel:
     functions: dict[str, FunctionSpec] = field(default_factory=dict)
     routes: list[RouteSpec] = field(default_factory=list)
     event_sources: list[EventSourceSpec] = field(default_factory=list)
+    schedules: list[ScheduleSpec] = field(default_factory=list)
 
 
 _FUNCTION_IN_URI = re.compile(r"\$\{(\w+)\.Arn\}")
@@ -143,6 +162,12 @@ def load_stack_model(template_path: Path, region: str, stack_name: str) -> Stack
                     in properties.get("FunctionResponseTypes", []),
                 )
             )
+        elif kind == "AWS::Events::Rule" and "ScheduleExpression" in properties:
+            interval = rate_seconds(properties["ScheduleExpression"])
+            if interval is None:
+                raise ValueError(f"{logical_id}: the local stack runs rate(...) schedules only")
+            for target in properties.get("Targets", []):
+                model.schedules.append(ScheduleSpec(function_id=_ref_target(target["Arn"]), interval_seconds=interval))
         elif kind == "AWS::ApiGatewayV2::Api":
             for path, methods in properties.get("Body", {}).get("paths", {}).items():
                 for method, operation in methods.items():

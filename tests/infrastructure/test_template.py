@@ -52,13 +52,23 @@ def test_the_api_routes_are_the_contracts_paths() -> None:
         ("POST", "/api/v1/batch/remediation"): "CreateJobFunction",
         ("GET", "/api/v1/batch/jobs/{job_id}"): "JobStatusFunction",
         ("GET", "/api/v1/batch/jobs/{job_id}/results"): "JobResultsFunction",
+        ("DELETE", "/api/v1/batch/jobs/{job_id}"): "CancelJobFunction",
+        ("GET", "/api/v1/openapi.json"): "ApiDocsFunction",
     }
 
 
-def test_the_worker_reads_the_device_queue_with_partial_batch_failures() -> None:
-    (source,) = MODEL.event_sources
-    assert (source.function_id, source.queue_id) == ("RemediateDevicesFunction", "DeviceQueue")
-    assert source.report_batch_item_failures and source.batch_size == 10
+def test_each_queue_has_its_consumer_with_partial_batch_failures() -> None:
+    sources = {source.queue_id: source for source in MODEL.event_sources}
+    assert {queue: source.function_id for queue, source in sources.items()} == {
+        "DeviceQueue": "RemediateDevicesFunction",
+        "DeviceDeadLetterQueue": "DeadLetterFunction",
+    }
+    assert all(source.report_batch_item_failures and source.batch_size == 10 for source in sources.values())
+
+
+def test_the_sweeper_runs_on_a_schedule_shorter_than_any_sensible_deadline() -> None:
+    (schedule,) = MODEL.schedules
+    assert schedule.function_id == "SweepJobsFunction" and schedule.interval_seconds <= 600
 
 
 def test_the_device_queue_redrives_to_a_dead_letter_queue_and_outlasts_the_worker() -> None:
@@ -81,7 +91,7 @@ def test_policies_use_scoped_sam_policy_templates_only() -> None:
     for logical_id, resource in sam["Resources"].items():
         if resource["Type"] != "AWS::Serverless::Function":
             continue
-        for policy in resource["Properties"]["Policies"]:
+        for policy in resource["Properties"].get("Policies", []):
             assert isinstance(policy, dict) and len(policy) == 1, f"{logical_id}: {policy!r}"
             (name, scope), = policy.items()
             assert name.endswith("Policy") and "FullAccess" not in name, f"{logical_id}: {name}"
@@ -96,12 +106,12 @@ def test_lambda_requirements_match_the_runtime_dependencies() -> None:
     assert packaged == runtime
 
 
-def test_api_handlers_do_not_import_hier_config() -> None:
-    # The API functions must start fast: only the worker needs hier_config.
+def test_only_the_worker_imports_hier_config() -> None:
+    # The API, dead-letter and sweeper functions must start fast: only the worker needs hier_config.
     for logical_id, function in MODEL.functions.items():
         module_name = function.handler.rpartition(".")[0]
         code = f"import sys, {module_name}; print('hier_config' in sys.modules)"
         run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
         assert run.returncode == 0, run.stderr
-        needs_it = logical_id == "RemediateDevicesFunction"
+        needs_it = logical_id == "RemediateDevicesFunction"  # the only function that computes remediation
         assert run.stdout.strip() == str(needs_it), logical_id

@@ -9,7 +9,9 @@ import pytest
 from moto import mock_aws
 
 from netremedy.dal.clients import client
+from netremedy_local.template import load_yaml
 from netremedy.models.settings import load_settings
+from tests.conftest import PROJECT_ROOT
 
 TABLE = "unit-jobs"
 BUCKET = "unit-results"
@@ -28,14 +30,13 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     client.cache_clear()
     load_settings.cache_clear()
     with mock_aws():
-        dynamodb = boto3.client("dynamodb")
-        dynamodb.create_table(
+        # The table exactly as template.yaml declares it (keys and indexes), so tests and template cannot drift.
+        table = load_yaml(PROJECT_ROOT / "template.yaml")["Resources"]["JobTable"]["Properties"]
+        boto3.client("dynamodb").create_table(
             TableName=TABLE,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
+            KeySchema=table["KeySchema"],
+            AttributeDefinitions=table["AttributeDefinitions"],
+            GlobalSecondaryIndexes=table.get("GlobalSecondaryIndexes", []),
             BillingMode="PAY_PER_REQUEST",
         )
         queue_url = boto3.client("sqs").create_queue(QueueName=QUEUE)["QueueUrl"]

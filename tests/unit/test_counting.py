@@ -6,7 +6,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from netremedy.dal import job_table
-from netremedy.logic.worker import record_results
+from netremedy.logic.counting import record_results
 from netremedy.models.items import DeviceResultItem, JobItem
 from netremedy.models.settings import load_settings
 

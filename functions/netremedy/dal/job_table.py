@@ -14,6 +14,8 @@ from netremedy.dal.clients import client
 from netremedy.models.items import (
     DEVICE_SORT_PREFIX,
     JOB_SORT_KEY,
+    OPEN_JOBS_INDEX,
+    OPEN_SHARD,
     DeviceResultItem,
     JobItem,
     device_sort_key,
@@ -70,7 +72,7 @@ def fail_job(table: str, job_id: str, error: str, now: str) -> None:
         client("dynamodb").update_item(
             TableName=table,
             Key=_job_key(job_id),
-            UpdateExpression="SET #status = :failed, #error = :error, updated_at = :now",
+            UpdateExpression="SET #status = :failed, #error = :error, updated_at = :now REMOVE open_shard",
             ConditionExpression="#status IN (:pending, :running)",
             ExpressionAttributeNames={"#status": "status", "#error": "error"},
             ExpressionAttributeValues={
@@ -85,6 +87,38 @@ def fail_job(table: str, job_id: str, error: str, now: str) -> None:
             raise
 
 
+def cancel_job(table: str, job_id: str, now: str) -> bool:
+    """Stop an open job; False if it had already ended. Workers then record nothing more for it."""
+    try:
+        client("dynamodb").update_item(
+            TableName=table,
+            Key=_job_key(job_id),
+            UpdateExpression="SET #status = :cancelled, updated_at = :now REMOVE open_shard",
+            ConditionExpression="#status IN (:pending, :running)",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":cancelled": {"S": "cancelled"}, ":now": {"S": now}, **_OPEN_STATUSES},
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def overdue_job_ids(table: str, now: str) -> Iterator[str]:
+    """Ids of open jobs whose deadline has passed, oldest deadline first (sparse index: open jobs only)."""
+    paginator = client("dynamodb").get_paginator("query")
+    pages = paginator.paginate(
+        TableName=table,
+        IndexName=OPEN_JOBS_INDEX,
+        KeyConditionExpression="open_shard = :open AND deadline_at < :now",
+        ExpressionAttributeValues={":open": {"S": OPEN_SHARD}, ":now": {"S": now}},
+    )
+    for page in pages:
+        for item in page["Items"]:
+            yield item["pk"]["S"].removeprefix("JOB#")
+
+
 def complete_job_if_done(table: str, job_id: str, now: str) -> bool:
     """Close the job once every device is counted; True only for the one call that closed it."""
     job = get_job(table, job_id)
@@ -96,7 +130,7 @@ def complete_job_if_done(table: str, job_id: str, now: str) -> bool:
         client("dynamodb").update_item(
             TableName=table,
             Key=_job_key(job_id),
-            UpdateExpression="SET #status = :completed, updated_at = :now",
+            UpdateExpression="SET #status = :completed, updated_at = :now REMOVE open_shard",
             ConditionExpression="#status IN (:pending, :running)",
             ExpressionAttributeNames={"#status": "status"},
             ExpressionAttributeValues={":completed": {"S": "completed"}, ":now": {"S": now}, **_OPEN_STATUSES},

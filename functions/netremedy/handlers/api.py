@@ -9,11 +9,49 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from netremedy.logic.jobs import JobNotFoundError, JobSubmissionError
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
+
+from netremedy.logic.jobs import JobFinishedError, JobNotFoundError, JobSubmissionError
 from netremedy.models.api import ErrorDetail, ErrorResponse
 from netremedy.observability import logger
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+
+
+ANONYMOUS = "anonymous"
+
+
+def caller_identity(router: Router) -> str:
+    """Who is calling: the IAM principal API Gateway verified (SigV4), or "anonymous" where auth is off."""
+    context = router.current_event.raw_event.get("requestContext") or {}
+    iam = (context.get("authorizer") or {}).get("iam") or {}
+    return str(iam.get("userArn") or iam.get("callerId") or ANONYMOUS)
+
+
+def documented_responses(status: int, model: Any, description: str, *errors: int) -> dict[int, Any]:
+    """OpenAPI response entries: the success body, then each error status with the ErrorResponse body."""
+    success = {status: {"description": description, "content": {"application/json": {"model": model}}}}
+    return success | documented_errors(*errors)
+
+
+def documented_errors(*statuses: int) -> dict[int, Any]:
+    """OpenAPI response entries for error statuses, all with the ErrorResponse body."""
+    descriptions = {
+        400: "Malformed request (invalid JSON, unusable header)",
+        404: "No such job (or not the caller's)",
+        409: "Conflict with the job's current state",
+        413: "Request body over 10 MB",
+        415: "Body is not application/json",
+        422: "A field is invalid; details name it",
+        503: "The job could not be started; retry",
+    }
+    return {
+        status: {"description": descriptions[status], "content": {"application/json": {"model": ErrorResponse}}}
+        for status in statuses
+    }
 
 
 def error_response(status: int, error: str, message: str, details: Sequence[ErrorDetail] = ()) -> Response[str]:
@@ -76,6 +114,21 @@ def build_handler(router: Router) -> LambdaHandler:
     @app.exception_handler(JobNotFoundError)
     def _no_job(exc: JobNotFoundError) -> Response[str]:
         return error_response(404, "job_not_found", f"No job with id {exc.args[0]!r}")
+
+    @app.exception_handler(JobFinishedError)
+    def _finished(exc: JobFinishedError) -> Response[str]:
+        return error_response(409, "job_finished", str(exc))
+
+    @app.exception_handler(IdempotencyValidationError)
+    def _key_reused(exc: IdempotencyValidationError) -> Response[str]:
+        detail = ErrorDetail(field="headers.idempotency-key", message="already used with a different request body")
+        return error_response(422, "idempotency_key_reused", "This Idempotency-Key was used for another request "
+                              "body; use a new key for a new request", [detail])
+
+    @app.exception_handler(IdempotencyAlreadyInProgressError)
+    def _key_in_progress(exc: IdempotencyAlreadyInProgressError) -> Response[str]:
+        return error_response(409, "request_in_progress", "A request with this Idempotency-Key is still being "
+                              "processed; retry shortly")
 
     @app.exception_handler(JobSubmissionError)
     def _not_submitted(exc: JobSubmissionError) -> Response[str]:

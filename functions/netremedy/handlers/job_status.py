@@ -2,7 +2,7 @@
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from netremedy.handlers.api import build_handler
+from netremedy.handlers.api import build_handler, caller_identity, documented_responses
 from netremedy.logic.jobs import job_status
 from netremedy.models.api import JobStatusResponse
 from netremedy.models.settings import load_settings
@@ -10,9 +10,9 @@ from netremedy.models.settings import load_settings
 router = Router()
 
 
-@router.get("/api/v1/batch/jobs/<job_id>", summary="Get a batch job's status")
+@router.get("/api/v1/batch/jobs/<job_id>", summary="Get a batch job's status", responses=documented_responses(200, JobStatusResponse, "The job's status", 404, 422))
 def get_batch_job(job_id: str) -> JobStatusResponse:
-    return job_status(load_settings(), job_id)
+    return job_status(load_settings(), job_id, caller_identity(router))
 
 
 handler = build_handler(router)

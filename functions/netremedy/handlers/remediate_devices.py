@@ -10,8 +10,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
 
-from netremedy.logic.worker import record_results, remediate_device
+from netremedy.logic.counting import failed_result, identify_device, record_results
+from netremedy.logic.worker import remediate_device
 from netremedy.models.items import DeviceResultItem
 from netremedy.models.messages import DeviceMessage
 from netremedy.models.settings import load_settings
@@ -21,7 +23,16 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def _remediate_record(record: SQSRecord) -> DeviceResultItem:
-    message = DeviceMessage.model_validate_json(record.body)
+    try:
+        message = DeviceMessage.model_validate_json(record.body)
+    except ValidationError as exc:
+        # A malformed message fails the same way every time: fail its device now rather than after every
+        # retry. One that names no device at all goes back, and on to the dead-letter queue.
+        device = identify_device(record.body)
+        if device is None:
+            raise
+        fields = ", ".join(sorted({".".join(map(str, error["loc"])) or "body" for error in exc.errors()}))
+        return failed_result(load_settings(), *device, error=f"malformed device message (fields: {fields})")
     result = remediate_device(load_settings(), message)
     logger.debug("device computed", extra={"job_id": result.job_id, "device_id": result.device_id, "status": result.status})
     return result

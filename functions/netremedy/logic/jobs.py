@@ -1,6 +1,7 @@
 """Job life-cycle: create and fan out, read status and results."""
 
 import uuid
+from datetime import timedelta
 
 from netremedy.dal import blob_store, device_queue, job_table
 from netremedy.dal.clients import error_code
@@ -17,7 +18,7 @@ from netremedy.models.api import (
     JobStatusResponse,
     JobSummary,
 )
-from netremedy.models.items import DeviceResultItem, JobItem
+from netremedy.models.items import OPEN_SHARD, DeviceResultItem, JobItem
 from netremedy.models.settings import ServiceSettings
 
 
@@ -29,12 +30,23 @@ class JobSubmissionError(Exception):
     """The job was recorded but could not be handed to the workers; it is marked failed."""
 
 
+class JobFinishedError(Exception):
+    """The job has already ended, so it cannot be cancelled."""
+
+
+def manifest_key(job_id: str) -> str:
+    """Where a job's device list is kept, so that the sweeper can tell which devices never reported."""
+    return f"inputs/{job_id}/devices.json"
+
+
 def new_job_id() -> str:
     # UUID4: 122 random bits, so a job id cannot be guessed from another.
     return str(uuid.uuid4())
 
 
-def submit_job(request: BatchRemediationRequest, settings: ServiceSettings, *, source: str = "api") -> JobCreatedResponse:
+def submit_job(
+    request: BatchRemediationRequest, settings: ServiceSettings, *, owner: str = "anonymous", source: str = "api"
+) -> JobCreatedResponse:
     now = utc_now()
     job_id = new_job_id()
     total = len(request.device_configs)
@@ -45,6 +57,12 @@ def submit_job(request: BatchRemediationRequest, settings: ServiceSettings, *, s
         allow_empty_intended=request.allow_empty_intended,
         message_max_bytes=settings.message_max_bytes,
     )
+    try:
+        blob_store.put_json(
+            settings.bucket_name, manifest_key(job_id), {"device_ids": [d.device_id for d in request.device_configs]}
+        )
+    except Exception as exc:  # nothing is recorded yet: the caller can simply retry
+        raise JobSubmissionError(f"could not store the job's device list: {error_code(exc)}") from exc
     job_table.put_new_job(
         settings.table_name,
         JobItem(
@@ -54,6 +72,9 @@ def submit_job(request: BatchRemediationRequest, settings: ServiceSettings, *, s
             created_at=iso(now),
             updated_at=iso(now),
             expires_at=expiry_epoch(now, settings.job_ttl_days),
+            deadline_at=iso(now + timedelta(seconds=settings.job_deadline_seconds)),
+            open_shard=OPEN_SHARD,
+            owner=owner,
             source=source,
         ),
     )
@@ -76,15 +97,15 @@ def _effective_status(job: JobItem) -> JobStatus:
     return job.status
 
 
-def _load_job(settings: ServiceSettings, job_id: str) -> JobItem:
+def _load_job(settings: ServiceSettings, job_id: str, caller: str) -> JobItem:
     job = job_table.get_job(settings.table_name, job_id)
-    if job is None:
+    # Another caller's job is indistinguishable from no job at all.
+    if job is None or job.owner != caller:
         raise JobNotFoundError(job_id)
     return job
 
 
-def job_status(settings: ServiceSettings, job_id: str) -> JobStatusResponse:
-    job = _load_job(settings, job_id)
+def _status_response(job: JobItem) -> JobStatusResponse:
     done = job.completed_devices + job.failed_devices
     return JobStatusResponse(
         job_id=job.job_id,
@@ -108,8 +129,20 @@ def _public_result(settings: ServiceSettings, item: DeviceResultItem) -> DeviceR
     return DeviceSuccess(device_id=item.device_id, remediation=item.remediation or "", rollback=item.rollback or "")
 
 
-def job_results(settings: ServiceSettings, job_id: str) -> JobResultsResponse:
-    job = _load_job(settings, job_id)
+def job_status(settings: ServiceSettings, job_id: str, caller: str) -> JobStatusResponse:
+    return _status_response(_load_job(settings, job_id, caller))
+
+
+def cancel_job(settings: ServiceSettings, job_id: str, caller: str) -> JobStatusResponse:
+    job = _load_job(settings, job_id, caller)
+    if not job_table.cancel_job(settings.table_name, job_id, iso(utc_now())):
+        current = _load_job(settings, job_id, caller)
+        raise JobFinishedError(f"job {job_id} has already ended ({_effective_status(current)})")
+    return job_status(settings, job_id, caller)
+
+
+def job_results(settings: ServiceSettings, job_id: str, caller: str) -> JobResultsResponse:
+    job = _load_job(settings, job_id, caller)
     results = [_public_result(settings, item) for item in job_table.query_device_results(settings.table_name, job_id)]
     status = _effective_status(job)
     return JobResultsResponse(

@@ -1,8 +1,6 @@
-"""The worker's side of a job: compute each device, then count the batch exactly once."""
+"""The worker's side of a job: compute each device's result (counting it is logic.counting's job)."""
 
-from dataclasses import dataclass
-
-from netremedy.dal import blob_store, job_table
+from netremedy.dal import blob_store
 from netremedy.logic.clock import expiry_epoch, iso, utc_now
 from netremedy.logic.remediation import RemediationError, compute_remediation
 from netremedy.models.items import DeviceResultItem
@@ -46,31 +44,3 @@ def remediate_device(settings: ServiceSettings, message: DeviceMessage) -> Devic
         blob_store.put_json(settings.bucket_name, key, {"remediation": text.remediation, "rollback": text.rollback})
         return DeviceResultItem(status="success", output_key=key, **common)
     return DeviceResultItem(status="success", remediation=text.remediation, rollback=text.rollback, **common)
-
-
-@dataclass(frozen=True)
-class BatchCount:
-    recorded: int
-    duplicates: int
-    skipped_closed_job: int
-    jobs_completed: list[str]
-
-
-def record_results(settings: ServiceSettings, results: list[DeviceResultItem], job_ids: set[str]) -> BatchCount:
-    """Count the batch's results exactly once, then close every job of the batch whose devices are all in.
-
-    The close check runs for every job seen in the batch, even when all its devices were duplicates, so a
-    worker that died between counting and closing is made good by the redelivery.
-    """
-    outcome = job_table.commit_device_results(settings.table_name, results, iso(utc_now()))
-    completed = [
-        job_id
-        for job_id in sorted(job_ids)
-        if job_table.complete_job_if_done(settings.table_name, job_id, iso(utc_now()))
-    ]
-    return BatchCount(
-        recorded=len(outcome.recorded),
-        duplicates=len(outcome.duplicates),
-        skipped_closed_job=len(outcome.job_closed),
-        jobs_completed=completed,
-    )

@@ -13,7 +13,8 @@ MAX_CONFIG_BYTES = 4 * 1024 * 1024
 # Safe as an S3 key segment and a DynamoDB sort-key suffix without escaping.
 DEVICE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 
-JobStatus = Literal["pending", "running", "completed", "failed"]
+# The spec's four statuses, plus "cancelled" for a job stopped with DELETE.
+JobStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
 DeviceId = Annotated[str, StringConstraints(pattern=DEVICE_ID_PATTERN)]
 
 

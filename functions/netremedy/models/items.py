@@ -6,6 +6,10 @@ from pydantic import BaseModel
 
 JOB_SORT_KEY = "JOB"
 DEVICE_SORT_PREFIX = "DEVICE#"
+# Open jobs carry this in ``open_shard`` so that they, and only they, appear in the sparse OpenJobs index
+# (sorted by deadline) that the sweeper reads; closing a job removes the attribute.
+OPEN_SHARD = "OPEN"
+OPEN_JOBS_INDEX = "OpenJobs"
 
 
 def job_partition_key(job_id: str) -> str:
@@ -20,13 +24,16 @@ class JobItem(BaseModel):
     """The job row: counters that workers bump atomically, and the life-cycle status."""
 
     job_id: str
-    status: Literal["pending", "running", "completed", "failed"]
+    status: Literal["pending", "running", "completed", "failed", "cancelled"]
     total_devices: int
     completed_devices: int = 0
     failed_devices: int = 0
     created_at: str
     updated_at: str
     expires_at: int
+    deadline_at: str | None = None
+    open_shard: str | None = None
+    owner: str = "anonymous"
     source: str = "api"
     error: str | None = None
 

@@ -11,6 +11,8 @@ class ServiceSettings:
     bucket_name: str
     device_queue_url: str
     job_ttl_days: int
+    # A job still open this long after creation is finished by the sweeper: its missing devices fail.
+    job_deadline_seconds: int
     # A device's remediation + rollback above this many bytes go to S3 (DynamoDB items max out at 400 KB).
     result_inline_limit_bytes: int
     # A device message above this many bytes carries an S3 key instead of the configs (claim check); a send
@@ -26,6 +28,7 @@ def load_settings() -> ServiceSettings:
         bucket_name=env.get("BUCKET_NAME", ""),
         device_queue_url=env.get("DEVICE_QUEUE_URL", ""),
         job_ttl_days=int(env.get("JOB_TTL_DAYS", "7")),
+        job_deadline_seconds=int(env.get("JOB_DEADLINE_SECONDS", "5400")),
         result_inline_limit_bytes=int(env.get("RESULT_INLINE_LIMIT_BYTES", "100000")),
         message_max_bytes=int(env.get("MESSAGE_MAX_BYTES", "262144")),
     )

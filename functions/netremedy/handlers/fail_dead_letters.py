@@ -1,0 +1,42 @@
+"""SQS consumer of the device dead-letter queue: a device whose message failed every retry is still
+counted, as failed with the reason, so its job ends."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from netremedy.logic.counting import failed_result, identify_device, record_results
+from netremedy.models.items import DeviceResultItem
+from netremedy.models.settings import load_settings
+from netremedy.observability import logger
+
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def _dead_letter(record: SQSRecord) -> DeviceResultItem | None:
+    device = identify_device(record.body)
+    if device is None:
+        # Nothing to count: the message names no device. Kept in the logs (by id only) for an operator.
+        logger.warning("dead letter names no device; dropped", extra={"message_id": record.message_id})
+        return None
+    receives = record.attributes.approximate_receive_count
+    return failed_result(
+        load_settings(),
+        *device,
+        error=f"the device could not be processed after {receives} attempts (its message went to the "
+        "dead-letter queue). Submit it again; if it fails the same way, report it with the job id",
+    )
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    with processor(records=event["Records"], handler=_dead_letter, lambda_context=context):
+        processed = processor.process()
+    results = [result for status, result, _ in processed if status == "success" and result is not None]
+    if results:
+        count = record_results(load_settings(), results, {result.job_id for result in results})
+        logger.info("dead letters counted", extra={"recorded": count.recorded, "duplicates": count.duplicates,
+                                                   "jobs_completed": count.jobs_completed})
+    return dict(processor.response())

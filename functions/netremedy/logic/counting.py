@@ -1,0 +1,73 @@
+"""Counting rules: record device results and bump job counters exactly once, then close finished jobs.
+
+Shared by the worker, the dead-letter consumer and the deadline sweeper; it does not import hier_config, so
+the functions that only count start fast.
+"""
+
+import json
+from dataclasses import dataclass
+
+from netremedy.dal import job_table
+from netremedy.logic.clock import expiry_epoch, iso, utc_now
+from netremedy.models.items import DeviceResultItem
+from netremedy.models.settings import ServiceSettings
+
+
+@dataclass(frozen=True)
+class BatchCount:
+    recorded: int
+    duplicates: int
+    skipped_closed_job: int
+    jobs_completed: list[str]
+
+
+# One transaction holds at most 100 writes: a job's counter update plus its devices' puts.
+_DEVICES_PER_COMMIT = 50
+
+
+def failed_result(settings: ServiceSettings, job_id: str, device_id: str, error: str) -> DeviceResultItem:
+    now = utc_now()
+    return DeviceResultItem(
+        job_id=job_id,
+        device_id=device_id,
+        status="failed",
+        error=error,
+        finished_at=iso(now),
+        expires_at=expiry_epoch(now, settings.job_ttl_days),
+    )
+
+
+def identify_device(body: str) -> tuple[str, str] | None:
+    """The (job_id, device_id) a message is about, even when the rest of it is unreadable."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(document, dict):
+        return None
+    job_id, device_id = document.get("job_id"), document.get("device_id")
+    if isinstance(job_id, str) and isinstance(device_id, str) and job_id and device_id:
+        return job_id, device_id
+    return None
+
+
+def record_results(settings: ServiceSettings, results: list[DeviceResultItem], job_ids: set[str]) -> BatchCount:
+    """Count the batch's results exactly once, then close every job of the batch whose devices are all in.
+
+    The close check runs for every job seen in the batch, even when all its devices were duplicates, so a
+    worker that died between counting and closing is made good by the redelivery.
+    """
+    recorded = duplicates = closed = 0
+    for start in range(0, len(results), _DEVICES_PER_COMMIT):
+        outcome = job_table.commit_device_results(
+            settings.table_name, results[start : start + _DEVICES_PER_COMMIT], iso(utc_now())
+        )
+        recorded += len(outcome.recorded)
+        duplicates += len(outcome.duplicates)
+        closed += len(outcome.job_closed)
+    completed = [
+        job_id
+        for job_id in sorted(job_ids)
+        if job_table.complete_job_if_done(settings.table_name, job_id, iso(utc_now()))
+    ]
+    return BatchCount(recorded=recorded, duplicates=duplicates, skipped_closed_job=closed, jobs_completed=completed)
