@@ -147,7 +147,8 @@ def make_server(front: ApiFront, host: str, port: int) -> ThreadingHTTPServer:
             headers.pop("Content-Length", None)
             self._send(int(result.get("statusCode", 200)), data, headers)
 
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle  # noqa: N815 - stdlib naming
+        # Every method reaches the router, so an unknown one is API Gateway's 404, not the stdlib's 501.
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_TRACE = _handle  # noqa: N815
 
     server = ThreadingHTTPServer((host, port), RequestHandler)
     server.daemon_threads = True

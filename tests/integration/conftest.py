@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,15 +85,12 @@ class LocalStack:
         return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
 
-@pytest.fixture(scope="session")
-def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    state_dir = tmp_path_factory.mktemp("local-stack")
-    # The spec's workflow is written against localhost:8000; use that port when it is free so the script
-    # runs unchanged, as a user would run it against `make serve`.
-    port = 8000 if _port_free(8000) else _free_port()
+@contextmanager
+def running_stack(state_dir: Path, port: int | None = None, **settings: str) -> Iterator[LocalStack]:
+    """``python -m netremedy_local`` in a subprocess with the given settings (environment variables)."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_ENDPOINT_URL")}
-    env.update(PORT=str(port), AWS_PORT=str(_free_port()), LOCAL_STATE_DIR=str(state_dir),
-               NETREMEDY_PROJECT_ROOT=str(PROJECT_ROOT), PYTHONUNBUFFERED="1")
+    env.update(PORT=str(port or _free_port()), AWS_PORT=str(_free_port()), LOCAL_STATE_DIR=str(state_dir),
+               NETREMEDY_PROJECT_ROOT=str(PROJECT_ROOT), PYTHONUNBUFFERED="1", **settings)
     log_path = state_dir / "serve.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen([sys.executable, "-m", "netremedy_local"], env=env, stdout=log,
@@ -105,11 +103,20 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
             pytest.fail(f"local stack did not start:\n{log_path.read_text()[-3000:]}")
         time.sleep(0.2)
     description = json.loads(stack_file.read_text())
-    stack = LocalStack(api_url=description["api_url"], aws_endpoint=description["aws_endpoint"],
-                       region=description["region"], resources=description["resources"], log_path=log_path)
-    yield stack
-    process.send_signal(signal.SIGINT)
     try:
-        process.wait(20)
-    except subprocess.TimeoutExpired:
-        process.kill()
+        yield LocalStack(api_url=description["api_url"], aws_endpoint=description["aws_endpoint"],
+                         region=description["region"], resources=description["resources"], log_path=log_path)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="session")
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    # The spec's workflow is written against localhost:8000; use that port when it is free so the script
+    # runs unchanged, as a user would run it against `make serve`.
+    with running_stack(tmp_path_factory.mktemp("local-stack"), port=8000 if _port_free(8000) else None) as stack:
+        yield stack

@@ -1,5 +1,6 @@
 """The HTTP resolver every API function is built with, and the one map from errors to HTTP responses."""
 
+import base64
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -56,7 +57,7 @@ def documented_errors(*statuses: int) -> dict[int, Any]:
 
 def error_response(status: int, error: str, message: str, details: Sequence[ErrorDetail] = ()) -> Response[str]:
     body = ErrorResponse(error=error, message=message, details=list(details))
-    return Response(status_code=status, content_type="application/json", body=body.model_dump_json())
+    return Response(status_code=status, content_type="application/json", body=body.model_dump_json(exclude_none=True))
 
 
 def _field_path(location: Sequence[Any]) -> str:
@@ -81,6 +82,26 @@ def _validation_failed(exc: RequestValidationError) -> Response[str]:
     return error_response(422, "validation_error", summary, details)
 
 
+def _refusal(status: int, body: ErrorResponse) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json"},
+        "body": body.model_dump_json(exclude_none=True),
+        "isBase64Encoded": False,
+    }
+
+
+def _unreadable_body(event: dict[str, Any]) -> dict[str, Any] | None:
+    """API Gateway base64-encodes a body that is not UTF-8 text: that can never be JSON."""
+    if not event.get("isBase64Encoded") or not event.get("body"):
+        return None
+    try:
+        base64.b64decode(event["body"]).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return _refusal(400, ErrorResponse(error="invalid_json", message="The request body is not UTF-8 JSON"))
+    return None
+
+
 def _unsupported_media_type(event: dict[str, Any]) -> dict[str, Any] | None:
     """Bodies must be JSON. Without this, Powertools would read a form-encoded body as form fields."""
     if not event.get("body"):
@@ -94,12 +115,7 @@ def _unsupported_media_type(event: dict[str, Any]) -> dict[str, Any] | None:
         message=f"Content-Type {content_type!r} is not supported; send the body as application/json",
         details=[ErrorDetail(field="headers.content-type", message="must be application/json")],
     )
-    return {
-        "statusCode": 415,
-        "headers": {"Content-Type": "application/json"},
-        "body": body.model_dump_json(),
-        "isBase64Encoded": False,
-    }
+    return _refusal(415, body)
 
 
 def build_handler(router: Router) -> LambdaHandler:
@@ -132,7 +148,9 @@ def build_handler(router: Router) -> LambdaHandler:
 
     @app.exception_handler(JobSubmissionError)
     def _not_submitted(exc: JobSubmissionError) -> Response[str]:
-        return error_response(503, "job_not_started", f"The job could not be started: {exc}; please retry")
+        body = ErrorResponse(error="job_not_started", message=f"The job could not be started: {exc}; please retry",
+                             job_id=exc.job_id)
+        return Response(status_code=503, content_type="application/json", body=body.model_dump_json(exclude_none=True))
 
     @app.not_found
     def _no_route(exc: NotFoundError) -> Response[str]:
@@ -146,7 +164,7 @@ def build_handler(router: Router) -> LambdaHandler:
 
     @logger.inject_lambda_context(clear_state=True)
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        refusal = _unsupported_media_type(event)
+        refusal = _unsupported_media_type(event) or _unreadable_body(event)
         if refusal is not None:
             return refusal
         return app.resolve(event, context)

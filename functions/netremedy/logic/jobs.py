@@ -27,7 +27,11 @@ class JobNotFoundError(Exception):
 
 
 class JobSubmissionError(Exception):
-    """The job was recorded but could not be handed to the workers; it is marked failed."""
+    """The job could not be handed to the workers: it is marked failed (``job_id``) or was never recorded."""
+
+    def __init__(self, reason: str, job_id: str | None = None) -> None:
+        super().__init__(reason)
+        self.job_id = job_id
 
 
 class JobFinishedError(Exception):
@@ -85,7 +89,7 @@ def submit_job(
     except Exception as exc:
         reason = f"fan-out to the device queue failed: {error_code(exc)}"
         job_table.fail_job(settings.table_name, job_id, reason, iso(utc_now()))
-        raise JobSubmissionError(reason) from exc
+        raise JobSubmissionError(reason, job_id) from exc
     return JobCreatedResponse(job_id=job_id, total_devices=total)
 
 

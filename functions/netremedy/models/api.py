@@ -121,3 +121,4 @@ class ErrorResponse(BaseModel):
     error: str
     message: str
     details: list[ErrorDetail] = []
+    job_id: str | None = Field(default=None, description="The job concerned, when one was recorded (503 only)")
