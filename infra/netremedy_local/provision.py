@@ -11,7 +11,13 @@ from botocore.exceptions import ClientError
 
 from netremedy_local.template import LOCAL_ACCOUNT_ID, StackModel
 
-DATA_RESOURCE_TYPES = ("AWS::SQS::Queue", "AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::S3::BucketPolicy")
+DATA_RESOURCE_TYPES = (
+    "AWS::SQS::Queue",
+    "AWS::SQS::QueuePolicy",
+    "AWS::DynamoDB::Table",
+    "AWS::S3::Bucket",
+    "AWS::S3::BucketPolicy",
+)
 
 
 class Unresolved(Exception):
@@ -178,6 +184,26 @@ def _create_bucket(stack: ResolvedStack, logical_id: str, properties: dict[str, 
                 ]
             },
         )
+    notifications = properties.get("NotificationConfiguration", {}).get("QueueConfigurations", [])
+    if notifications:
+        # CloudFormation's shape (Event, Queue, Filter.S3Key.Rules) in the API's (Events, QueueArn, ...).
+        s3.put_bucket_notification_configuration(
+            Bucket=name,
+            NotificationConfiguration={
+                "QueueConfigurations": [
+                    {
+                        "QueueArn": entry["Queue"],
+                        "Events": [entry["Event"]],
+                        **(
+                            {"Filter": {"Key": {"FilterRules": entry["Filter"]["S3Key"]["Rules"]}}}
+                            if "Filter" in entry
+                            else {}
+                        ),
+                    }
+                    for entry in notifications
+                ]
+            },
+        )
     stack.refs[logical_id] = name
     stack.attributes[(logical_id, "Arn")] = f"arn:aws:s3:::{name}"
 
@@ -198,8 +224,16 @@ def _put_bucket_policy(stack: ResolvedStack, logical_id: str, properties: dict[s
     stack.refs[logical_id] = properties["Bucket"]
 
 
+def _put_queue_policy(stack: ResolvedStack, logical_id: str, properties: dict[str, Any]) -> None:
+    sqs = boto3.client("sqs", region_name=stack.region)
+    for queue_url in properties["Queues"]:
+        sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps(properties["PolicyDocument"])})
+    stack.refs[logical_id] = logical_id
+
+
 _CREATORS = {
     "AWS::SQS::Queue": _create_queue,
+    "AWS::SQS::QueuePolicy": _put_queue_policy,
     "AWS::DynamoDB::Table": _create_table,
     "AWS::S3::Bucket": _create_bucket,
     "AWS::S3::BucketPolicy": _put_bucket_policy,

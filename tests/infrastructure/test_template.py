@@ -52,6 +52,8 @@ def test_the_api_routes_are_the_contracts_paths() -> None:
         ("POST", "/api/v1/batch/remediation"): "CreateJobFunction",
         ("GET", "/api/v1/batch/jobs/{job_id}"): "JobStatusFunction",
         ("GET", "/api/v1/batch/jobs/{job_id}/results"): "JobResultsFunction",
+        ("GET", "/api/v1/batch/jobs/{job_id}/results/{device_id}"): "JobResultsFunction",
+        ("GET", "/api/v1/batch/jobs/{job_id}/bundle"): "JobResultsFunction",
         ("DELETE", "/api/v1/batch/jobs/{job_id}"): "CancelJobFunction",
         ("GET", "/api/v1/openapi.json"): "ApiDocsFunction",
     }
@@ -62,8 +64,11 @@ def test_each_queue_has_its_consumer_with_partial_batch_failures() -> None:
     assert {queue: source.function_id for queue, source in sources.items()} == {
         "DeviceQueue": "RemediateDevicesFunction",
         "DeviceDeadLetterQueue": "DeadLetterFunction",
+        "FinalizeQueue": "WriteBackResultsFunction",
+        "DropQueue": "StartDroppedJobsFunction",
     }
-    assert all(source.report_batch_item_failures and source.batch_size == 10 for source in sources.values())
+    assert all(source.report_batch_item_failures for source in sources.values())
+    assert sources["DeviceQueue"].batch_size == 10  # one counting transaction per 10 devices
 
 
 def test_the_sweeper_runs_on_a_schedule_shorter_than_any_sensible_deadline() -> None:

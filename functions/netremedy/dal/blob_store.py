@@ -3,6 +3,8 @@
 import json
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from netremedy.dal.clients import client
 
 
@@ -19,3 +21,38 @@ def get_json(bucket: str, key: str) -> dict[str, Any]:
     body = client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
     document: dict[str, Any] = json.loads(body)
     return document
+
+
+def put_bytes(bucket: str, key: str, body: bytes, content_type: str) -> None:
+    client("s3").put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+
+
+def exists(bucket: str, key: str) -> bool:
+    try:
+        client("s3").head_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise
+    return True
+
+
+def presigned_get_url(bucket: str, key: str, expires_in: int) -> str:
+    url: str = client("s3").generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires_in
+    )
+    return url
+
+
+def get_text(bucket: str, key: str, max_bytes: int) -> str:
+    """An object's text; ValueError if it is larger than ``max_bytes`` or not UTF-8."""
+    response = client("s3").get_object(Bucket=bucket, Key=key)
+    if response["ContentLength"] > max_bytes:
+        raise ValueError(f"{key} is {response['ContentLength']} bytes; the limit is {max_bytes}")
+    text: str = response["Body"].read().decode("utf-8")
+    return text
+
+
+def is_missing(exc: BaseException) -> bool:
+    """Whether an S3 error means the object does not exist."""
+    return isinstance(exc, ClientError) and exc.response["Error"]["Code"] in ("NoSuchKey", "404", "NotFound")

@@ -119,13 +119,8 @@ def overdue_job_ids(table: str, now: str) -> Iterator[str]:
             yield item["pk"]["S"].removeprefix("JOB#")
 
 
-def complete_job_if_done(table: str, job_id: str, now: str) -> bool:
-    """Close the job once every device is counted; True only for the one call that closed it."""
-    job = get_job(table, job_id)
-    if job is None or job.status not in ("pending", "running"):
-        return False
-    if job.completed_devices + job.failed_devices < job.total_devices:
-        return False
+def close_completed_job(table: str, job_id: str, now: str) -> bool:
+    """Mark an open job whose devices are all counted as completed; True only for the call that closed it."""
     try:
         client("dynamodb").update_item(
             TableName=table,
@@ -242,20 +237,56 @@ def _drop_refused(
     return dropped
 
 
-def query_device_results(table: str, job_id: str) -> Iterator[DeviceResultItem]:
-    """Every recorded device result of the job, ordered by device_id."""
-    paginator = client("dynamodb").get_paginator("query")
-    pages = paginator.paginate(
-        TableName=table,
-        KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
-        ExpressionAttributeValues={
-            ":pk": {"S": job_partition_key(job_id)},
-            ":prefix": {"S": DEVICE_SORT_PREFIX},
-        },
-    )
-    for page in pages:
+def _result_from_item(item: dict[str, Any]) -> DeviceResultItem:
+    values = _from_item(item)
+    return DeviceResultItem.model_validate({key: value for key, value in values.items() if key not in ("pk", "sk")})
+
+
+def query_device_results(
+    table: str, job_id: str, *, after: str | None = None, page_size: int | None = None
+) -> Iterator[DeviceResultItem]:
+    """The job's recorded device results ordered by device_id, from just after ``after`` if given.
+
+    ``page_size`` bounds each DynamoDB read, so that a caller that stops early has not read far ahead.
+    """
+    request: dict[str, Any] = {
+        "TableName": table,
+        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+        "ExpressionAttributeValues": {":pk": {"S": job_partition_key(job_id)}, ":prefix": {"S": DEVICE_SORT_PREFIX}},
+    }
+    if after is not None:
+        request["ExclusiveStartKey"] = {"pk": {"S": job_partition_key(job_id)}, "sk": {"S": device_sort_key(after)}}
+    if page_size is not None:
+        request["PaginationConfig"] = {"PageSize": page_size}
+    for page in client("dynamodb").get_paginator("query").paginate(**request):
         for item in page["Items"]:
-            values = _from_item(item)
-            yield DeviceResultItem.model_validate(
-                {key: value for key, value in values.items() if key not in ("pk", "sk")}
-            )
+            yield _result_from_item(item)
+
+
+def get_device_result(table: str, job_id: str, device_id: str) -> DeviceResultItem | None:
+    response = client("dynamodb").get_item(
+        TableName=table,
+        Key={"pk": {"S": job_partition_key(job_id)}, "sk": {"S": device_sort_key(device_id)}},
+        ConsistentRead=True,
+    )
+    return _result_from_item(response["Item"]) if "Item" in response else None
+
+
+def claim_drop(table: str, source: str, etag: str, job_id: str, expires_at: int) -> tuple[str, bool]:
+    """Record that this upload (key and ETag) starts ``job_id``; for an upload seen before, its job id.
+
+    The second value is True only for the first claim, so the same drop uploaded twice starts one job.
+    """
+    key = {"pk": {"S": f"DROP#{source}"}, "sk": {"S": f"ETAG#{etag}"}}
+    try:
+        client("dynamodb").put_item(
+            TableName=table,
+            Item={**key, "job_id": {"S": job_id}, "expires_at": {"N": str(expires_at)}},
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        existing = client("dynamodb").get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]
+        return existing["job_id"]["S"], False
+    return job_id, True

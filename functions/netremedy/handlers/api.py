@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 
 from netremedy.logic.jobs import JobFinishedError, JobNotFoundError, JobSubmissionError
+from netremedy.logic.results import BundleNotReadyError, DeviceNotFoundError, InvalidPageTokenError
 from netremedy.models.api import ErrorDetail, ErrorResponse
 from netremedy.observability import logger
 
@@ -130,6 +131,18 @@ def build_handler(router: Router) -> LambdaHandler:
     @app.exception_handler(JobNotFoundError)
     def _no_job(exc: JobNotFoundError) -> Response[str]:
         return error_response(404, "job_not_found", f"No job with id {exc.args[0]!r}")
+
+    @app.exception_handler(InvalidPageTokenError)
+    def _bad_token(exc: InvalidPageTokenError) -> Response[str]:
+        return error_response(400, "invalid_next_token", str(exc), [ErrorDetail(field="next_token", message=str(exc))])
+
+    @app.exception_handler(DeviceNotFoundError)
+    def _no_device(exc: DeviceNotFoundError) -> Response[str]:
+        return error_response(404, "device_not_found", str(exc))
+
+    @app.exception_handler(BundleNotReadyError)
+    def _bundle_not_ready(exc: BundleNotReadyError) -> Response[str]:
+        return error_response(409, "bundle_not_ready", str(exc))
 
     @app.exception_handler(JobFinishedError)
     def _finished(exc: JobFinishedError) -> Response[str]:

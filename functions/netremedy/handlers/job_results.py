@@ -1,18 +1,55 @@
-"""GET /api/v1/batch/jobs/{job_id}/results: every finished device's remediation and rollback, or error."""
+"""GET /api/v1/batch/jobs/{job_id}/results (paged), .../results/{device_id} (one device) and .../bundle
+(a download link to every result of a completed job)."""
+
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from netremedy.handlers.api import build_handler, caller_identity, documented_responses
-from netremedy.logic.jobs import job_results
-from netremedy.models.api import JobResultsResponse
+from netremedy.logic.results import RESULTS_PAGE_MAX, device_result, job_results, results_bundle
+from netremedy.models.api import (
+    DeviceFailure,
+    DeviceSuccess,
+    JobResultsResponse,
+    ResultsBundleResponse,
+)
 from netremedy.models.settings import load_settings
 
 router = Router()
 
 
-@router.get("/api/v1/batch/jobs/<job_id>/results", summary="Get a batch job's results", responses=documented_responses(200, JobResultsResponse, "Finished devices and a summary", 404, 422))
-def get_batch_job_results(job_id: str) -> JobResultsResponse:
-    return job_results(load_settings(), job_id, caller_identity(router))
+@router.get(
+    "/api/v1/batch/jobs/<job_id>/results",
+    summary="Get a batch job's results",
+    description=f"Finished devices ordered by device_id, at most `limit` (default and maximum {RESULTS_PAGE_MAX}) "
+    "and about 4 MB of text per page; while more remain, `next_token` is set: pass it back for the next page.",
+    responses=documented_responses(200, JobResultsResponse, "Finished devices and a summary", 400, 404, 422),
+)
+def get_batch_job_results(
+    job_id: str,
+    limit: Annotated[int | None, Query(ge=1, le=RESULTS_PAGE_MAX)] = None,
+    next_token: Annotated[str | None, Query(max_length=400)] = None,
+) -> JobResultsResponse:
+    return job_results(load_settings(), job_id, caller_identity(router), limit=limit, next_token=next_token)
+
+
+@router.get(
+    "/api/v1/batch/jobs/<job_id>/results/<device_id>",
+    summary="Get one device's result",
+    responses=documented_responses(200, DeviceSuccess | DeviceFailure, "The device's result", 404, 422),
+)
+def get_device_result(job_id: str, device_id: str) -> DeviceSuccess | DeviceFailure:
+    return device_result(load_settings(), job_id, device_id, caller_identity(router))
+
+
+@router.get(
+    "/api/v1/batch/jobs/<job_id>/bundle",
+    summary="Download link for every result of a completed job",
+    responses=documented_responses(200, ResultsBundleResponse, "A pre-signed URL to a JSON Lines file", 404, 409, 422),
+)
+def get_results_bundle(job_id: str) -> ResultsBundleResponse:
+    return results_bundle(load_settings(), job_id, caller_identity(router))
 
 
 handler = build_handler(router)

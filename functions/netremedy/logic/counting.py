@@ -7,7 +7,7 @@ the functions that only count start fast.
 import json
 from dataclasses import dataclass
 
-from netremedy.dal import job_table
+from netremedy.dal import job_events, job_table
 from netremedy.logic.clock import expiry_epoch, iso, utc_now
 from netremedy.models.items import DeviceResultItem
 from netremedy.models.settings import ServiceSettings
@@ -51,6 +51,18 @@ def identify_device(body: str) -> tuple[str, str] | None:
     return None
 
 
+def _close_if_done(settings: ServiceSettings, job_id: str) -> bool:
+    job = job_table.get_job(settings.table_name, job_id)
+    if job is None or job.status not in ("pending", "running"):
+        return False
+    if job.completed_devices + job.failed_devices < job.total_devices:
+        return False
+    # Announce before closing: a crash in between makes the redelivery announce again (finalizing twice is
+    # harmless), where the other order could lose the announcement for good.
+    job_events.announce_completed(settings.finalize_queue_url, job_id)
+    return job_table.close_completed_job(settings.table_name, job_id, iso(utc_now()))
+
+
 def record_results(settings: ServiceSettings, results: list[DeviceResultItem], job_ids: set[str]) -> BatchCount:
     """Count the batch's results exactly once, then close every job of the batch whose devices are all in.
 
@@ -65,9 +77,5 @@ def record_results(settings: ServiceSettings, results: list[DeviceResultItem], j
         recorded += len(outcome.recorded)
         duplicates += len(outcome.duplicates)
         closed += len(outcome.job_closed)
-    completed = [
-        job_id
-        for job_id in sorted(job_ids)
-        if job_table.complete_job_if_done(settings.table_name, job_id, iso(utc_now()))
-    ]
+    completed = [job_id for job_id in sorted(job_ids) if _close_if_done(settings, job_id)]
     return BatchCount(recorded=recorded, duplicates=duplicates, skipped_closed_job=closed, jobs_completed=completed)

@@ -1,6 +1,7 @@
 """Job life-cycle: create and fan out, read status and results."""
 
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 
 from netremedy.dal import blob_store, device_queue, job_table
@@ -9,16 +10,12 @@ from netremedy.logic.clock import expiry_epoch, iso, utc_now
 from netremedy.logic.fanout import plan_fanout
 from netremedy.models.api import (
     BatchRemediationRequest,
-    DeviceFailure,
-    DeviceResult,
-    DeviceSuccess,
+    DeviceConfig,
     JobCreatedResponse,
-    JobResultsResponse,
     JobStatus,
     JobStatusResponse,
-    JobSummary,
 )
-from netremedy.models.items import OPEN_SHARD, DeviceResultItem, JobItem
+from netremedy.models.items import OPEN_SHARD, JobItem
 from netremedy.models.settings import ServiceSettings
 
 
@@ -38,6 +35,9 @@ class JobFinishedError(Exception):
     """The job has already ended, so it cannot be cancelled."""
 
 
+ACCOUNT_OWNER = "*"
+
+
 def manifest_key(job_id: str) -> str:
     """Where a job's device list is kept, so that the sweeper can tell which devices never reported."""
     return f"inputs/{job_id}/devices.json"
@@ -51,20 +51,28 @@ def new_job_id() -> str:
 def submit_job(
     request: BatchRemediationRequest, settings: ServiceSettings, *, owner: str = "anonymous", source: str = "api"
 ) -> JobCreatedResponse:
+    return start_job(request.device_configs, request.allow_empty_intended, settings, owner=owner, source=source)
+
+
+def start_job(
+    devices: Sequence[DeviceConfig],
+    allow_empty_intended: bool,
+    settings: ServiceSettings,
+    *,
+    owner: str,
+    source: str,
+    job_id: str | None = None,
+) -> JobCreatedResponse:
+    """Record a job of validated devices and fan them out to the workers."""
     now = utc_now()
-    job_id = new_job_id()
-    total = len(request.device_configs)
+    job_id = job_id or new_job_id()
+    total = len(devices)
     # Plan before recording anything, so that a request that cannot be planned leaves no job behind.
     plan = plan_fanout(
-        job_id,
-        request.device_configs,
-        allow_empty_intended=request.allow_empty_intended,
-        message_max_bytes=settings.message_max_bytes,
+        job_id, list(devices), allow_empty_intended=allow_empty_intended, message_max_bytes=settings.message_max_bytes
     )
     try:
-        blob_store.put_json(
-            settings.bucket_name, manifest_key(job_id), {"device_ids": [d.device_id for d in request.device_configs]}
-        )
+        blob_store.put_json(settings.bucket_name, manifest_key(job_id), {"device_ids": [d.device_id for d in devices]})
     except Exception as exc:  # nothing is recorded yet: the caller can simply retry
         raise JobSubmissionError(f"could not store the job's device list: {error_code(exc)}") from exc
     job_table.put_new_job(
@@ -93,7 +101,7 @@ def submit_job(
     return JobCreatedResponse(job_id=job_id, total_devices=total)
 
 
-def _effective_status(job: JobItem) -> JobStatus:
+def effective_status(job: JobItem) -> JobStatus:
     # A worker that died between counting the last device and closing the job leaves it "running" with
     # every device counted until its message is redelivered; readers already see the truth.
     if job.status in ("pending", "running") and job.completed_devices + job.failed_devices >= job.total_devices:
@@ -101,10 +109,11 @@ def _effective_status(job: JobItem) -> JobStatus:
     return job.status
 
 
-def _load_job(settings: ServiceSettings, job_id: str, caller: str) -> JobItem:
+def load_job(settings: ServiceSettings, job_id: str, caller: str) -> JobItem:
     job = job_table.get_job(settings.table_name, job_id)
-    # Another caller's job is indistinguishable from no job at all.
-    if job is None or job.owner != caller:
+    # Another caller's job is indistinguishable from no job at all. Jobs started by an S3 drop belong to the
+    # account (owner "*"): anyone allowed to call the API may read them.
+    if job is None or job.owner not in (caller, ACCOUNT_OWNER):
         raise JobNotFoundError(job_id)
     return job
 
@@ -113,7 +122,7 @@ def _status_response(job: JobItem) -> JobStatusResponse:
     done = job.completed_devices + job.failed_devices
     return JobStatusResponse(
         job_id=job.job_id,
-        status=_effective_status(job),
+        status=effective_status(job),
         progress=round(100.0 * done / job.total_devices, 2) if job.total_devices else 100.0,
         total_devices=job.total_devices,
         completed_devices=job.completed_devices,
@@ -122,41 +131,13 @@ def _status_response(job: JobItem) -> JobStatusResponse:
     )
 
 
-def _public_result(settings: ServiceSettings, item: DeviceResultItem) -> DeviceResult:
-    if item.status == "failed":
-        return DeviceFailure(device_id=item.device_id, error=item.error or "unknown error")
-    if item.output_key:
-        document = blob_store.get_json(settings.bucket_name, item.output_key)
-        return DeviceSuccess(
-            device_id=item.device_id, remediation=document["remediation"], rollback=document["rollback"]
-        )
-    return DeviceSuccess(device_id=item.device_id, remediation=item.remediation or "", rollback=item.rollback or "")
-
-
 def job_status(settings: ServiceSettings, job_id: str, caller: str) -> JobStatusResponse:
-    return _status_response(_load_job(settings, job_id, caller))
+    return _status_response(load_job(settings, job_id, caller))
 
 
 def cancel_job(settings: ServiceSettings, job_id: str, caller: str) -> JobStatusResponse:
-    job = _load_job(settings, job_id, caller)
+    job = load_job(settings, job_id, caller)
     if not job_table.cancel_job(settings.table_name, job_id, iso(utc_now())):
-        current = _load_job(settings, job_id, caller)
-        raise JobFinishedError(f"job {job_id} has already ended ({_effective_status(current)})")
+        current = load_job(settings, job_id, caller)
+        raise JobFinishedError(f"job {job_id} has already ended ({effective_status(current)})")
     return job_status(settings, job_id, caller)
-
-
-def job_results(settings: ServiceSettings, job_id: str, caller: str) -> JobResultsResponse:
-    job = _load_job(settings, job_id, caller)
-    results = [_public_result(settings, item) for item in job_table.query_device_results(settings.table_name, job_id)]
-    status = _effective_status(job)
-    return JobResultsResponse(
-        job_id=job_id,
-        status=status,
-        results=results,
-        summary=JobSummary(
-            total_devices=job.total_devices,
-            completed_devices=job.completed_devices,
-            failed_devices=job.failed_devices,
-            status=status,
-        ),
-    )

@@ -110,6 +110,16 @@ class JobResultsResponse(BaseModel):
     status: JobStatus
     results: list[DeviceResult]
     summary: JobSummary
+    next_token: str | None = Field(
+        default=None, description="Set while more results remain: pass it back as ?next_token= for the next page"
+    )
+
+
+class ResultsBundleResponse(BaseModel):
+    job_id: str
+    url: str = Field(description="Pre-signed S3 URL of every result as JSON Lines (one device per line)")
+    expires_in: int = Field(description="Seconds the URL stays valid")
+    format: Literal["jsonl"] = "jsonl"
 
 
 class ErrorDetail(BaseModel):

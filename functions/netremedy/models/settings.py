@@ -10,6 +10,7 @@ class ServiceSettings:
     table_name: str
     bucket_name: str
     device_queue_url: str
+    finalize_queue_url: str
     job_ttl_days: int
     # A job still open this long after creation is finished by the sweeper: its missing devices fail.
     job_deadline_seconds: int
@@ -27,6 +28,7 @@ def load_settings() -> ServiceSettings:
         table_name=env.get("TABLE_NAME", ""),
         bucket_name=env.get("BUCKET_NAME", ""),
         device_queue_url=env.get("DEVICE_QUEUE_URL", ""),
+        finalize_queue_url=env.get("FINALIZE_QUEUE_URL", ""),
         job_ttl_days=int(env.get("JOB_TTL_DAYS", "7")),
         job_deadline_seconds=int(env.get("JOB_DEADLINE_SECONDS", "5400")),
         result_inline_limit_bytes=int(env.get("RESULT_INLINE_LIMIT_BYTES", "100000")),

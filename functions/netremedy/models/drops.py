@@ -1,0 +1,57 @@
+"""The manifest of an S3 config drop: the POST body, where each config may instead name an S3 object."""
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from netremedy.models.api import DeviceId, DeviceConfig
+from netremedy.models.platforms import PlatformName
+
+MAX_DEVICES_PER_DROP = 100_000
+MAX_MANIFEST_BYTES = 1024 * 1024 * 1024
+
+
+class DroppedDevice(BaseModel):
+    """One device: each config inline (``running_config``) or by key (``running_config_key``), not both."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    device_id: DeviceId
+    platform: PlatformName
+    running_config: str | None = None
+    intended_config: str | None = None
+    running_config_key: str | None = Field(default=None, min_length=1, max_length=1024)
+    intended_config_key: str | None = Field(default=None, min_length=1, max_length=1024)
+
+    @model_validator(mode="after")
+    def _each_config_once(self) -> "DroppedDevice":
+        for name in ("running_config", "intended_config"):
+            inline, key = getattr(self, name), getattr(self, f"{name}_key")
+            if (inline is None) == (key is None):
+                raise ValueError(f"give exactly one of {name} and {name}_key")
+        return self
+
+    def keys(self) -> list[str]:
+        return [key for key in (self.running_config_key, self.intended_config_key) if key is not None]
+
+    def resolve(self, texts: dict[str, str]) -> DeviceConfig:
+        """The device with every config inline (``texts`` maps S3 keys to their text); validated as a POST."""
+        running = self.running_config if self.running_config is not None else texts[self.running_config_key or ""]
+        intended = self.intended_config if self.intended_config is not None else texts[self.intended_config_key or ""]
+        return DeviceConfig(device_id=self.device_id, platform=self.platform, running_config=running,
+                            intended_config=intended)
+
+
+class DropManifest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    device_configs: list[DroppedDevice] = Field(min_length=1, max_length=MAX_DEVICES_PER_DROP)
+    allow_empty_intended: bool = False
+
+    @field_validator("device_configs")
+    @classmethod
+    def _unique_device_ids(cls, devices: list[DroppedDevice]) -> list[DroppedDevice]:
+        seen: set[str] = set()
+        for index, device in enumerate(devices):
+            if device.device_id in seen:
+                raise ValueError(f"device_id {device.device_id!r} (entry {index}) appears more than once")
+            seen.add(device.device_id)
+        return devices
