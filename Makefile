@@ -24,7 +24,7 @@ help: ## List the targets
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[local,test]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[local,test,cli]'
 	touch $@
 
 $(SAM_STAMP):

@@ -8,10 +8,12 @@ import os
 import signal
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
 
+from netremedy_local import metering
 from netremedy_local.runtime import LocalLambdaContext, load_handler
 from netremedy_local.template import FunctionSpec
 
@@ -28,6 +30,7 @@ class PollerConfig:
     report_batch_item_failures: bool
     region: str
     stack_name: str
+    state_dir: str = ".local"
 
 
 def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
@@ -94,6 +97,7 @@ def poll_once(config: PollerConfig, sqs: Any, handler: Any, wait_seconds: int = 
 def _run(config: PollerConfig, stop: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     os.environ.update(config.environment)
+    metering.install(Path(config.state_dir))
     handler = load_handler(config.function.handler)
     sqs = boto3.client("sqs", region_name=config.region)
     while not stop.is_set():

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
+from netremedy_local import metering
 from netremedy_local.emulator import MotoServer, PortInUseError, ensure_port_free
 from netremedy_local.http_front import ApiFront, make_server
 from netremedy_local.pollers import PollerConfig, PollerPool
@@ -106,6 +107,7 @@ def run(settings: LocalSettings) -> int:
         else:
             endpoint = settings.external_endpoint
         _use_local_credentials(settings.region, endpoint)
+        metering.install(settings.state_dir)
 
         model = load_stack_model(settings.project_root / "template.yaml", settings.region, settings.stack_name)
         unknown = set(settings.parameter_overrides) - set(model.parameters)
@@ -145,6 +147,7 @@ def run(settings: LocalSettings) -> int:
                 report_batch_item_failures=source.report_batch_item_failures,
                 region=settings.region,
                 stack_name=settings.stack_name,
+                state_dir=str(settings.state_dir),
             )
             for source in model.event_sources
             if source.function_id not in settings.paused_functions

@@ -66,6 +66,7 @@ def test_each_queue_has_its_consumer_with_partial_batch_failures() -> None:
         "DeviceDeadLetterQueue": "DeadLetterFunction",
         "FinalizeQueue": "WriteBackResultsFunction",
         "DropQueue": "StartDroppedJobsFunction",
+        "FanoutQueue": "FanOutJobsFunction",
     }
     assert all(source.report_batch_item_failures for source in sources.values())
     assert sources["DeviceQueue"].batch_size == 10  # one counting transaction per 10 devices

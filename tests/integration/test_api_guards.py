@@ -126,7 +126,7 @@ def test_fuzzing_the_api_from_its_openapi_document_gives_no_5xx(local_stack: Loc
          "--checks", "not_a_server_error", "--phases", "examples,fuzzing,stateful", "--max-examples", "25",
          "--workers", "2", "--max-time", "45", "--seed", "20261129", "--report", "junit",
          "--report-junit-path", str(report)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,  # its cache stays out of the checkout
     )
     assert run.returncode == 0, run.stdout[-4000:]
     assert "passed" in run.stdout and " 0 passed" not in run.stdout

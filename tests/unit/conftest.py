@@ -41,11 +41,13 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         )
         queue_url = boto3.client("sqs").create_queue(QueueName=QUEUE)["QueueUrl"]
         finalize_url = boto3.client("sqs").create_queue(QueueName=f"{QUEUE}-finalize")["QueueUrl"]
+        fanout_url = boto3.client("sqs").create_queue(QueueName=f"{QUEUE}-fanout")["QueueUrl"]
         boto3.client("s3").create_bucket(Bucket=BUCKET)
         monkeypatch.setenv("TABLE_NAME", TABLE)
         monkeypatch.setenv("BUCKET_NAME", BUCKET)
         monkeypatch.setenv("DEVICE_QUEUE_URL", queue_url)
         monkeypatch.setenv("FINALIZE_QUEUE_URL", finalize_url)
-        yield {"table": TABLE, "bucket": BUCKET, "queue_url": queue_url, "finalize_url": finalize_url}
+        monkeypatch.setenv("FANOUT_QUEUE_URL", fanout_url)
+        yield {"table": TABLE, "bucket": BUCKET, "queue_url": queue_url, "finalize_url": finalize_url, "fanout_url": fanout_url}
     client.cache_clear()
     load_settings.cache_clear()

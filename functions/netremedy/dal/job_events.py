@@ -1,4 +1,5 @@
-"""SQS: the finalize queue, told once when a job completes, so that its results are written back to S3."""
+"""SQS: the fan-out queue (a large job waiting to be queued) and the finalize queue (a job completed, its
+results to be written back to S3)."""
 
 import json
 
@@ -6,4 +7,8 @@ from netremedy.dal.clients import client
 
 
 def announce_completed(queue_url: str, job_id: str) -> None:
+    client("sqs").send_message(QueueUrl=queue_url, MessageBody=json.dumps({"job_id": job_id}))
+
+
+def request_fanout(queue_url: str, job_id: str) -> None:
     client("sqs").send_message(QueueUrl=queue_url, MessageBody=json.dumps({"job_id": job_id}))

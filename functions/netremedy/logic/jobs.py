@@ -4,10 +4,10 @@ import uuid
 from collections.abc import Sequence
 from datetime import timedelta
 
-from netremedy.dal import blob_store, device_queue, job_table
+from netremedy.dal import blob_store, device_queue, job_events, job_table
 from netremedy.dal.clients import error_code
 from netremedy.logic.clock import expiry_epoch, iso, utc_now
-from netremedy.logic.fanout import plan_fanout
+from netremedy.logic.fanout import FanoutPlan, plan_fanout
 from netremedy.models.api import (
     BatchRemediationRequest,
     DeviceConfig,
@@ -38,6 +38,11 @@ class JobFinishedError(Exception):
 ACCOUNT_OWNER = "*"
 
 
+def request_key(job_id: str) -> str:
+    """Where a job waiting for asynchronous fan-out keeps its validated devices."""
+    return f"inputs/{job_id}/request.json"
+
+
 def manifest_key(job_id: str) -> str:
     """Where a job's device list is kept, so that the sweeper can tell which devices never reported."""
     return f"inputs/{job_id}/devices.json"
@@ -62,17 +67,29 @@ def start_job(
     owner: str,
     source: str,
     job_id: str | None = None,
+    fan_out_now: bool | None = None,
 ) -> JobCreatedResponse:
-    """Record a job of validated devices and fan them out to the workers."""
+    """Record a job of validated devices and fan them out to the workers.
+
+    Up to ``settings.inline_fanout_max_devices`` devices are queued before answering; a larger job is stored
+    in S3 and fanned out by the fan-out function while the job is ``pending``, so that the POST answers
+    well inside API Gateway's 29 s whatever the size.
+    """
     now = utc_now()
     job_id = job_id or new_job_id()
     total = len(devices)
+    inline = fan_out_now if fan_out_now is not None else total <= settings.inline_fanout_max_devices
     # Plan before recording anything, so that a request that cannot be planned leaves no job behind.
     plan = plan_fanout(
         job_id, list(devices), allow_empty_intended=allow_empty_intended, message_max_bytes=settings.message_max_bytes
-    )
+    ) if inline else None
     try:
         blob_store.put_json(settings.bucket_name, manifest_key(job_id), {"device_ids": [d.device_id for d in devices]})
+        if plan is None:
+            blob_store.put_json(settings.bucket_name, request_key(job_id), {
+                "allow_empty_intended": allow_empty_intended,
+                "device_configs": [device.model_dump() for device in devices],
+            })
     except Exception as exc:  # nothing is recorded yet: the caller can simply retry
         raise JobSubmissionError(f"could not store the job's device list: {error_code(exc)}") from exc
     job_table.put_new_job(
@@ -91,14 +108,41 @@ def start_job(
         ),
     )
     try:
-        for claim in plan.claim_checks:
-            blob_store.put_json(settings.bucket_name, claim.key, claim.document)
-        device_queue.send_batches(settings.device_queue_url, plan.batches)
+        if plan is None:
+            job_events.request_fanout(settings.fanout_queue_url, job_id)
+        else:
+            _send(settings, plan)
     except Exception as exc:
         reason = f"fan-out to the device queue failed: {error_code(exc)}"
         job_table.fail_job(settings.table_name, job_id, reason, iso(utc_now()))
         raise JobSubmissionError(reason, job_id) from exc
     return JobCreatedResponse(job_id=job_id, total_devices=total)
+
+
+def _send(settings: ServiceSettings, plan: FanoutPlan) -> None:
+    for claim in plan.claim_checks:
+        blob_store.put_json(settings.bucket_name, claim.key, claim.document)
+    device_queue.send_batches(settings.device_queue_url, plan.batches)
+
+
+def fan_out_stored_job(settings: ServiceSettings, job_id: str) -> bool:
+    """Queue the devices of a job stored for asynchronous fan-out; False if the job is no longer waiting.
+
+    Safe to repeat: a device queued twice is counted once.
+    """
+    job = job_table.get_job(settings.table_name, job_id)
+    if job is None or job.status != "pending":
+        return False
+    stored = blob_store.get_json(settings.bucket_name, request_key(job_id))
+    devices = [DeviceConfig.model_validate(device) for device in stored["device_configs"]]
+    plan = plan_fanout(job_id, devices, allow_empty_intended=stored["allow_empty_intended"],
+                       message_max_bytes=settings.message_max_bytes)
+    _send(settings, plan)
+    return True
+
+
+def fail_unstarted_job(settings: ServiceSettings, job_id: str, reason: str) -> None:
+    job_table.fail_job(settings.table_name, job_id, reason, iso(utc_now()))
 
 
 def effective_status(job: JobItem) -> JobStatus:

@@ -2,11 +2,12 @@
 finished job's download bundle."""
 
 import base64
-import binascii
+import re
 
 from netremedy.dal import blob_store, job_table
 from netremedy.logic.jobs import effective_status, load_job
 from netremedy.models.api import (
+    DEVICE_ID_PATTERN,
     DeviceFailure,
     DeviceResult,
     DeviceSuccess,
@@ -50,9 +51,9 @@ def _encode_token(device_id: str) -> str:
 def _decode_token(token: str) -> str:
     try:
         device_id = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError):  # binascii.Error, non-ASCII input
         raise InvalidPageTokenError("next_token is not a token this API issued") from None
-    if not device_id:
+    if not re.match(DEVICE_ID_PATTERN, device_id):  # every token this API issues holds a valid device_id
         raise InvalidPageTokenError("next_token is not a token this API issued")
     return device_id
 

@@ -11,6 +11,9 @@ class ServiceSettings:
     bucket_name: str
     device_queue_url: str
     finalize_queue_url: str
+    fanout_queue_url: str
+    # Jobs with more devices than this are fanned out after the POST answers (API Gateway allows 29 s).
+    inline_fanout_max_devices: int
     job_ttl_days: int
     # A job still open this long after creation is finished by the sweeper: its missing devices fail.
     job_deadline_seconds: int
@@ -29,6 +32,8 @@ def load_settings() -> ServiceSettings:
         bucket_name=env.get("BUCKET_NAME", ""),
         device_queue_url=env.get("DEVICE_QUEUE_URL", ""),
         finalize_queue_url=env.get("FINALIZE_QUEUE_URL", ""),
+        fanout_queue_url=env.get("FANOUT_QUEUE_URL", ""),
+        inline_fanout_max_devices=int(env.get("INLINE_FANOUT_MAX_DEVICES", "1000")),
         job_ttl_days=int(env.get("JOB_TTL_DAYS", "7")),
         job_deadline_seconds=int(env.get("JOB_DEADLINE_SECONDS", "5400")),
         result_inline_limit_bytes=int(env.get("RESULT_INLINE_LIMIT_BYTES", "100000")),

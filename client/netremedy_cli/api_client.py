@@ -1,0 +1,142 @@
+"""HTTP access to the netremedy API: where it is, signing, and every failure mapped to a CliError."""
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from netremedy_cli.auth import SigV4, needs_signing
+from netremedy_cli.errors import ApiError, CliError, FieldError
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+URL_ENV = "NETREMEDY_URL"
+LOCAL_STACK_FILE = Path(".local") / "stack.json"
+CALLER_HEADER = "x-netremedy-caller"
+# API Gateway's request limit (the local stack enforces it too). Checked before sending: a server that
+# refuses a large body mid-upload shows up as a reset connection, which would read like an outage.
+MAX_BODY_BYTES = 10 * 1024 * 1024
+# (connect, read): creating a job of thousands of devices takes tens of seconds on the local stack.
+TIMEOUT = (10.0, 300.0)
+
+JsonObject = dict[str, Any]
+
+
+def resolve_url(explicit: str | None, environ: Mapping[str, str] | None = None,
+                cwd: Path | None = None) -> str:
+    """--url, else $NETREMEDY_URL, else the API of the local stack started here (``make serve``), else the
+    local stack's default address."""
+    environ = os.environ if environ is None else environ
+    url = explicit or environ.get(URL_ENV) or _local_stack_url(cwd or Path.cwd()) or DEFAULT_URL
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise CliError(f"invalid API URL {url!r}: expected http(s)://host[:port]")
+    return url.rstrip("/")
+
+
+def _local_stack_url(cwd: Path) -> str | None:
+    """``api_url`` of ``.local/stack.json``; a stale or half-written file is ignored, not an error."""
+    try:
+        description = json.loads((cwd / LOCAL_STACK_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    url = description.get("api_url") if isinstance(description, dict) else None
+    return url if isinstance(url, str) and url else None
+
+
+def _is_loopback(url: str) -> bool:
+    return (urlsplit(url).hostname or "") in ("127.0.0.1", "localhost", "::1", "0.0.0.0")
+
+
+class ApiClient:
+    """The API's three calls the CLI needs, each returning the decoded JSON body or raising CliError."""
+
+    def __init__(self, base_url: str, *, caller: str | None = None, sigv4: bool = False,
+                 session: requests.Session | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.session = session or requests.Session()
+        # Reading a job is safe to repeat: ride out a dropped connection or a 502/503/504 while polling.
+        # Connection refusals are not retried so a stopped server is reported at once.
+        retry = Retry(total=3, connect=0, read=2, status=2, backoff_factor=0.5, allowed_methods={"GET"},
+                      status_forcelist=(502, 503, 504), raise_on_status=False)
+        self.session.mount("http://", HTTPAdapter(max_retries=retry))
+        self.session.mount("https://", HTTPAdapter(max_retries=retry))
+        if caller:
+            self.session.headers[CALLER_HEADER] = caller
+        self.auth = SigV4.from_environment(self.base_url) if needs_signing(self.base_url, sigv4) else None
+
+    def submit(self, body: JsonObject, idempotency_key: str | None = None) -> JsonObject:
+        """POST /api/v1/batch/remediation: creates the job, answers ``{job_id, total_devices}``."""
+        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        if len(data) > MAX_BODY_BYTES:
+            raise CliError(f"the request is {len(data):,} bytes; the API accepts at most {MAX_BODY_BYTES:,}: "
+                           "split the devices into several jobs")
+        headers = {"Content-Type": "application/json"}
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        return self._call("POST", "/api/v1/batch/remediation", data=data, headers=headers)
+
+    def status(self, job_id: str) -> JsonObject:
+        """GET /api/v1/batch/jobs/{id}: status, progress and counters."""
+        return self._call("GET", f"/api/v1/batch/jobs/{_segment(job_id)}")
+
+    def results(self, job_id: str) -> JsonObject:
+        """GET /api/v1/batch/jobs/{id}/results: per-device results so far, and a summary."""
+        return self._call("GET", f"/api/v1/batch/jobs/{_segment(job_id)}/results")
+
+    def _call(self, method: str, path: str, *, data: bytes | None = None,
+              headers: dict[str, str] | None = None) -> JsonObject:
+        url = self.base_url + path
+        try:
+            response = self.session.request(method, url, data=data, headers=headers, auth=self.auth,
+                                            timeout=TIMEOUT)
+        except requests.Timeout:
+            raise CliError(f"{self.base_url} did not answer within {TIMEOUT[1]:.0f} s") from None
+        except requests.ConnectionError:
+            hint = "is `make serve` running?" if _is_loopback(self.base_url) else "check --url and network"
+            raise CliError(f"cannot reach {self.base_url} ({hint})") from None
+        except requests.RequestException as exc:
+            raise CliError(f"request to {url} failed: {exc}") from None
+        if response.status_code >= 400:
+            raise error_from_response(response)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise CliError(f"unexpected answer from {url} (HTTP {response.status_code}): not a JSON object; "
+                           "is --url the netremedy API?")
+        return body
+
+
+def _segment(job_id: str) -> str:
+    """Job ids are UUIDs; refuse anything that would change the path instead of quoting it silently."""
+    if not job_id or any(char in job_id for char in "/?#%") or job_id.strip() != job_id:
+        raise CliError(f"invalid job id {job_id!r}")
+    return job_id
+
+
+def error_from_response(response: requests.Response) -> ApiError:
+    """The API's error body, or API Gateway's own ``{"message": ...}`` (403 on a bad signature, ...)."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    status = response.status_code
+    if not isinstance(body, dict) or not isinstance(body.get("message"), str):
+        snippet = " ".join(response.text.split())[:200] or response.reason or "no body"
+        return ApiError(status, "http_error", f"HTTP {status} from {response.url}: {snippet}")
+    details = [
+        FieldError(str(item.get("field", "")), str(item.get("message", "")))
+        for item in body.get("details") or []
+        if isinstance(item, dict)
+    ]
+    message = body["message"] if "error" in body else f"HTTP {status}: {body['message']}"
+    if isinstance(body.get("job_id"), str):
+        message += f" (job {body['job_id']} is recorded as failed)"
+    return ApiError(status, str(body.get("error", "http_error")), message, details)

@@ -1,0 +1,40 @@
+"""SQS consumer of the fan-out queue: queues the devices of a large job after its POST has answered.
+
+A failure is retried by SQS (queueing a device twice is harmless: it is counted once); on the last
+receive the job is failed with the reason instead, so it never waits forever.
+"""
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from netremedy.dal.clients import error_code
+from netremedy.logic.jobs import fail_unstarted_job, fan_out_stored_job
+from netremedy.models.settings import load_settings
+from netremedy.observability import logger
+
+processor = BatchProcessor(event_type=EventType.SQS)
+# Must match maxReceiveCount of FanoutQueue's redrive policy in template.yaml.
+LAST_RECEIVE = 3
+
+
+def _fan_out(record: SQSRecord) -> None:
+    job_id = json.loads(record.body)["job_id"]
+    try:
+        started = fan_out_stored_job(load_settings(), job_id)
+    except Exception as exc:
+        if int(record.attributes.approximate_receive_count) < LAST_RECEIVE:
+            raise
+        fail_unstarted_job(load_settings(), job_id,
+                           f"fan-out failed {LAST_RECEIVE} times ({error_code(exc)}); submit the job again")
+        logger.error("fan-out gave up", extra={"job_id": job_id, "error_type": error_code(exc)})
+        return
+    logger.info("job fanned out" if started else "job no longer waiting", extra={"job_id": job_id})
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return dict(process_partial_response(event=event, record_handler=_fan_out, processor=processor, context=context))

@@ -1,0 +1,74 @@
+"""Counting the AWS API calls a local stack process makes (for the benchmarks), with a botocore event hook.
+
+Enabled by ``LOCAL_METER_AWS_CALLS=1``: every boto3 client created in the process gets a
+``before-parameter-build`` hook (it sees each call's parameters before serialisation); counts by operation, and writes that touch a job row (sk "JOB"), are flushed to
+``<state dir>/aws-calls/<pid>.json`` every second.
+"""
+
+import json
+import os
+import threading
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import boto3.session
+
+_counts: Counter[str] = Counter()
+_lock = threading.Lock()
+
+
+def _job_row_writes(operation: str, params: dict[str, Any]) -> int:
+    def is_job(key: dict[str, Any] | None) -> bool:
+        return bool(key) and key.get("sk", {}).get("S") == "JOB"  # type: ignore[union-attr]
+
+    if operation in ("UpdateItem", "PutItem", "DeleteItem"):
+        return int(is_job(params.get("Key") or params.get("Item")))
+    if operation == "TransactWriteItems":
+        return sum(
+            1 for entry in params.get("TransactItems", [])
+            for op in entry.values() if is_job(op.get("Key") or op.get("Item"))
+        )
+    return 0
+
+
+def _count(model: Any, params: dict[str, Any], **_: Any) -> None:
+    operation = f"{model.service_model.service_name}:{model.name}"
+    with _lock:
+        _counts[operation] += 1
+        _counts["job_row_writes"] += _job_row_writes(model.name, params)
+
+
+def install(state_dir: Path) -> None:
+    if os.environ.get("LOCAL_METER_AWS_CALLS") != "1":
+        return
+    original = boto3.session.Session.client
+
+    def client(self: boto3.session.Session, *args: Any, **kwargs: Any) -> Any:
+        created = original(self, *args, **kwargs)
+        created.meta.events.register("before-parameter-build", _count)
+        return created
+
+    boto3.session.Session.client = client  # type: ignore[method-assign]
+    target = state_dir / "aws-calls" / f"{os.getpid()}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+
+    def flush() -> None:
+        while True:
+            with _lock:
+                snapshot = dict(_counts)
+            target.write_text(json.dumps(snapshot))
+            threading.Event().wait(1)
+
+    threading.Thread(target=flush, daemon=True, name="aws-call-meter").start()
+
+
+def totals(state_dir: Path) -> Counter[str]:
+    """Every process's counts added up."""
+    summed: Counter[str] = Counter()
+    for path in (state_dir / "aws-calls").glob("*.json"):
+        try:
+            summed.update(json.loads(path.read_text()))
+        except ValueError:  # caught mid-write; the next flush is a second away
+            continue
+    return summed

@@ -1,0 +1,66 @@
+"""Paged results, page tokens, completion announcements and the write-back to S3 (moto in-process)."""
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from netremedy.handlers import create_job, remediate_devices, write_back_results
+from netremedy.logic.results import InvalidPageTokenError, _decode_token, _encode_token, job_results
+from netremedy.models.settings import load_settings
+from tests.unit.events import context, http_event, sqs_records
+
+
+@pytest.mark.parametrize("token", ["\u00e9", "[Filtered]", "====", "AAAA", "x" * 401])
+def test_tokens_the_api_did_not_issue_are_refused(token: str) -> None:
+    with pytest.raises(InvalidPageTokenError):
+        _decode_token(token)
+
+
+def test_issued_tokens_round_trip() -> None:
+    assert _decode_token(_encode_token("core-sw.01_a")) == "core-sw.01_a"
+
+
+def _run_job(aws: dict[str, Any], count: int) -> str:
+    devices = [{"device_id": f"d{i:02d}", "platform": "cisco_ios", "running_config": f"hostname d{i}",
+                "intended_config": f"hostname n{i}"} for i in range(count)]
+    response = create_job.handler(http_event("POST", "/api/v1/batch/remediation", body={"device_configs": devices}),
+                                  context())
+    job_id: str = json.loads(response["body"])["job_id"]
+    sqs = boto3.client("sqs")
+    while messages := sqs.receive_message(QueueUrl=aws["queue_url"], MaxNumberOfMessages=10).get("Messages", []):
+        remediate_devices.handler(sqs_records([m["Body"] for m in messages]), context())
+        sqs.delete_message_batch(QueueUrl=aws["queue_url"], Entries=[
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
+    return job_id
+
+
+def test_pages_cover_every_device_once_in_order(aws: dict[str, Any]) -> None:
+    job_id = _run_job(aws, 25)
+    seen, token = [], None
+    while True:
+        page = job_results(load_settings(), job_id, "anonymous", limit=7, next_token=token)
+        seen += [r.device_id for r in page.results]
+        token = page.next_token
+        if token is None:
+            break
+    assert seen == [f"d{i:02d}" for i in range(25)]
+
+
+def test_completion_is_announced_once_and_written_back(aws: dict[str, Any]) -> None:
+    job_id = _run_job(aws, 12)
+    sqs = boto3.client("sqs")
+    announced = sqs.receive_message(QueueUrl=aws["finalize_url"], MaxNumberOfMessages=10)["Messages"]
+    assert [json.loads(m["Body"]) for m in announced] == [{"job_id": job_id}]
+    # When the finalize message is handled
+    assert write_back_results.handler(sqs_records([announced[0]["Body"]]), context()) == {"batchItemFailures": []}
+    # Then S3 holds one object per device, the JSONL bundle and the summary, all matching the API's results
+    s3 = boto3.client("s3")
+    read = lambda key: s3.get_object(Bucket=aws["bucket"], Key=key)["Body"].read()  # noqa: E731
+    summary = json.loads(read(f"results/{job_id}/summary.json"))
+    assert (summary["status"], summary["completed_devices"], summary["total_devices"]) == ("completed", 12, 12)
+    lines = [json.loads(line) for line in read(f"results/{job_id}/results.jsonl").decode().splitlines()]
+    api = job_results(load_settings(), job_id, "anonymous").results
+    assert lines == [result.model_dump() for result in api]
+    assert json.loads(read(f"results/{job_id}/devices/d03.json")) == api[3].model_dump()
