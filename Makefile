@@ -12,6 +12,7 @@ CHECKOV_VENV := .venv-checkov
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 export SAM_CLI_TELEMETRY := 0
 
@@ -47,6 +48,9 @@ lint: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP) ## Lint the template (cfn-lint, sam
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint --template template.yaml --region us-east-1
 	$(CHECKOV) -f template.yaml --framework cloudformation --quiet --compact --skip-download
+
+bench: $(STAMP) ## Fleet benchmark on the local stack: 10,000-device POST, 100,000-device S3 drop (BENCH_ARGS)
+	$(PY) bench/fleet_bench.py $(BENCH_ARGS)
 
 build: $(SAM_STAMP) ## Build the Lambda package with SAM (sam build)
 	$(SAM) build --template template.yaml
