@@ -1,7 +1,11 @@
 """moto's HTTP server with fixes for the two services this one leans on hardest.
 
-SQS: every send and receive checks each message in the queue for visibility, and each check built two
-datetimes to read the clock; reading ``time.time()`` instead keeps deep queues usable (same values).
+SQS: a receive built the list of *every* visible message before taking the first ten, and each visibility
+check built two datetimes to read the clock, so a queue holding thousands of messages made every call slow.
+Here the clock is read with ``time.time()`` (same values) and the visible messages are walked lazily, so a
+receive stops as soon as it has its batch; and the queue's attributes (which every send consults for one
+FIFO setting) count the messages only when a caller actually asks for a count. A delete stops at its
+message (usually near the front) instead of rebuilding the whole list.
 
 DynamoDB transactions: moto backs up every table a transaction touches with a deep copy of the *whole table* (so each transaction
 costs time in proportion to everything stored), and restores that copy on failure, which can throw away
@@ -102,6 +106,116 @@ def _fast_unix_time_millis(dt: Any = None) -> float:
 
 
 
+class _VisibleMessages:
+    """Stands in for moto's ``Queue.messages`` list (visible, not delayed): iterated lazily, in queue order."""
+
+    def __init__(self, queue: Any) -> None:
+        self._queue = queue
+
+    def __iter__(self) -> Any:
+        now = time.time() * 1000.0
+        for message in list(self._queue._messages):  # a C-level copy: the list may change while we yield
+            if now > message.visible_at and not now < message.delayed_until:
+                yield message
+
+    def __bool__(self) -> bool:
+        return next(iter(self), None) is not None
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+_COUNT_ATTRIBUTES = {
+    "ApproximateNumberOfMessages",
+    "ApproximateNumberOfMessagesDelayed",
+    "ApproximateNumberOfMessagesNotVisible",
+}
+
+
+class _LazyCountAttributes(dict[str, Any]):
+    """moto's queue attributes, with the three message counts computed (in one pass) on first read."""
+
+    def __init__(self, queue: Any, values: dict[str, Any]) -> None:
+        super().__init__(values)
+        self._queue = queue
+        self._counted = False
+
+    def _count(self) -> None:
+        if self._counted:
+            return
+        self._counted = True
+        now = time.time() * 1000.0
+        visible = delayed = in_flight = 0
+        for message in list(self._queue._messages):
+            if now < message.delayed_until:
+                delayed += 1
+            if not now > message.visible_at:
+                in_flight += 1
+            elif not now < message.delayed_until:
+                visible += 1
+        dict.update(self, {"ApproximateNumberOfMessages": visible, "ApproximateNumberOfMessagesDelayed": delayed,
+                           "ApproximateNumberOfMessagesNotVisible": in_flight})
+
+    def __getitem__(self, key: str) -> Any:
+        if key in _COUNT_ATTRIBUTES:
+            self._count()
+        return dict.__getitem__(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        if key in _COUNT_ATTRIBUTES:
+            self._count()
+        return dict.get(self, key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in _COUNT_ATTRIBUTES or dict.__contains__(self, key)
+
+    def __iter__(self) -> Any:
+        self._count()
+        return dict.__iter__(self)
+
+    def __len__(self) -> int:
+        self._count()
+        return dict.__len__(self)
+
+    def keys(self) -> Any:  # type: ignore[override]
+        self._count()
+        return dict.keys(self)
+
+    def items(self) -> Any:  # type: ignore[override]
+        self._count()
+        return dict.items(self)
+
+    def values(self) -> Any:  # type: ignore[override]
+        self._count()
+        return dict.values(self)
+
+
+def _attributes_counted_on_demand(original: Any) -> Any:
+    def attributes(queue: Any) -> dict[str, Any]:
+        saved = type(queue).BASE_ATTRIBUTES
+        try:
+            # Build everything but the counts with moto's own code, then add the counts lazily.
+            type(queue).BASE_ATTRIBUTES = [name for name in saved if name not in _COUNT_ATTRIBUTES]
+            values = original.fget(queue)
+        finally:
+            type(queue).BASE_ATTRIBUTES = saved
+        return _LazyCountAttributes(queue, values)
+
+    return property(attributes)
+
+
+def _delete_message(self: Any, receipt_handle: str) -> None:
+    if receipt_handle in self.deleted_messages:  # already deleted: SQS accepts a repeated delete
+        return
+    for index, message in enumerate(self._messages):
+        if message.had_receipt_handle(receipt_handle):
+            del self._messages[index]
+            self.pending_messages.discard(message)
+            self.deleted_messages.update(message.all_receipt_handles)
+            return
+    raise sqs_models.ReceiptHandleIsInvalid()
+
+
 def apply_patches() -> None:
     global _applied
     if _applied:
@@ -109,6 +223,9 @@ def apply_patches() -> None:
     _applied = True
     sqs_models.unix_time = _fast_unix_time  # type: ignore[assignment]
     sqs_models.unix_time_millis = _fast_unix_time_millis  # type: ignore[assignment]
+    sqs_models.Queue.messages = property(_VisibleMessages)  # type: ignore[assignment,method-assign]
+    sqs_models.Queue.delete_message = _delete_message  # type: ignore[method-assign]
+    sqs_models.Queue.attributes = _attributes_counted_on_demand(sqs_models.Queue.attributes)  # type: ignore[method-assign]
     dynamodb_models.copy = _CopyWithoutTables  # type: ignore[assignment]
     DynamoDBBackend.transact_write_items = _transact_with_item_snapshots(  # type: ignore[method-assign]
         DynamoDBBackend.transact_write_items

@@ -41,3 +41,26 @@ def test_a_successful_transaction_applies_every_entry(aws: dict[str, Any]) -> No
     apply_patches()
     boto3.client("dynamodb").transact_write_items(TransactItems=[_put("a"), _put("b", "attribute_not_exists(pk)")])
     assert (_value("a"), _value("b")) == ("new", "new")
+
+
+def test_sqs_patches_keep_visibility_counts_and_deletes_as_sqs_has_them(aws: dict[str, Any]) -> None:
+    apply_patches()
+    sqs = boto3.client("sqs")
+    queue = aws["queue_url"]
+    for start in range(0, 30, 10):
+        sqs.send_message_batch(QueueUrl=queue, Entries=[{"Id": str(i), "MessageBody": f"m{start + i}"}
+                                                        for i in range(10)])
+    taken = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, VisibilityTimeout=60)["Messages"]
+    # The first ten in queue order are taken, and the counts see them in flight
+    assert [m["Body"] for m in taken] == [f"m{i}" for i in range(10)]
+    counts = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]
+    assert (counts["ApproximateNumberOfMessages"], counts["ApproximateNumberOfMessagesNotVisible"]) == ("20", "10")
+    # A receive skips in-flight messages; deletes remove exactly their message; a repeated delete is accepted
+    again = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, VisibilityTimeout=60)["Messages"]
+    assert [m["Body"] for m in again] == [f"m{i}" for i in range(10, 20)]
+    sqs.delete_message(QueueUrl=queue, ReceiptHandle=taken[3]["ReceiptHandle"])
+    sqs.delete_message(QueueUrl=queue, ReceiptHandle=taken[3]["ReceiptHandle"])
+    with pytest.raises(ClientError):
+        sqs.delete_message(QueueUrl=queue, ReceiptHandle="not-a-handle")
+    counts = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessagesNotVisible"])
+    assert counts["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "19"
