@@ -17,11 +17,13 @@ Run as ``python -m netremedy_local.emulator_server [moto.server arguments]``.
 
 import copy
 import functools
+import json
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
+from moto.core.utils import camelcase_to_underscores
 from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
@@ -190,18 +192,24 @@ class _LazyCountAttributes(dict[str, Any]):
         return dict.values(self)
 
 
-def _attributes_counted_on_demand(original: Any) -> Any:
-    def attributes(queue: Any) -> dict[str, Any]:
-        saved = type(queue).BASE_ATTRIBUTES
-        try:
-            # Build everything but the counts with moto's own code, then add the counts lazily.
-            type(queue).BASE_ATTRIBUTES = [name for name in saved if name not in _COUNT_ATTRIBUTES]
-            values = original.fget(queue)
-        finally:
-            type(queue).BASE_ATTRIBUTES = saved
-        return _LazyCountAttributes(queue, values)
-
-    return property(attributes)
+def _attributes_counted_on_demand(queue: Any) -> dict[str, Any]:
+    """moto's ``Queue.attributes`` (same keys and values) with the counts left to be computed on demand."""
+    result: dict[str, Any] = {}
+    names = [name for name in queue.BASE_ATTRIBUTES if name not in _COUNT_ATTRIBUTES]
+    if queue.fifo_queue:
+        names += queue.FIFO_ATTRIBUTES
+    if queue.kms_master_key_id:
+        names += queue.KMS_ATTRIBUTES
+    for name in names:
+        result[name] = getattr(queue, camelcase_to_underscores(name))
+    if queue.policy:
+        result["Policy"] = queue.policy
+    if queue.redrive_policy:
+        result["RedrivePolicy"] = json.dumps(queue.redrive_policy)
+    for key, value in result.items():
+        if isinstance(value, bool):
+            result[key] = str(value).lower()
+    return _LazyCountAttributes(queue, result)
 
 
 def _delete_message(self: Any, receipt_handle: str) -> None:
@@ -225,7 +233,7 @@ def apply_patches() -> None:
     sqs_models.unix_time_millis = _fast_unix_time_millis  # type: ignore[assignment]
     sqs_models.Queue.messages = property(_VisibleMessages)  # type: ignore[assignment,method-assign]
     sqs_models.Queue.delete_message = _delete_message  # type: ignore[method-assign]
-    sqs_models.Queue.attributes = _attributes_counted_on_demand(sqs_models.Queue.attributes)  # type: ignore[method-assign]
+    sqs_models.Queue.attributes = property(_attributes_counted_on_demand)  # type: ignore[assignment,method-assign]
     dynamodb_models.copy = _CopyWithoutTables  # type: ignore[assignment]
     DynamoDBBackend.transact_write_items = _transact_with_item_snapshots(  # type: ignore[method-assign]
         DynamoDBBackend.transact_write_items
