@@ -17,7 +17,7 @@ BENCH_ARGS ?=
 export SAM_CLI_TELEMETRY := 0
 
 .DEFAULT_GOAL := help
-.PHONY: help serve test lint bench build deploy clean
+.PHONY: help serve test lint openapi bench build deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ lint: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP) ## Lint the template (cfn-lint, sam
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint --template template.yaml --region us-east-1
 	$(CHECKOV) -f template.yaml --framework cloudformation --quiet --compact --skip-download
+
+openapi: $(STAMP) ## Regenerate docs/openapi.json from the code
+	$(PY) docs/generate_openapi.py
 
 bench: $(STAMP) ## Fleet benchmark on the local stack: 10,000-device POST, 100,000-device S3 drop (BENCH_ARGS)
 	$(PY) bench/fleet_bench.py $(BENCH_ARGS)

@@ -64,3 +64,21 @@ def test_completion_is_announced_once_and_written_back(aws: dict[str, Any]) -> N
     api = job_results(load_settings(), job_id, "anonymous").results
     assert lines == [result.model_dump() for result in api]
     assert json.loads(read(f"results/{job_id}/devices/d03.json")) == api[3].model_dump()
+
+
+def test_write_back_of_a_job_counted_but_not_yet_closed(aws: dict[str, Any]) -> None:
+    # Given a job whose devices are all counted while its closing update has not happened yet (the
+    # announcement goes out first, so the write-back can get there first)
+    from netremedy.dal import job_table
+    from netremedy.logic.finalize import write_back_results
+    from netremedy.models.items import DeviceResultItem, JobItem
+
+    job_table.put_new_job(aws["table"], JobItem(job_id="j1", status="pending", total_devices=1, created_at="t",
+                                                updated_at="t", expires_at=1))
+    job_table.commit_device_results(aws["table"], [DeviceResultItem(
+        job_id="j1", device_id="a", status="success", remediation="r", rollback="b", finished_at="t",
+        expires_at=1)], "t")
+    assert job_table.get_job(aws["table"], "j1").status == "running"  # type: ignore[union-attr]
+    # When the write-back runs, it writes the results as for a completed job
+    summary = write_back_results(load_settings(), "j1")
+    assert summary is not None and summary["status"] == "completed" and summary["completed_devices"] == 1

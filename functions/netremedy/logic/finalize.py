@@ -7,6 +7,7 @@ from typing import Any
 
 from netremedy.dal import blob_store, job_table
 from netremedy.logic.clock import iso, utc_now
+from netremedy.logic.jobs import effective_status
 from netremedy.logic.results import bundle_key, public_result, results_prefix
 from netremedy.models.settings import ServiceSettings
 
@@ -24,7 +25,9 @@ def device_key(job_id: str, device_id: str) -> str:
 def write_back_results(settings: ServiceSettings, job_id: str) -> dict[str, Any] | None:
     """The job's summary once written; None when the job does not exist (expired) or is not completed."""
     job = job_table.get_job(settings.table_name, job_id)
-    if job is None or job.status != "completed":
+    # The announcement is sent just before the job is closed, so the job may still read "running" here
+    # with every device counted: that is a completed job too.
+    if job is None or effective_status(job) != "completed":
         return None
     lines: list[str] = []
 
@@ -44,7 +47,7 @@ def write_back_results(settings: ServiceSettings, job_id: str) -> dict[str, Any]
                          "application/x-ndjson")
     summary = {
         "job_id": job_id,
-        "status": job.status,
+        "status": "completed",
         "source": job.source,
         "total_devices": job.total_devices,
         "completed_devices": job.completed_devices,
