@@ -77,6 +77,13 @@ class LocalStack:
         body: dict[str, Any] = response.json()
         return body
 
+    def job_count(self) -> int:
+        """Job rows in the table (to show that a refused request stored nothing)."""
+        pages = self.client("dynamodb").get_paginator("scan").paginate(
+            TableName=self.resources["JobTable"], FilterExpression="sk = :job",
+            ExpressionAttributeValues={":job": {"S": "JOB"}}, Select="COUNT")
+        return sum(page["Count"] for page in pages)
+
     def queue_depth(self, logical_id: str = "DeviceQueue") -> int:
         attributes = self.client("sqs").get_queue_attributes(
             QueueUrl=self.resources[logical_id],

@@ -18,13 +18,6 @@ DEVICE = {"device_id": "r1", "platform": "cisco_ios", "running_config": "hostnam
           "intended_config": "hostname r1-new"}
 
 
-def _job_count(stack: LocalStack) -> int:
-    pages = stack.client("dynamodb").get_paginator("scan").paginate(
-        TableName=stack.resources["JobTable"], FilterExpression="sk = :job",
-        ExpressionAttributeValues={":job": {"S": "JOB"}}, Select="COUNT")
-    return sum(page["Count"] for page in pages)
-
-
 def test_a_job_is_visible_to_its_creator_only(local_stack: LocalStack) -> None:
     api = local_stack.api_url
     alice, mallory = {"x-netremedy-caller": "arn:aws:iam::1:user/alice"}, {"x-netremedy-caller": "arn:aws:iam::1:user/mallory"}
@@ -40,14 +33,14 @@ def test_a_job_is_visible_to_its_creator_only(local_stack: LocalStack) -> None:
 
 
 def test_a_retried_post_with_the_same_idempotency_key_gets_the_same_job(local_stack: LocalStack) -> None:
-    before = _job_count(local_stack)
+    before = local_stack.job_count()
     headers = {"Idempotency-Key": "integration-retry-1"}
     body = {"device_configs": [DEVICE]}
     answers = [requests.post(f"{local_stack.api_url}/api/v1/batch/remediation", json=body, headers=headers,
                              timeout=30) for _ in range(3)]
     assert [a.status_code for a in answers] == [202, 202, 202]
     assert len({a.json()["job_id"] for a in answers}) == 1
-    assert _job_count(local_stack) == before + 1
+    assert local_stack.job_count() == before + 1
 
 
 @pytest.mark.parametrize(
@@ -80,7 +73,7 @@ def test_a_retried_post_with_the_same_idempotency_key_gets_the_same_job(local_st
 def test_bad_input_is_a_clear_4xx_and_stores_nothing(
     local_stack: LocalStack, send: dict[str, Any], status: int, error: str | None, field: str | None
 ) -> None:
-    before = _job_count(local_stack)
+    before = local_stack.job_count()
     response = requests.post(f"{local_stack.api_url}/api/v1/batch/remediation", timeout=60, **send)
     assert response.status_code == status, response.text[:500]
     body = response.json()
@@ -88,7 +81,7 @@ def test_bad_input_is_a_clear_4xx_and_stores_nothing(
         assert body["error"] == error and body["message"]
     if field:
         assert field in [detail["field"] for detail in body["details"]]
-    assert _job_count(local_stack) == before
+    assert local_stack.job_count() == before
 
 
 def test_no_config_text_reaches_the_logs(local_stack: LocalStack) -> None:

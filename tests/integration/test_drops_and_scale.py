@@ -41,13 +41,6 @@ def _drop(stack: LocalStack, name: str, manifest: Any) -> None:
     _s3(stack).put_object(Bucket=_bucket(stack), Key=f"incoming/{name}", Body=body)
 
 
-def _job_count(stack: LocalStack) -> int:
-    pages = stack.client("dynamodb").get_paginator("scan").paginate(
-        TableName=stack.resources["JobTable"], FilterExpression="sk = :job",
-        ExpressionAttributeValues={":job": {"S": "JOB"}}, Select="COUNT")
-    return sum(page["Count"] for page in pages)
-
-
 def test_an_inline_drop_runs_a_job_and_writes_its_results_back(local_stack: LocalStack) -> None:
     manifest = {"device_configs": [
         {"device_id": f"drop{i}", "platform": "cisco_ios", "running_config": f"hostname drop{i}",
@@ -96,12 +89,12 @@ def test_a_drop_by_key_reads_configs_that_live_in_the_bucket(local_stack: LocalS
 def test_a_refused_drop_explains_itself_and_creates_no_job(
     local_stack: LocalStack, name: str, manifest: Any, reason: str
 ) -> None:
-    before = _job_count(local_stack)
+    before = local_stack.job_count()
     _drop(local_stack, name, manifest)
     refusal = _wait_for_object(local_stack, f"errors/{name}")
     assert reason in json.dumps(refusal)
     assert refusal["source"].endswith(f"incoming/{name}")
-    assert _job_count(local_stack) == before
+    assert local_stack.job_count() == before
     with pytest.raises(_s3(local_stack).exceptions.NoSuchKey):
         _s3(local_stack).get_object(Bucket=_bucket(local_stack), Key=f"accepted/{name}")
 
@@ -109,7 +102,7 @@ def test_a_refused_drop_explains_itself_and_creates_no_job(
 def test_the_same_drop_twice_starts_one_job(local_stack: LocalStack) -> None:
     manifest = {"device_configs": [{"device_id": "twice", "platform": "vyos", "running_config": "set system host-name a",
                                     "intended_config": "set system host-name b"}]}
-    before = _job_count(local_stack)
+    before = local_stack.job_count()
     _drop(local_stack, "twice.json", manifest)
     first = _wait_for_object(local_stack, "accepted/twice.json")
     # Upload the very same object again (same key, same ETag), and deliver its notification once more
@@ -123,7 +116,7 @@ def test_the_same_drop_twice_starts_one_job(local_stack: LocalStack) -> None:
     while local_stack.queue_depth("DropQueue") and time.monotonic() < deadline:
         time.sleep(0.3)
     time.sleep(1)
-    assert _job_count(local_stack) == before + 1
+    assert local_stack.job_count() == before + 1
     assert _wait_for_object(local_stack, "accepted/twice.json")["job_id"] == first["job_id"]
 
 

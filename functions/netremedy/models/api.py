@@ -1,6 +1,7 @@
 """HTTP request and response bodies of the public API (the contract in the batch-operations spec)."""
 
-from typing import Annotated, Literal
+from collections.abc import Sequence
+from typing import Annotated, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -16,6 +17,23 @@ DEVICE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 # The spec's four statuses, plus "cancelled" for a job stopped with DELETE.
 JobStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
 DeviceId = Annotated[str, StringConstraints(pattern=DEVICE_ID_PATTERN)]
+
+
+class _HasDeviceId(Protocol):
+    device_id: str
+
+
+_Devices = TypeVar("_Devices", bound=Sequence[_HasDeviceId])
+
+
+def require_unique_device_ids(devices: _Devices) -> _Devices:
+    """Each device once per job: results, S3 objects and counting are all keyed by device_id."""
+    seen: set[str] = set()
+    for index, device in enumerate(devices):
+        if device.device_id in seen:
+            raise ValueError(f"device_id {device.device_id!r} (entry {index}) appears more than once")
+        seen.add(device.device_id)
+    return devices
 
 
 class DeviceConfig(BaseModel):
@@ -59,12 +77,7 @@ class BatchRemediationRequest(BaseModel):
     @field_validator("device_configs")
     @classmethod
     def _unique_device_ids(cls, devices: list[DeviceConfig]) -> list[DeviceConfig]:
-        seen: set[str] = set()
-        for index, device in enumerate(devices):
-            if device.device_id in seen:
-                raise ValueError(f"device_id {device.device_id!r} (entry {index}) appears more than once")
-            seen.add(device.device_id)
-        return devices
+        return require_unique_device_ids(devices)
 
 
 class JobCreatedResponse(BaseModel):

@@ -2,7 +2,7 @@
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from netremedy.models.api import DeviceId, DeviceConfig
+from netremedy.models.api import DeviceConfig, DeviceId, require_unique_device_ids
 from netremedy.models.platforms import PlatformName
 
 MAX_DEVICES_PER_DROP = 100_000
@@ -49,9 +49,4 @@ class DropManifest(BaseModel):
     @field_validator("device_configs")
     @classmethod
     def _unique_device_ids(cls, devices: list[DroppedDevice]) -> list[DroppedDevice]:
-        seen: set[str] = set()
-        for index, device in enumerate(devices):
-            if device.device_id in seen:
-                raise ValueError(f"device_id {device.device_id!r} (entry {index}) appears more than once")
-            seen.add(device.device_id)
-        return devices
+        return require_unique_device_ids(devices)
