@@ -180,7 +180,7 @@ def job_status(settings: ServiceSettings, job_id: str, caller: str) -> JobStatus
 
 
 def cancel_job(settings: ServiceSettings, job_id: str, caller: str) -> JobStatusResponse:
-    job = load_job(settings, job_id, caller)
+    load_job(settings, job_id, caller)  # a job the caller may not see is a 404, before anything changes
     if not job_table.cancel_job(settings.table_name, job_id, iso(utc_now())):
         current = load_job(settings, job_id, caller)
         raise JobFinishedError(f"job {job_id} has already ended ({effective_status(current)})")
