@@ -66,43 +66,37 @@ def get_job(table: str, job_id: str) -> JobItem | None:
     return JobItem.model_validate({key: values[key] for key in values if key not in ("pk", "sk")})
 
 
-def fail_job(table: str, job_id: str, error: str, now: str) -> None:
-    """Mark a job that cannot be carried out as failed (only while it is still open)."""
+def _close_open_job(table: str, job_id: str, status: str, now: str, error: str | None = None) -> bool:
+    """Move an open job to a final status, leaving the OpenJobs index; False if it had already ended."""
+    update = "SET #status = :status, updated_at = :now" + (", #error = :error" if error is not None else "")
+    names = {"#status": "status"} | ({"#error": "error"} if error is not None else {})
+    values = {":status": {"S": status}, ":now": {"S": now}, **_OPEN_STATUSES}
+    if error is not None:
+        values[":error"] = {"S": error}
     try:
         client("dynamodb").update_item(
             TableName=table,
             Key=_job_key(job_id),
-            UpdateExpression="SET #status = :failed, #error = :error, updated_at = :now REMOVE open_shard",
+            UpdateExpression=f"{update} REMOVE open_shard",
             ConditionExpression="#status IN (:pending, :running)",
-            ExpressionAttributeNames={"#status": "status", "#error": "error"},
-            ExpressionAttributeValues={
-                ":failed": {"S": "failed"},
-                ":error": {"S": error},
-                ":now": {"S": now},
-                **_OPEN_STATUSES,
-            },
-        )
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-            raise
-
-
-def cancel_job(table: str, job_id: str, now: str) -> bool:
-    """Stop an open job; False if it had already ended. Workers then record nothing more for it."""
-    try:
-        client("dynamodb").update_item(
-            TableName=table,
-            Key=_job_key(job_id),
-            UpdateExpression="SET #status = :cancelled, updated_at = :now REMOVE open_shard",
-            ConditionExpression="#status IN (:pending, :running)",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={":cancelled": {"S": "cancelled"}, ":now": {"S": now}, **_OPEN_STATUSES},
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
         )
     except ClientError as exc:
         if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
             return False
         raise
     return True
+
+
+def fail_job(table: str, job_id: str, error: str, now: str) -> None:
+    """Mark a job that cannot be carried out as failed (only while it is still open)."""
+    _close_open_job(table, job_id, "failed", now, error)
+
+
+def cancel_job(table: str, job_id: str, now: str) -> bool:
+    """Stop an open job; False if it had already ended. Workers then record nothing more for it."""
+    return _close_open_job(table, job_id, "cancelled", now)
 
 
 def overdue_job_ids(table: str, now: str) -> Iterator[str]:
@@ -121,20 +115,7 @@ def overdue_job_ids(table: str, now: str) -> Iterator[str]:
 
 def close_completed_job(table: str, job_id: str, now: str) -> bool:
     """Mark an open job whose devices are all counted as completed; True only for the call that closed it."""
-    try:
-        client("dynamodb").update_item(
-            TableName=table,
-            Key=_job_key(job_id),
-            UpdateExpression="SET #status = :completed, updated_at = :now REMOVE open_shard",
-            ConditionExpression="#status IN (:pending, :running)",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={":completed": {"S": "completed"}, ":now": {"S": now}, **_OPEN_STATUSES},
-        )
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return _close_open_job(table, job_id, "completed", now)
 
 
 @dataclass
