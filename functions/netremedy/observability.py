@@ -1,5 +1,26 @@
-"""The one place that builds the Powertools logger. Log ids and counts, never configuration text."""
+"""The one place that builds the Powertools logger and metrics. Log ids and counts, never configuration text.
 
-from aws_lambda_powertools import Logger
+Metrics are CloudWatch embedded metric format (EMF) lines in the function's log: no API call, no latency.
+"""
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+METRICS_NAMESPACE = "netremedy"
 
 logger = Logger()
+metrics = Metrics(namespace=METRICS_NAMESPACE)
+
+
+def count_devices(succeeded: int, failed: int, remediation_lines: int = 0) -> None:
+    """Devices counted for the first time (redeliveries are not counted again)."""
+    if succeeded:
+        metrics.add_metric(name="DevicesSucceeded", unit=MetricUnit.Count, value=succeeded)
+    if failed:
+        metrics.add_metric(name="DevicesFailed", unit=MetricUnit.Count, value=failed)
+    if remediation_lines:
+        metrics.add_metric(name="RemediationLines", unit=MetricUnit.Count, value=remediation_lines)
+
+
+def job_duration(seconds: float) -> None:
+    metrics.add_metric(name="JobDuration", unit=MetricUnit.Seconds, value=seconds)

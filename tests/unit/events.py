@@ -21,6 +21,7 @@ def http_event(
     raw_body: str | None = None,
     headers: dict[str, str] | None = None,
     path_parameters: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """An API Gateway HTTP API (payload 2.0) event."""
     text = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
@@ -29,7 +30,8 @@ def http_event(
         "version": "2.0",
         "routeKey": f"{method} {route or path}",
         "rawPath": path,
-        "rawQueryString": "",
+        "rawQueryString": "&".join(f"{name}={value}" for name, value in (query or {}).items()),
+        "queryStringParameters": query,
         "headers": all_headers,
         "pathParameters": path_parameters,
         "requestContext": {

@@ -80,5 +80,5 @@ def test_write_back_of_a_job_counted_but_not_yet_closed(aws: dict[str, Any]) -> 
         expires_at=1)], "t")
     assert job_table.get_job(aws["table"], "j1").status == "running"  # type: ignore[union-attr]
     # When the write-back runs, it writes the results as for a completed job
-    summary = write_back_results(load_settings(), "j1")
+    summary = write_back_results(load_settings(), job_table.get_job(aws["table"], "j1"))  # type: ignore[arg-type]
     assert summary is not None and summary["status"] == "completed" and summary["completed_devices"] == 1

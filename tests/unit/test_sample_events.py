@@ -156,6 +156,30 @@ def _api_docs(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     assert "/api/v1/batch/remediation" in body["paths"]
 
 
+def _report(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    job_id = _completed_job(aws, written_back=False)
+    status, body = _http("JobReportFunction.json", job_id)
+    assert status == 200 and (body["job_id"], body["devices_with_changes"], body["truncated"]) == (job_id, 2, False)
+    by_line = {change["line"]: change for change in body["changes"]}
+    assert by_line["hostname router1-new"]["device_ids"] == ["router1"]
+    assert by_line["no hostname router2"]["device_count"] == 1
+
+
+def _single_device(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    status, body = _http("SingleDeviceFunction.json")
+    assert status == 200 and set(body) == {"device_id", "status", "remediation", "rollback", "diff"}
+    assert body["remediation"] == "interface GigabitEthernet0/1\n  description uplink to core"
+    assert body["diff"] == ("interface GigabitEthernet0/1\n  - description uplink\n"
+                            "  + description uplink to core")
+
+
+def _platforms(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    status, body = _http("SingleDeviceFunction-platforms.json")
+    assert status == 200
+    platforms = {platform["name"]: platform for platform in body["platforms"]}
+    assert platforms["cisco_ios"]["support"] == "platform driver" and platforms["hp_comware5"]["negation_prefix"] == "undo "
+
+
 def _worker(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     job_id = _create_job()
     event = _load("RemediateDevicesFunction.json", job_id)
@@ -234,6 +258,9 @@ SCENARIOS: dict[str, Scenario] = {
     "JobResultsFunction-bundle.json": _bundle,
     "CancelJobFunction.json": _cancel,
     "ApiDocsFunction.json": _api_docs,
+    "JobReportFunction.json": _report,
+    "SingleDeviceFunction.json": _single_device,
+    "SingleDeviceFunction-platforms.json": _platforms,
     "RemediateDevicesFunction.json": _worker,
     "DeadLetterFunction.json": _dead_letter,
     "StartDroppedJobsFunction.json": _drop,

@@ -1,12 +1,12 @@
-"""SQS: the fan-out queue (a large job waiting to be queued) and the finalize queue (a job completed, its
-results to be written back to S3)."""
+"""SQS: the fan-out queue (a large job waiting to be queued) and the finalize queue (a job ended: its results
+are written back to S3 if it completed, and its JobCompleted event is published)."""
 
 import json
 
 from netremedy.dal.clients import client
 
 
-def announce_completed(queue_url: str, job_id: str) -> None:
+def announce_ended(queue_url: str, job_id: str) -> None:
     client("sqs").send_message(QueueUrl=queue_url, MessageBody=json.dumps({"job_id": job_id}))
 
 

@@ -89,9 +89,9 @@ def _close_open_job(table: str, job_id: str, status: str, now: str, error: str |
     return True
 
 
-def fail_job(table: str, job_id: str, error: str, now: str) -> None:
-    """Mark a job that cannot be carried out as failed (only while it is still open)."""
-    _close_open_job(table, job_id, "failed", now, error)
+def fail_job(table: str, job_id: str, error: str, now: str) -> bool:
+    """Mark a job that cannot be carried out as failed (only while it is still open); False if it had ended."""
+    return _close_open_job(table, job_id, "failed", now, error)
 
 
 def cancel_job(table: str, job_id: str, now: str) -> bool:

@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from netremedy import __version__
-from netremedy.handlers import cancel_job, create_job, job_results, job_status
+from netremedy.handlers import cancel_job, create_job, job_report, job_results, job_status, single_device
 from netremedy.handlers.api import build_handler
 
 router = Router()
@@ -15,7 +15,7 @@ router = Router()
 @lru_cache(maxsize=1)
 def openapi_json() -> str:
     app = APIGatewayHttpResolver(enable_validation=True)
-    for module in (create_job, job_status, job_results, cancel_job):
+    for module in (create_job, job_status, job_results, job_report, cancel_job, single_device):
         app.include_router(module.router)
     return app.get_openapi_json_schema(
         title="netremedy",

@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from netremedy.logic.counting import failed_result, identify_device, record_results
 from netremedy.models.items import DeviceResultItem
 from netremedy.models.settings import load_settings
-from netremedy.observability import logger
+from netremedy.observability import count_devices, logger, metrics
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
@@ -30,6 +30,7 @@ def _dead_letter(record: SQSRecord) -> DeviceResultItem | None:
     )
 
 
+@metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     with processor(records=event["Records"], handler=_dead_letter, lambda_context=context):
@@ -37,6 +38,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     results = [result for status, result, _ in processed if status == "success" and result is not None]
     if results:
         count = record_results(load_settings(), results, {result.job_id for result in results})
+        count_devices(count.succeeded, count.failed)
         logger.info("dead letters counted", extra={"recorded": count.recorded, "duplicates": count.duplicates,
                                                    "jobs_completed": count.jobs_completed})
     return dict(processor.response())

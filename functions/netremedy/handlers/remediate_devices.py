@@ -17,7 +17,7 @@ from netremedy.logic.worker import remediate_device
 from netremedy.models.items import DeviceResultItem
 from netremedy.models.messages import DeviceMessage
 from netremedy.models.settings import load_settings
-from netremedy.observability import logger
+from netremedy.observability import count_devices, logger, metrics
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
@@ -38,6 +38,7 @@ def _remediate_record(record: SQSRecord) -> DeviceResultItem:
     return result
 
 
+@metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     with processor(records=event["Records"], handler=_remediate_record, lambda_context=context):
@@ -45,6 +46,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     results: list[DeviceResultItem] = [result for status, result, _ in processed if status == "success"]
     if results:
         count = record_results(load_settings(), results, {result.job_id for result in results})
+        count_devices(count.succeeded, count.failed, count.remediation_lines)
         logger.info(
             "batch counted",
             extra={

@@ -1,4 +1,5 @@
-"""SQS consumer of the finalize queue: a completed job's results are written back to S3."""
+"""SQS consumer of the finalize queue: an ended job's results are written back to S3 (if it completed) and
+its JobCompleted event is published on EventBridge."""
 
 import json
 from typing import Any
@@ -7,20 +8,26 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from netremedy.logic.finalize import write_back_results
+from netremedy.logic.finalize import finish_ended_job
 from netremedy.models.settings import load_settings
-from netremedy.observability import logger
+from netremedy.observability import job_duration, logger, metrics
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
-def _write_back(record: SQSRecord) -> None:
+def _finish(record: SQSRecord) -> None:
     job_id = json.loads(record.body)["job_id"]
-    summary = write_back_results(load_settings(), job_id)
-    logger.info("results written back" if summary else "nothing to write back", extra={"job_id": job_id})
+    detail = finish_ended_job(load_settings(), job_id)
+    if detail is None:
+        logger.info("job not ended or gone; nothing to do", extra={"job_id": job_id})
+        return
+    job_duration(detail["duration_seconds"])
+    logger.info("job finished", extra={"job_id": job_id, "status": detail["status"],
+                                       "results_written": detail["results_prefix"] is not None})
 
 
+@metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return dict(process_partial_response(event=event, record_handler=_write_back, processor=processor,
+    return dict(process_partial_response(event=event, record_handler=_finish, processor=processor,
                                          context=context))

@@ -17,6 +17,10 @@ from netremedy.models.settings import ServiceSettings
 class BatchCount:
     recorded: int
     duplicates: int
+    # Of the recorded (first-time) results: successes, failures, and the successes' remediation lines.
+    succeeded: int
+    failed: int
+    remediation_lines: int
     skipped_closed_job: int
     jobs_completed: list[str]
 
@@ -59,7 +63,7 @@ def _close_if_done(settings: ServiceSettings, job_id: str) -> bool:
         return False
     # Announce before closing: a crash in between makes the redelivery announce again (finalizing twice is
     # harmless), where the other order could lose the announcement for good.
-    job_events.announce_completed(settings.finalize_queue_url, job_id)
+    job_events.announce_ended(settings.finalize_queue_url, job_id)
     return job_table.close_completed_job(settings.table_name, job_id, iso(utc_now()))
 
 
@@ -69,13 +73,16 @@ def record_results(settings: ServiceSettings, results: list[DeviceResultItem], j
     The close check runs for every job seen in the batch, even when all its devices were duplicates, so a
     worker that died between counting and closing is made good by the redelivery.
     """
-    recorded = duplicates = closed = 0
+    recorded = duplicates = closed = succeeded = lines = 0
     for start in range(0, len(results), _DEVICES_PER_COMMIT):
         outcome = job_table.commit_device_results(
             settings.table_name, results[start : start + _DEVICES_PER_COMMIT], iso(utc_now())
         )
         recorded += len(outcome.recorded)
+        succeeded += sum(1 for result in outcome.recorded if result.status == "success")
+        lines += sum(result.remediation_lines or 0 for result in outcome.recorded)
         duplicates += len(outcome.duplicates)
         closed += len(outcome.job_closed)
     completed = [job_id for job_id in sorted(job_ids) if _close_if_done(settings, job_id)]
-    return BatchCount(recorded=recorded, duplicates=duplicates, skipped_closed_job=closed, jobs_completed=completed)
+    return BatchCount(recorded=recorded, duplicates=duplicates, skipped_closed_job=closed, jobs_completed=completed,
+                      succeeded=succeeded, failed=recorded - succeeded, remediation_lines=lines)

@@ -122,7 +122,7 @@ def start_dropped_job(settings: ServiceSettings, bucket: str, key: str, etag: st
         blob_store.put_json(bucket, errors_key, document)
         return DropOutcome("refused", marker_key=errors_key)
     # The drop function is asynchronous already, with 15 minutes: it queues the devices itself.
-    created = start_job(devices, manifest.allow_empty_intended, settings, owner=ACCOUNT_OWNER, source=source,
+    created = start_job(devices, manifest.allow_empty_intended, settings, options=manifest.options, owner=ACCOUNT_OWNER, source=source,
                         job_id=job_id, fan_out_now=True)
     blob_store.put_json(bucket, accepted_key, {
         "job_id": created.job_id, "source": source, "etag": etag, "total_devices": created.total_devices,

@@ -6,6 +6,7 @@ from typing import Any
 from netremedy.dal.device_queue import OutgoingMessage
 from netremedy.models.api import DeviceConfig
 from netremedy.models.messages import DeviceMessage, DevicePayload
+from netremedy.models.options import RemediationOptions
 
 SQS_BATCH_MAX_ENTRIES = 10
 # Headroom for the JSON wrapper SQS adds to a batch request on top of the bodies.
@@ -31,8 +32,18 @@ def payload_key(job_id: str, device_id: str) -> str:
 
 
 def plan_fanout(
-    job_id: str, devices: list[DeviceConfig], *, allow_empty_intended: bool, message_max_bytes: int
+    job_id: str,
+    devices: list[DeviceConfig],
+    *,
+    allow_empty_intended: bool,
+    message_max_bytes: int,
+    options: RemediationOptions | None = None,
 ) -> FanoutPlan:
+    common = {
+        "job_id": job_id,
+        "allow_empty_intended": allow_empty_intended,
+        "options": None if options is None or options.is_default else options,
+    }
     claim_checks: list[ClaimCheck] = []
     messages: list[str] = []
     for device in devices:
@@ -41,16 +52,12 @@ def plan_fanout(
             running_config=device.running_config,
             intended_config=device.intended_config,
         )
-        message = DeviceMessage(
-            job_id=job_id, device_id=device.device_id, allow_empty_intended=allow_empty_intended, payload=payload
-        )
+        message = DeviceMessage(device_id=device.device_id, payload=payload, **common)
         body = message.model_dump_json(exclude_none=True)
         if len(body.encode("utf-8")) > message_max_bytes - _BATCH_OVERHEAD_BYTES:
             key = payload_key(job_id, device.device_id)
             claim_checks.append(ClaimCheck(key=key, document=payload.model_dump()))
-            message = DeviceMessage(
-                job_id=job_id, device_id=device.device_id, allow_empty_intended=allow_empty_intended, payload_key=key
-            )
+            message = DeviceMessage(device_id=device.device_id, payload_key=key, **common)
             body = message.model_dump_json(exclude_none=True)
         messages.append(body)
     return FanoutPlan(batches=_pack(messages, message_max_bytes), claim_checks=claim_checks)

@@ -1,14 +1,17 @@
-"""Writing a completed job's results back to S3: one object per device, a JSON Lines bundle of all of them,
-and summary.json last (its presence says the rest is complete). Idempotent: it may run more than once."""
+"""What happens once a job has ended: a completed job's results are written back to S3 (one object per
+device, a JSON Lines bundle of all of them, and summary.json last: its presence says the rest is complete),
+and every ended job is announced on EventBridge as JobCompleted. Idempotent: it may run more than once."""
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any
 
-from netremedy.dal import blob_store, job_table
+from netremedy.dal import blob_store, event_bus, job_table
 from netremedy.logic.clock import iso, utc_now
 from netremedy.logic.jobs import effective_status
 from netremedy.logic.results import bundle_key, public_result, results_prefix
+from netremedy.models.items import JobItem
 from netremedy.models.settings import ServiceSettings
 
 _WRITERS = 16
@@ -22,13 +25,42 @@ def device_key(job_id: str, device_id: str) -> str:
     return f"{results_prefix(job_id)}devices/{device_id}.json"
 
 
-def write_back_results(settings: ServiceSettings, job_id: str) -> dict[str, Any] | None:
-    """The job's summary once written; None when the job does not exist (expired) or is not completed."""
+def finish_ended_job(settings: ServiceSettings, job_id: str) -> dict[str, Any] | None:
+    """Write back a completed job's results and publish JobCompleted for any ended job; returns the event's
+    detail, or None when the job does not exist (expired) or has not ended."""
     job = job_table.get_job(settings.table_name, job_id)
-    # The announcement is sent just before the job is closed, so the job may still read "running" here
-    # with every device counted: that is a completed job too.
-    if job is None or effective_status(job) != "completed":
+    if job is None:
         return None
+    # Completion is announced just before the job is closed, so the job may still read "running" here with
+    # every device counted: effective_status calls that completed too.
+    status = effective_status(job)
+    if status in ("pending", "running"):
+        return None
+    written = write_back_results(settings, job) if status == "completed" else None
+    detail = {
+        "job_id": job_id,
+        "status": status,
+        "source": job.source,
+        "total_devices": job.total_devices,
+        "completed_devices": job.completed_devices,
+        "failed_devices": job.failed_devices,
+        "created_at": job.created_at,
+        "finished_at": job.updated_at,
+        "duration_seconds": job_duration_seconds(job),
+        "results_prefix": results_prefix(job_id) if written else None,
+        "error": job.error,
+    }
+    event_bus.publish_job_completed(settings.event_bus_name, detail)
+    return detail
+
+
+def job_duration_seconds(job: JobItem) -> float:
+    return round((datetime.fromisoformat(job.updated_at) - datetime.fromisoformat(job.created_at)).total_seconds(), 3)
+
+
+def write_back_results(settings: ServiceSettings, job: JobItem) -> dict[str, Any]:
+    """Write the completed job's results to S3; returns its summary."""
+    job_id = job.job_id
     lines: list[str] = []
 
     def write_device(document: dict[str, Any]) -> None:

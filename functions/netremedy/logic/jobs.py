@@ -16,7 +16,9 @@ from netremedy.models.api import (
     JobStatusResponse,
 )
 from netremedy.models.items import OPEN_SHARD, JobItem
+from netremedy.models.options import RemediationOptions
 from netremedy.models.settings import ServiceSettings
+from netremedy.observability import logger
 
 
 class JobNotFoundError(Exception):
@@ -56,7 +58,8 @@ def new_job_id() -> str:
 def submit_job(
     request: BatchRemediationRequest, settings: ServiceSettings, *, owner: str = "anonymous", source: str = "api"
 ) -> JobCreatedResponse:
-    return start_job(request.device_configs, request.allow_empty_intended, settings, owner=owner, source=source)
+    return start_job(request.device_configs, request.allow_empty_intended, settings, owner=owner, source=source,
+                     options=request.options)
 
 
 def start_job(
@@ -68,6 +71,7 @@ def start_job(
     source: str,
     job_id: str | None = None,
     fan_out_now: bool | None = None,
+    options: RemediationOptions | None = None,
 ) -> JobCreatedResponse:
     """Record a job of validated devices and fan them out to the workers.
 
@@ -81,13 +85,15 @@ def start_job(
     inline = fan_out_now if fan_out_now is not None else total <= settings.inline_fanout_max_devices
     # Plan before recording anything, so that a request that cannot be planned leaves no job behind.
     plan = plan_fanout(
-        job_id, list(devices), allow_empty_intended=allow_empty_intended, message_max_bytes=settings.message_max_bytes
+        job_id, list(devices), allow_empty_intended=allow_empty_intended, message_max_bytes=settings.message_max_bytes,
+        options=options,
     ) if inline else None
     try:
         blob_store.put_json(settings.bucket_name, manifest_key(job_id), {"device_ids": [d.device_id for d in devices]})
         if plan is None:
             blob_store.put_json(settings.bucket_name, request_key(job_id), {
                 "allow_empty_intended": allow_empty_intended,
+                "options": (options or RemediationOptions()).model_dump(mode="json"),
                 "device_configs": [device.model_dump() for device in devices],
             })
     except Exception as exc:  # nothing is recorded yet: the caller can simply retry
@@ -114,7 +120,7 @@ def start_job(
             _send(settings, plan)
     except Exception as exc:
         reason = f"fan-out to the device queue failed: {error_code(exc)}"
-        job_table.fail_job(settings.table_name, job_id, reason, iso(utc_now()))
+        fail_job(settings, job_id, reason)
         raise JobSubmissionError(reason, job_id) from exc
     return JobCreatedResponse(job_id=job_id, total_devices=total)
 
@@ -136,13 +142,29 @@ def fan_out_stored_job(settings: ServiceSettings, job_id: str) -> bool:
     stored = blob_store.get_json(settings.bucket_name, request_key(job_id))
     devices = [DeviceConfig.model_validate(device) for device in stored["device_configs"]]
     plan = plan_fanout(job_id, devices, allow_empty_intended=stored["allow_empty_intended"],
-                       message_max_bytes=settings.message_max_bytes)
+                       message_max_bytes=settings.message_max_bytes,
+                       options=RemediationOptions.model_validate(stored.get("options") or {}))
     _send(settings, plan)
     return True
 
 
+def fail_job(settings: ServiceSettings, job_id: str, reason: str) -> None:
+    """End an open job as failed with the reason, and announce its end."""
+    if job_table.fail_job(settings.table_name, job_id, reason, iso(utc_now())):
+        _announce_end(settings, job_id)
+
+
+def _announce_end(settings: ServiceSettings, job_id: str) -> None:
+    # After the close, not before: announcing a job that then does not end would be wrong. A failure here
+    # loses only the JobCompleted event of a failed or cancelled job; the job itself is already recorded.
+    try:
+        job_events.announce_ended(settings.finalize_queue_url, job_id)
+    except Exception as exc:
+        logger.error("job end not announced", extra={"job_id": job_id, "error_type": error_code(exc)})
+
+
 def fail_unstarted_job(settings: ServiceSettings, job_id: str, reason: str) -> None:
-    job_table.fail_job(settings.table_name, job_id, reason, iso(utc_now()))
+    fail_job(settings, job_id, reason)
 
 
 def effective_status(job: JobItem) -> JobStatus:
@@ -184,4 +206,5 @@ def cancel_job(settings: ServiceSettings, job_id: str, caller: str) -> JobStatus
     if not job_table.cancel_job(settings.table_name, job_id, iso(utc_now())):
         current = load_job(settings, job_id, caller)
         raise JobFinishedError(f"job {job_id} has already ended ({effective_status(current)})")
+    _announce_end(settings, job_id)
     return job_status(settings, job_id, caller)

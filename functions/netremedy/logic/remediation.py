@@ -1,16 +1,35 @@
-"""Remediation and rollback text for one device: the only module that imports hier_config."""
+"""Remediation and rollback text for one device, and what hier_config knows about each platform.
+
+With ``logic.fleet_report``, the only modules that import hier_config: the API handlers that do not compute
+remediation never load it, which keeps their cold start small.
+"""
 
 from dataclasses import dataclass
+from functools import lru_cache
+from importlib.metadata import version
 
-from hier_config import HConfig, Platform, WorkflowRemediation, get_hconfig
+from hier_config import HConfig, MatchRule, Platform, TagRule, WorkflowRemediation, get_hconfig, get_hconfig_driver
+from hier_config.platforms.driver_base import HConfigDriverBase
 
 from netremedy.logic.config_checks import ConfigRejectedError, check_device_configs
+from netremedy.models.api import PlatformInfo
+from netremedy.models.options import RemediationOptions
+from netremedy.models.platforms import PLATFORM_NAMES
+
+_DEFAULT_OPTIONS = RemediationOptions()
 
 
 @dataclass(frozen=True)
 class RemediationText:
-    remediation: str
-    rollback: str
+    """The outputs asked for; the others are None."""
+
+    remediation: str | None = None
+    rollback: str | None = None
+    diff: str | None = None
+    future: str | None = None
+
+    def outputs(self) -> dict[str, str]:
+        return {name: text for name, text in vars(self).items() if text is not None}
 
 
 class RemediationError(Exception):
@@ -50,10 +69,66 @@ def _as_text(config: HConfig) -> str:
     return "\n".join(child.cisco_style_text() for child in config.all_children_sorted())
 
 
-def compute_remediation(
-    platform_name: str, running_config: str, intended_config: str, *, allow_empty_intended: bool = False
+def hier_config_tag_rules(options: RemediationOptions) -> tuple[TagRule, ...]:
+    return tuple(
+        TagRule(
+            match_rules=tuple(MatchRule(**rule.model_dump(exclude_none=True)) for rule in tag_rule.match_rules),
+            apply_tags=frozenset(tag_rule.apply_tags),
+        )
+        for tag_rule in options.tag_rules
+    )
+
+
+def _config_text(config: HConfig, *, sectional_exiting: bool) -> str:
+    if sectional_exiting:
+        return "\n".join(config.lines(sectional_exiting=True))
+    return _as_text(config)
+
+
+def _outputs(
+    workflow: WorkflowRemediation, platform: Platform, options: RemediationOptions
 ) -> RemediationText:
-    """Exactly hier_config's remediation and rollback text for the pair, or an error saying why not."""
+    """Each requested output, computed the way hier_config's own API computes it."""
+    wanted = set(options.outputs)
+    if options.tag_rules:
+        workflow.apply_remediation_tag_rules(hier_config_tag_rules(options))
+    remediation: str | None = None
+    if wanted & {"remediation", "future"}:
+        if options.filters_by_tags:
+            remediation = workflow.remediation_config_filtered_text(options.include_tags, options.exclude_tags)
+        else:
+            remediation = _config_text(workflow.remediation_config, sectional_exiting=options.sectional_exiting)
+    future: str | None = None
+    if "future" in wanted:
+        # The configuration after applying the remediation returned (so after the tag filter, if any).
+        applied = (get_hconfig(platform, remediation or "") if options.filters_by_tags
+                   else workflow.remediation_config)
+        try:
+            future = _as_text(workflow.running_config.future(applied))
+        except Exception as exc:  # hier_config marks future() experimental; it fails on some configs
+            raise RemediationError(
+                f"hier_config could not predict the configuration after remediation ({exc.__class__.__name__}: "
+                f"{exc}); leave 'future' out of options.outputs to get the other outputs for this device"
+            ) from exc
+    return RemediationText(
+        remediation=remediation if "remediation" in wanted else None,
+        rollback=(_config_text(workflow.rollback_config, sectional_exiting=options.sectional_exiting)
+                  if "rollback" in wanted else None),
+        diff="\n".join(workflow.running_config.unified_diff(workflow.generated_config)) if "diff" in wanted else None,
+        future=future,
+    )
+
+
+def compute_remediation(
+    platform_name: str,
+    running_config: str,
+    intended_config: str,
+    *,
+    allow_empty_intended: bool = False,
+    options: RemediationOptions | None = None,
+) -> RemediationText:
+    """Exactly hier_config's output for the pair (remediation and rollback unless ``options`` ask for other
+    outputs), or an error saying why not."""
     try:
         check_device_configs(running_config, intended_config, allow_empty_intended=allow_empty_intended)
     except ConfigRejectedError as exc:
@@ -69,12 +144,35 @@ def compute_remediation(
             "or set allow_empty_intended to true if that is what you want"
         )
     try:
-        workflow = WorkflowRemediation(running, intended)
-        return RemediationText(
-            remediation=_as_text(workflow.remediation_config),
-            rollback=_as_text(workflow.rollback_config),
-        )
+        return _outputs(WorkflowRemediation(running, intended), platform, options or _DEFAULT_OPTIONS)
+    except RemediationError:
+        raise
     except Exception as exc:
         raise RemediationError(
             f"hier_config could not compute the remediation ({exc.__class__.__name__}: {exc})"
         ) from exc
+
+
+def _rule_count(driver: HConfigDriverBase) -> int:
+    rules = driver.rules
+    return sum(len(value) for name in type(rules).model_fields if isinstance(value := getattr(rules, name), list))
+
+
+@lru_cache(maxsize=1)
+def platform_catalog() -> tuple[PlatformInfo, ...]:
+    """Every platform name the API accepts, with what hier_config's driver for it provides."""
+    hier_config_version = version("hier-config")
+    catalog = []
+    for name in PLATFORM_NAMES:
+        driver = get_hconfig_driver(platform_from_name(name))
+        count = _rule_count(driver)
+        catalog.append(PlatformInfo(
+            name=name,
+            support="generic driver" if name == "generic" else "platform driver",
+            driver=type(driver).__name__,
+            negation_prefix=driver.negation_prefix,
+            rule_count=count,
+            sectional_exiting=bool(driver.rules.sectional_exiting),
+            hier_config_version=hier_config_version,
+        ))
+    return tuple(catalog)

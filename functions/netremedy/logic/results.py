@@ -12,6 +12,7 @@ from netremedy.models.api import (
     DeviceResult,
     DeviceSuccess,
     JobResultsResponse,
+    OUTPUT_NAMES,
     JobSummary,
     ResultsBundleResponse,
 )
@@ -63,14 +64,13 @@ def public_result(settings: ServiceSettings, item: DeviceResultItem) -> DeviceRe
         return DeviceFailure(device_id=item.device_id, error=item.error or "unknown error")
     if item.output_key:
         document = blob_store.get_json(settings.bucket_name, item.output_key)
-        return DeviceSuccess(device_id=item.device_id, remediation=document["remediation"],
-                             rollback=document["rollback"])
-    return DeviceSuccess(device_id=item.device_id, remediation=item.remediation or "", rollback=item.rollback or "")
+        return DeviceSuccess(device_id=item.device_id, **{name: document.get(name) for name in OUTPUT_NAMES})
+    return DeviceSuccess(device_id=item.device_id, **{name: getattr(item, name) for name in OUTPUT_NAMES})
 
 
 def _text_size(result: DeviceResult) -> int:
     if isinstance(result, DeviceSuccess):
-        return len(result.remediation) + len(result.rollback) + 200
+        return sum(len(text) for text in result.outputs().values()) + 200
     return len(result.error) + 200
 
 

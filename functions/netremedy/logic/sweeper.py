@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from netremedy.dal import blob_store, job_table
 from netremedy.dal.clients import error_code
 from netremedy.logic.clock import iso, utc_now
-from netremedy.logic.jobs import manifest_key
+from netremedy.logic.jobs import fail_job, manifest_key
 from netremedy.logic.counting import failed_result, record_results
 from netremedy.models.settings import ServiceSettings
 
@@ -39,11 +39,10 @@ def sweep_overdue_jobs(settings: ServiceSettings) -> SweepReport:
         try:
             device_ids = blob_store.get_json(settings.bucket_name, manifest_key(job_id))["device_ids"]
         except Exception as exc:  # without its device list the job cannot be carried out at all
-            job_table.fail_job(
-                settings.table_name,
+            fail_job(
+                settings,
                 job_id,
                 f"the job's device list could not be read ({error_code(exc)}), so it could not be carried out",
-                iso(utc_now()),
             )
             report.jobs_failed.append(job_id)
             continue

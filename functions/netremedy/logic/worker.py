@@ -33,14 +33,17 @@ def remediate_device(settings: ServiceSettings, message: DeviceMessage) -> Devic
             payload.running_config,
             payload.intended_config,
             allow_empty_intended=message.allow_empty_intended,
+            options=message.options,
         )
     except RemediationError as exc:
         return DeviceResultItem(status="failed", error=str(exc), **common)
-    size = len(text.remediation.encode("utf-8")) + len(text.rollback.encode("utf-8"))
+    outputs = text.outputs()
+    common["remediation_lines"] = len(text.remediation.splitlines()) if text.remediation is not None else None
+    size = sum(len(output.encode("utf-8")) for output in outputs.values())
     if size > settings.result_inline_limit_bytes:
         # Claim check: the item keeps only the key. The key is deterministic, so a redelivery overwrites
         # the same object with the same text.
         key = output_key(message.job_id, message.device_id)
-        blob_store.put_json(settings.bucket_name, key, {"remediation": text.remediation, "rollback": text.rollback})
-        return DeviceResultItem(status="success", output_key=key, **common)
-    return DeviceResultItem(status="success", remediation=text.remediation, rollback=text.rollback, **common)
+        blob_store.put_json(settings.bucket_name, key, outputs)
+        return DeviceResultItem(status="success", platform=payload.platform, output_key=key, **common)
+    return DeviceResultItem(status="success", platform=payload.platform, **outputs, **common)

@@ -1,16 +1,29 @@
 """HTTP request and response bodies of the public API (the contract in the batch-operations spec)."""
 
 from collections.abc import Sequence
-from typing import Annotated, Literal, Protocol, TypeVar
+from typing import Annotated, Any, Literal, Protocol, TypeVar, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    StringConstraints,
+    field_validator,
+    model_serializer,
+)
 
+from netremedy.models.options import Output, RemediationOptions
 from netremedy.models.platforms import PlatformName
 
 # Limits a user can plan around; the README documents them. API Gateway caps a request body at 10 MB, so a
 # single config larger than this could never arrive together with its pair anyway.
 MAX_DEVICES_PER_JOB = 10_000
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
+# Per change in the fleet report; the count is always exact.
+MAX_REPORT_DEVICE_IDS = 100
+REPORT_LIMIT_MAX = 500
+REPORT_LIMIT_DEFAULT = 100
 # Safe as an S3 key segment and a DynamoDB sort-key suffix without escaping.
 DEVICE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 
@@ -73,6 +86,10 @@ class BatchRemediationRequest(BaseModel):
         default=False,
         description="Accept an empty intended config (which removes everything) instead of failing the device",
     )
+    options: RemediationOptions = Field(
+        default=RemediationOptions(), description="Applied to every device of the job; the defaults give the plain "
+        "remediation and rollback"
+    )
 
     @field_validator("device_configs")
     @classmethod
@@ -95,11 +112,28 @@ class JobStatusResponse(BaseModel):
     error: str | None = Field(default=None, description="Why the job itself failed (status 'failed' only)")
 
 
+OUTPUT_NAMES: tuple[Output, ...] = get_args(Output)
+
+
 class DeviceSuccess(BaseModel):
+    """A computed device. Holds the outputs the job asked for (remediation and rollback by default); outputs
+    not asked for are absent, not null."""
+
     device_id: str
     status: Literal["success"] = "success"
-    remediation: str
-    rollback: str
+    remediation: str | None = Field(default=None, description="Commands that take the device to its intended config")
+    rollback: str | None = Field(default=None, description="Commands that undo the remediation")
+    diff: str | None = Field(default=None, description="Unified diff running -> intended (options.outputs 'diff')")
+    future: str | None = Field(default=None, description="Predicted config after remediation ('future')")
+
+    @model_serializer(mode="wrap")
+    def _without_absent_outputs(self, serialize: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+        # No return annotation on purpose: pydantic would document the response as a bare object.
+        data: dict[str, Any] = serialize(self)
+        return {key: value for key, value in data.items() if value is not None or key not in OUTPUT_NAMES}
+
+    def outputs(self) -> dict[str, str]:
+        return {name: text for name in OUTPUT_NAMES if (text := getattr(self, name)) is not None}
 
 
 class DeviceFailure(BaseModel):
@@ -145,3 +179,58 @@ class ErrorResponse(BaseModel):
     message: str
     details: list[ErrorDetail] = []
     job_id: str | None = Field(default=None, description="The job concerned, when one was recorded (503 only)")
+
+
+class SingleDeviceRequest(DeviceConfig):
+    """Body of ``POST /api/v1/remediation``: one ``device_configs`` entry plus the job-level fields."""
+
+    allow_empty_intended: bool = Field(
+        default=False,
+        description="Accept an empty intended config (which removes everything) instead of failing the device",
+    )
+    options: RemediationOptions = Field(default=RemediationOptions())
+
+
+class PlatformInfo(BaseModel):
+    name: str = Field(description="The value to send as `platform`", examples=["cisco_ios"])
+    support: Literal["platform driver", "generic driver"] = Field(
+        description="'platform driver': hier_config has a driver for this OS (its negation and rule_count rules "
+        "for ordering, idempotency, sectional exits...); 'generic driver': indentation only, no OS rules"
+    )
+    driver: str = Field(description="hier_config's driver class", examples=["HConfigDriverCiscoIOS"])
+    negation_prefix: str = Field(description="How a line is negated on this platform", examples=["no "])
+    rule_count: int = Field(description="Number of platform-specific rules in hier_config's driver")
+    sectional_exiting: bool = Field(description="Whether options.sectional_exiting adds exit commands here")
+    hier_config_version: str
+
+
+class PlatformsResponse(BaseModel):
+    platforms: list[PlatformInfo]
+
+
+class ReportChange(BaseModel):
+    platform: str
+    line: str = Field(description="The remediation line")
+    path: list[str] = Field(description="The line's parents from the top of the config, ending with the line")
+    device_count: int = Field(description="How many devices need this line")
+    device_ids: list[str] = Field(description=f"Which devices (sorted; at most {MAX_REPORT_DEVICE_IDS})")
+    device_ids_truncated: bool = Field(description="More devices need the line than device_ids lists")
+    devices_covered: int = Field(
+        description="Devices that need this change or any change listed before it: after the first N changes, "
+        "the Nth entry says how many devices those N changes touch"
+    )
+
+
+class FleetReportResponse(BaseModel):
+    job_id: str
+    status: JobStatus
+    total_devices: int
+    devices_with_changes: int = Field(description="Successful devices with a non-empty remediation: the report's base")
+    devices_without_changes: int = Field(description="Successful devices already in their intended state")
+    failed_devices: int
+    devices_without_remediation: int = Field(
+        description="Successful devices whose job did not ask for the 'remediation' output (not in the report)"
+    )
+    unique_changes: int = Field(description="Distinct remediation lines across the fleet (before filters)")
+    changes: list[ReportChange] = Field(description="Most common first")
+    truncated: bool = Field(description="More changes matched than `limit` (or the response size) allows")

@@ -3,6 +3,7 @@
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from netremedy.models.api import DeviceConfig, DeviceId, require_unique_device_ids
+from netremedy.models.options import RemediationOptions
 from netremedy.models.platforms import PlatformName
 
 MAX_DEVICES_PER_DROP = 100_000
@@ -45,6 +46,7 @@ class DropManifest(BaseModel):
 
     device_configs: list[DroppedDevice] = Field(min_length=1, max_length=MAX_DEVICES_PER_DROP)
     allow_empty_intended: bool = False
+    options: RemediationOptions = RemediationOptions()
 
     @field_validator("device_configs")
     @classmethod

@@ -44,8 +44,12 @@ class DeviceResultItem(BaseModel):
     job_id: str
     device_id: str
     status: Literal["success", "failed"]
+    platform: str | None = None
     remediation: str | None = None
     rollback: str | None = None
+    diff: str | None = None
+    future: str | None = None
+    remediation_lines: int | None = None
     error: str | None = None
     output_key: str | None = None
     finished_at: str

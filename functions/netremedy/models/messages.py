@@ -2,6 +2,7 @@
 
 from pydantic import BaseModel, ConfigDict
 
+from netremedy.models.options import RemediationOptions
 from netremedy.models.platforms import PlatformName
 
 
@@ -23,5 +24,7 @@ class DeviceMessage(BaseModel):
     job_id: str
     device_id: str
     allow_empty_intended: bool = False
+    # Absent for the default options, which keeps the common message small.
+    options: RemediationOptions | None = None
     payload: DevicePayload | None = None
     payload_key: str | None = None

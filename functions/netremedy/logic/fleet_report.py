@@ -1,0 +1,127 @@
+"""The fleet report of a job: which remediation lines recur across its devices, most common first.
+
+Built with hier_config's own ``RemediationReporter``: each device's remediation is parsed back into a tree
+and merged, so the same line under the same parents counts once per device. One reporter per platform,
+because a line means different things on different operating systems.
+"""
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from hier_config import HConfig, RemediationReporter, get_hconfig
+
+from netremedy.dal import job_table
+from netremedy.logic.jobs import effective_status, load_job
+from netremedy.logic.remediation import platform_from_name
+from netremedy.logic.results import public_result
+from netremedy.models.api import (
+    MAX_REPORT_DEVICE_IDS,
+    REPORT_LIMIT_DEFAULT,
+    DeviceSuccess,
+    FleetReportResponse,
+    ReportChange,
+)
+from netremedy.models.settings import ServiceSettings
+
+# Lambda answers at most 6 MB.
+_REPORT_BYTES = 4_000_000
+
+
+@dataclass
+class _PlatformChanges:
+    reporter: RemediationReporter = field(default_factory=RemediationReporter)
+    device_by_config: dict[int, str] = field(default_factory=dict)
+    # The parsed configs stay referenced: hier_config identifies a device by id() of its config.
+    configs: list[HConfig] = field(default_factory=list)
+
+
+@dataclass
+class _Counts:
+    reported: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    without_remediation: int = 0
+
+
+def _collect(settings: ServiceSettings, job_id: str) -> tuple[dict[str, _PlatformChanges], _Counts]:
+    by_platform: dict[str, _PlatformChanges] = defaultdict(_PlatformChanges)
+    counts = _Counts()
+    for item in job_table.query_device_results(settings.table_name, job_id):
+        if item.status == "failed":
+            counts.failed += 1
+            continue
+        result = public_result(settings, item)
+        assert isinstance(result, DeviceSuccess)
+        if result.remediation is None or item.platform is None:
+            counts.without_remediation += 1
+            continue
+        if not result.remediation.strip():
+            counts.unchanged += 1
+            continue
+        config = get_hconfig(platform_from_name(item.platform), result.remediation)
+        changes = by_platform[item.platform]
+        changes.configs.append(config)
+        changes.device_by_config[id(config)] = item.device_id
+        changes.reporter.add_remediation(config)
+        counts.reported += 1
+    return by_platform, counts
+
+
+def _all_changes(by_platform: dict[str, _PlatformChanges]) -> list[tuple[str, list[str], list[str]]]:
+    """(platform, path, sorted device ids) of every distinct line, in config order within a platform."""
+    changes = []
+    for platform in sorted(by_platform):
+        platform_changes = by_platform[platform]
+        if not platform_changes.configs:
+            continue
+        for child in platform_changes.reporter.get_all_changes():
+            devices = sorted({platform_changes.device_by_config[instance.id] for instance in child.instances})
+            changes.append((platform, list(child.path()), devices))
+    return changes
+
+
+def fleet_report(
+    settings: ServiceSettings,
+    job_id: str,
+    caller: str,
+    *,
+    min_devices: int = 1,
+    limit: int = REPORT_LIMIT_DEFAULT,
+) -> FleetReportResponse:
+    job = load_job(settings, job_id, caller)
+    by_platform, counts = _collect(settings, job_id)
+    every_change = _all_changes(by_platform)
+    # Most devices first; ties keep config order, so a section stays ahead of its lines.
+    ranked = sorted((change for change in every_change if len(change[2]) >= min_devices),
+                    key=lambda change: -len(change[2]))
+    covered: set[str] = set()
+    listed: list[ReportChange] = []
+    size = 0
+    for platform, path, devices in ranked[:limit]:
+        covered.update(devices)
+        entry = ReportChange(
+            platform=platform,
+            line=path[-1],
+            path=path,
+            device_count=len(devices),
+            device_ids=devices[:MAX_REPORT_DEVICE_IDS],
+            device_ids_truncated=len(devices) > MAX_REPORT_DEVICE_IDS,
+            devices_covered=len(covered),
+        )
+        size += len(json.dumps(entry.model_dump()))
+        if size > _REPORT_BYTES:
+            break
+        listed.append(entry)
+    return FleetReportResponse(
+        job_id=job_id,
+        status=effective_status(job),
+        total_devices=job.total_devices,
+        devices_with_changes=counts.reported,
+        devices_without_changes=counts.unchanged,
+        failed_devices=counts.failed,
+        devices_without_remediation=counts.without_remediation,
+        unique_changes=len(every_change),
+        changes=listed,
+        truncated=len(listed) < len(ranked),
+    )
