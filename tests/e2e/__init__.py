@@ -1,0 +1,1 @@
+"""End-to-end suite (a package so that its stack fixture ends with its last test)."""
