@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 
 from netremedy.dal.clients import client
 from netremedy.handlers import remediate_devices
-from netremedy.logic.worker import remediate_device
+from netremedy.logic.worker import remediate_message
 from netremedy.models.messages import DeviceMessage
 from netremedy.models.settings import load_settings
 from netremedy_local.pollers import PollerConfig, poll_once, sqs_event
@@ -38,6 +38,8 @@ def paused_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStac
         LOCAL_PAUSED_FUNCTIONS="RemediateDevicesFunction",
         PARAMETER_OVERRIDES=f"JobDeadlineSeconds={DEADLINE_SECONDS}",
         LOCAL_SCHEDULE_SECONDS="1",
+        # One device per message: these tests lose, crash and poison individual devices' messages.
+        DEVICES_PER_MESSAGE="1",
     ) as stack:
         yield stack
 
@@ -111,7 +113,7 @@ def test_a_worker_that_dies_before_or_after_writing_is_made_good_exactly_once(
     before_write, after_write = taken[:10], taken[10:]
     # When the worker dies after computing but before writing the first batch...
     for message in before_write:
-        remediate_device(load_settings(), DeviceMessage.model_validate_json(message["Body"]))
+        remediate_message(load_settings(), DeviceMessage.model_validate_json(message["Body"]))
     # ...and after writing the second batch, but before deleting its messages
     remediate_devices.handler(sqs_event(after_write, worker.queue_arn, worker.region),
                               LocalLambdaContext(WORKER, worker.region, "paused"))

@@ -51,3 +51,10 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         yield {"table": TABLE, "bucket": BUCKET, "queue_url": queue_url, "finalize_url": finalize_url, "fanout_url": fanout_url}
     client.cache_clear()
     load_settings.cache_clear()
+
+
+@pytest.fixture
+def one_device_per_message(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Queue each device in its own message, for tests that lose, poison or dead-letter single devices."""
+    monkeypatch.setenv("DEVICES_PER_MESSAGE", "1")
+    load_settings.cache_clear()

@@ -39,9 +39,10 @@ def test_create_answers_202_with_job_id_and_queues_every_device(aws: dict[str, A
     assert status == 202
     assert body["total_devices"] == 3 and len(body["job_id"]) == 36
     messages = boto3.client("sqs").receive_message(QueueUrl=aws["queue_url"], MaxNumberOfMessages=10)["Messages"]
-    queued = sorted(json.loads(message["Body"])["device_id"] for message in messages)
-    assert queued == ["router1", "router2", "switch1"]
-    assert {json.loads(message["Body"])["job_id"] for message in messages} == {body["job_id"]}
+    packets = [json.loads(message["Body"]) for message in messages]
+    assert sorted(device["device_id"] for packet in packets for device in packet["devices"]) == [
+        "router1", "router2", "switch1"]
+    assert {packet["job_id"] for packet in packets} == {body["job_id"]}
 
 
 def test_new_job_reports_pending_with_zero_progress(aws: dict[str, Any]) -> None:

@@ -1,4 +1,4 @@
-"""plan_fanout: one message per device, claim checks for big payloads, SQS-sized send batches."""
+"""plan_fanout: devices packed into messages, claim checks for big payloads, SQS-sized send batches."""
 
 from collections import Counter
 
@@ -7,7 +7,7 @@ from netremedy.dal.device_queue import OutgoingMessage
 from netremedy.logic import fanout
 from netremedy.logic.fanout import FanoutPlan, plan_fanout
 from netremedy.models.api import DeviceConfig
-from netremedy.models.messages import DeviceMessage
+from netremedy.models.messages import DeviceMessage, QueuedDevice
 
 JOB_ID = "job-1"
 
@@ -21,8 +21,13 @@ def _device(device_id: str, size: int = 20, char: str = "a") -> DeviceConfig:
     )
 
 
-def _messages(plan: FanoutPlan) -> list[DeviceMessage]:
+def _packets(plan: FanoutPlan) -> list[DeviceMessage]:
     return [DeviceMessage.model_validate_json(m.body) for batch in plan.batches for m in batch]
+
+
+def _messages(plan: FanoutPlan) -> list[QueuedDevice]:
+    """Every queued device, whichever message it travels in."""
+    return [device for packet in _packets(plan) for device in packet.devices]
 
 
 def _body_bytes(batch: list[OutgoingMessage]) -> int:
@@ -40,7 +45,7 @@ def test_every_device_once_in_sqs_sized_batches(count: int, size: int, limit: in
 
     sent = Counter(message.device_id for message in _messages(plan))
     assert sent == Counter(d.device_id for d in devices)
-    assert all(message.job_id == JOB_ID for message in _messages(plan))
+    assert all(packet.job_id == JOB_ID for packet in _packets(plan))
     for batch in plan.batches:
         assert 1 <= len(batch) <= 10
         assert len({m.message_id for m in batch}) == len(batch)
@@ -115,9 +120,49 @@ def test_allow_empty_intended_is_on_every_message(allow: bool) -> None:
     assert len(messages) == 13
     assert any(m.payload_key for m in messages)
     assert any(m.payload for m in messages)
-    assert all(m.allow_empty_intended is allow for m in messages)
+    assert all(packet.allow_empty_intended is allow for packet in _packets(plan))
 
 
 def test_payload_key_layout() -> None:
     """The claim-check key lives under inputs/<job>/<device>.json."""
     assert fanout.payload_key("j", "d") == "inputs/j/d.json"
+
+
+@pytest.mark.parametrize(("count", "per_message"), [(1, 25), (25, 25), (26, 25), (100, 7), (30, 1)])
+def test_devices_are_packed_up_to_devices_per_message(count: int, per_message: int) -> None:
+    devices = [_device(f"d{i:03d}") for i in range(count)]
+    plan = plan_fanout(JOB_ID, devices, allow_empty_intended=False, message_max_bytes=262_144,
+                       devices_per_message=per_message)
+    packets = _packets(plan)
+    assert [len(packet.devices) for packet in packets] == [min(per_message, count - start)
+                                                         for start in range(0, count, per_message)]
+    assert [d.device_id for d in _messages(plan)] == [d.device_id for d in devices]  # order kept, each once
+
+
+def test_a_packet_stays_under_a_quarter_of_the_message_limit_so_batches_hold_several() -> None:
+    limit = 262_144
+    devices = [_device(f"d{i}", 10_000) for i in range(40)]
+    plan = plan_fanout(JOB_ID, devices, allow_empty_intended=False, message_max_bytes=limit, devices_per_message=25)
+    bodies = [message.body for batch in plan.batches for message in batch]
+    assert all(len(body.encode()) <= limit // 4 for body in bodies)
+    assert max(len(batch) for batch in plan.batches) >= 3
+    assert sorted(d.device_id for d in _messages(plan)) == sorted(d.device_id for d in devices)
+
+
+def test_options_travel_once_per_message_and_only_when_set() -> None:
+    from netremedy.models.options import RemediationOptions
+
+    devices = [_device(f"d{i}") for i in range(30)]
+    plan = plan_fanout(JOB_ID, devices, allow_empty_intended=False, message_max_bytes=262_144,
+                       devices_per_message=25, options=RemediationOptions(outputs=["diff"]))
+    bodies = [message.body for batch in plan.batches for message in batch]
+    assert [body.count('"outputs"') for body in bodies] == [1, 1]
+    assert all(packet.options is not None and packet.options.outputs == ["diff"] for packet in _packets(plan))
+
+
+def test_a_one_device_message_of_the_earlier_format_is_still_read() -> None:
+    """Messages queued before packets existed (device fields at the top) are read as one-device packets."""
+    earlier = '{"job_id":"j","device_id":"r1","allow_empty_intended":true,"payload_key":"inputs/j/r1.json"}'
+    packet = DeviceMessage.model_validate_json(earlier)
+    assert packet.allow_empty_intended is True
+    assert packet.devices == [QueuedDevice(device_id="r1", payload_key="inputs/j/r1.json")]

@@ -112,6 +112,7 @@ def test_an_unusable_idempotency_key_is_400(aws: dict[str, Any]) -> None:
     assert status == 400 and body["details"][0]["field"] == "headers.idempotency-key"
 
 
+@pytest.mark.usefixtures("one_device_per_message")
 def test_a_dead_letter_fails_its_device_so_the_job_ends(aws: dict[str, Any]) -> None:
     _, created = _post({"device_configs": DEVICES})
     bodies = _drain(aws)
@@ -122,7 +123,7 @@ def test_a_dead_letter_fails_its_device_so_the_job_ends(aws: dict[str, Any]) -> 
     _, status = _job_call(job_status, "GET", created["job_id"])
     assert (status["status"], status["completed_devices"], status["failed_devices"]) == ("completed", 2, 1)
     results = {r["device_id"]: r for r in _job_call(job_results, "GET", created["job_id"], "/results")[1]["results"]}
-    dead = json.loads(bodies[2])["device_id"]
+    dead = json.loads(bodies[2])["devices"][0]["device_id"]
     assert results[dead]["status"] == "failed" and "after 5 attempts" in results[dead]["error"]
 
 
@@ -137,6 +138,7 @@ def test_a_malformed_message_that_names_its_device_fails_it_at_once(aws: dict[st
     assert result["results"][0]["status"] == "failed" and "malformed device message" in result["results"][0]["error"]
 
 
+@pytest.mark.usefixtures("one_device_per_message")
 def test_the_sweeper_fails_devices_that_never_reported_after_the_deadline(
     aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:

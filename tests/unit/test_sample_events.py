@@ -107,7 +107,7 @@ def _create(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     status, body = _http("CreateJobFunction.json")
     assert status == 202 and set(body) == {"job_id", "total_devices"} and body["total_devices"] == 2
     queued = [DeviceMessage.model_validate_json(message) for message in _drain(aws["queue_url"])]
-    assert sorted(m.device_id for m in queued) == ["router1", "router2"]
+    assert sorted(d.device_id for m in queued for d in m.devices) == ["router1", "router2"]
     assert {m.job_id for m in queued} == {body["job_id"]}
 
 
@@ -183,19 +183,18 @@ def _platforms(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
 def _worker(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     job_id = _create_job()
     event = _load("RemediateDevicesFunction.json", job_id)
-    # The sample's body is exactly what the create handler queues for router1.
-    queued = {DeviceMessage.model_validate_json(body).device_id: body for body in _drain(aws["queue_url"])}
-    assert event["Records"][0]["body"] == queued["router1"]
+    # The sample's body is exactly what the create handler queues: one message holding both devices.
+    assert [event["Records"][0]["body"]] == _drain(aws["queue_url"])
     assert _invoke("RemediateDevicesFunction.json", event) == NO_FAILURES
     status = _http("JobStatusFunction.json", job_id)[1]
-    assert (status["status"], status["completed_devices"], status["failed_devices"]) == ("running", 1, 0)
+    assert (status["status"], status["completed_devices"], status["failed_devices"]) == ("completed", 2, 0)
 
 
 def _dead_letter(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     job_id = _create_job()
     assert _invoke("DeadLetterFunction.json", _load("DeadLetterFunction.json", job_id)) == NO_FAILURES
     status = _http("JobStatusFunction.json", job_id)[1]
-    assert (status["completed_devices"], status["failed_devices"]) == (0, 1)
+    assert (status["completed_devices"], status["failed_devices"]) == (0, 2)  # every device of the message
     code, device = _http("JobResultsFunction-device.json", job_id)
     assert code == 200 and device["status"] == "failed" and "after 5 attempts" in device["error"]
 
@@ -212,7 +211,7 @@ def _drop(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     accepted = _read_json(aws["bucket"], "accepted/nightly fleet.json")
     assert accepted["total_devices"] == 2 and accepted["source"] == f"s3://{aws['bucket']}/{key}"
     queued = [DeviceMessage.model_validate_json(body) for body in _drain(aws["queue_url"])]
-    assert sorted(m.device_id for m in queued) == ["router1", "router2"]
+    assert sorted(d.device_id for m in queued for d in m.devices) == ["router1", "router2"]
     assert {m.job_id for m in queued} == {accepted["job_id"]}
 
 
@@ -236,7 +235,7 @@ def _fan_out(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     assert _json_bodies(_drain(aws["fanout_url"])) == _json_bodies([event["Records"][0]["body"]])
     assert _invoke("FanOutJobsFunction.json", event) == NO_FAILURES
     queued = [DeviceMessage.model_validate_json(body) for body in _drain(aws["queue_url"])]
-    assert sorted(m.device_id for m in queued) == ["router1", "router2"]
+    assert sorted(d.device_id for m in queued for d in m.devices) == ["router1", "router2"]
     assert {m.job_id for m in queued} == {job_id}
 
 

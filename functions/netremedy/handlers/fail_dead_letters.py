@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from netremedy.logic.counting import failed_result, identify_device, record_results
+from netremedy.logic.counting import failed_result, identify_devices, record_results
 from netremedy.models.items import DeviceResultItem
 from netremedy.models.settings import load_settings
 from netremedy.observability import count_devices, logger, metrics
@@ -15,19 +15,17 @@ from netremedy.observability import count_devices, logger, metrics
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
-def _dead_letter(record: SQSRecord) -> DeviceResultItem | None:
-    device = identify_device(record.body)
-    if device is None:
+def _dead_letter(record: SQSRecord) -> list[DeviceResultItem]:
+    named = identify_devices(record.body)
+    if named is None:
         # Nothing to count: the message names no device. Kept in the logs (by id only) for an operator.
         logger.warning("dead letter names no device; dropped", extra={"message_id": record.message_id})
-        return None
+        return []
+    job_id, device_ids = named
     receives = record.attributes.approximate_receive_count
-    return failed_result(
-        load_settings(),
-        *device,
-        error=f"the device could not be processed after {receives} attempts (its message went to the "
-        "dead-letter queue). Submit it again; if it fails the same way, report it with the job id",
-    )
+    error = (f"the device could not be processed after {receives} attempts (its message went to the "
+             "dead-letter queue). Submit it again; if it fails the same way, report it with the job id")
+    return [failed_result(load_settings(), job_id, device_id, error=error) for device_id in device_ids]
 
 
 @metrics.log_metrics
@@ -35,7 +33,7 @@ def _dead_letter(record: SQSRecord) -> DeviceResultItem | None:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     with processor(records=event["Records"], handler=_dead_letter, lambda_context=context):
         processed = processor.process()
-    results = [result for status, result, _ in processed if status == "success" and result is not None]
+    results = [result for status, records, _ in processed if status == "success" for result in records]
     if results:
         count = record_results(load_settings(), results, {result.job_id for result in results})
         count_devices(count.succeeded, count.failed)

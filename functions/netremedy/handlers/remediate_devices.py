@@ -1,4 +1,4 @@
-"""SQS worker: compute each device of the batch, then count the whole batch in one transaction.
+"""SQS worker: compute each device of each message of the batch, then count them all together.
 
 Records that cannot be processed (unreadable message, S3 outage) are reported in ``batchItemFailures`` and
 come back after the visibility timeout; if counting the batch fails, the invocation fails and the whole
@@ -12,8 +12,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from netremedy.logic.counting import failed_result, identify_device, record_results
-from netremedy.logic.worker import remediate_device
+from netremedy.logic.counting import failed_result, identify_devices, record_results
+from netremedy.logic.worker import remediate_message
 from netremedy.models.items import DeviceResultItem
 from netremedy.models.messages import DeviceMessage
 from netremedy.models.settings import load_settings
@@ -22,20 +22,20 @@ from netremedy.observability import count_devices, logger, metrics
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
-def _remediate_record(record: SQSRecord) -> DeviceResultItem:
+def _remediate_record(record: SQSRecord) -> list[DeviceResultItem]:
     try:
         message = DeviceMessage.model_validate_json(record.body)
     except ValidationError as exc:
-        # A malformed message fails the same way every time: fail its device now rather than after every
+        # A malformed message fails the same way every time: fail its devices now rather than after every
         # retry. One that names no device at all goes back, and on to the dead-letter queue.
-        device = identify_device(record.body)
-        if device is None:
+        named = identify_devices(record.body)
+        if named is None:
             raise
         fields = ", ".join(sorted({".".join(map(str, error["loc"])) or "body" for error in exc.errors()}))
-        return failed_result(load_settings(), *device, error=f"malformed device message (fields: {fields})")
-    result = remediate_device(load_settings(), message)
-    logger.debug("device computed", extra={"job_id": result.job_id, "device_id": result.device_id, "status": result.status})
-    return result
+        job_id, device_ids = named
+        return [failed_result(load_settings(), job_id, device_id, error=f"malformed device message (fields: {fields})")
+                for device_id in device_ids]
+    return remediate_message(load_settings(), message)
 
 
 @metrics.log_metrics
@@ -43,7 +43,8 @@ def _remediate_record(record: SQSRecord) -> DeviceResultItem:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     with processor(records=event["Records"], handler=_remediate_record, lambda_context=context):
         processed = processor.process()
-    results: list[DeviceResultItem] = [result for status, result, _ in processed if status == "success"]
+    results: list[DeviceResultItem] = [result for status, records, _ in processed if status == "success"
+                                       for result in records]
     if results:
         count = record_results(load_settings(), results, {result.job_id for result in results})
         count_devices(count.succeeded, count.failed, count.remediation_lines)
@@ -54,7 +55,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
                 "duplicates": count.duplicates,
                 "skipped_closed_job": count.skipped_closed_job,
                 "jobs_completed": count.jobs_completed,
-                "unprocessed": len(processed) - len(results),
+                "messages_unprocessed": sum(1 for status, _, _ in processed if status != "success"),
             },
         )
     return dict(processor.response())

@@ -41,18 +41,22 @@ def failed_result(settings: ServiceSettings, job_id: str, device_id: str, error:
     )
 
 
-def identify_device(body: str) -> tuple[str, str] | None:
-    """The (job_id, device_id) a message is about, even when the rest of it is unreadable."""
+def identify_devices(body: str) -> tuple[str, list[str]] | None:
+    """The job_id and device_ids a message is about, even when the rest of it is unreadable."""
     try:
         document = json.loads(body)
     except ValueError:
         return None
     if not isinstance(document, dict):
         return None
-    job_id, device_id = document.get("job_id"), document.get("device_id")
-    if isinstance(job_id, str) and isinstance(device_id, str) and job_id and device_id:
-        return job_id, device_id
-    return None
+    job_id = document.get("job_id")
+    entries = document.get("devices") if "devices" in document else [document]
+    if not isinstance(job_id, str) or not job_id or not isinstance(entries, list):
+        return None
+    device_ids = [entry.get("device_id") for entry in entries if isinstance(entry, dict)]
+    if not device_ids or not all(isinstance(device_id, str) and device_id for device_id in device_ids):
+        return None
+    return job_id, device_ids
 
 
 def _close_if_done(settings: ServiceSettings, job_id: str) -> bool:

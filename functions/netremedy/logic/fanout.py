@@ -1,11 +1,12 @@
-"""Planning the fan-out of a job: one message per device, packed into size-aware send batches."""
+"""Planning the fan-out of a job: devices packed into messages, messages into size-aware send batches."""
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
 from netremedy.dal.device_queue import OutgoingMessage
 from netremedy.models.api import DeviceConfig
-from netremedy.models.messages import DeviceMessage, DevicePayload
+from netremedy.models.messages import DeviceMessage, DevicePayload, QueuedDevice
 from netremedy.models.options import RemediationOptions
 
 SQS_BATCH_MAX_ENTRIES = 10
@@ -38,29 +39,55 @@ def plan_fanout(
     allow_empty_intended: bool,
     message_max_bytes: int,
     options: RemediationOptions | None = None,
+    devices_per_message: int = 1,
 ) -> FanoutPlan:
-    common = {
-        "job_id": job_id,
-        "allow_empty_intended": allow_empty_intended,
-        "options": None if options is None or options.is_default else options,
-    }
+    """Pack the devices into messages of at most ``devices_per_message`` devices and a quarter of
+    ``message_max_bytes`` (so that a send batch still carries several messages); a device too big for a
+    message travels alone, by S3 key."""
+    header = DeviceMessage(
+        job_id=job_id,
+        allow_empty_intended=allow_empty_intended,
+        options=None if options is None or options.is_default else options,
+        devices=[QueuedDevice(device_id="x")],
+    ).model_dump(exclude_none=True)
+    header_bytes = len(DeviceMessage.model_validate(header).model_dump_json(exclude_none=True).encode("utf-8"))
+    packet_budget = max(message_max_bytes // 4, header_bytes + 1)
     claim_checks: list[ClaimCheck] = []
-    messages: list[str] = []
+    bodies: list[str] = []
+    packet: list[str] = []
+    packet_bytes = header_bytes
+
+    def close_packet() -> None:
+        nonlocal packet, packet_bytes
+        if packet:
+            bodies.append(_message_body(header, packet))
+            packet, packet_bytes = [], header_bytes
+
     for device in devices:
         payload = DevicePayload(
             platform=device.platform,
             running_config=device.running_config,
             intended_config=device.intended_config,
         )
-        message = DeviceMessage(device_id=device.device_id, payload=payload, **common)
-        body = message.model_dump_json(exclude_none=True)
-        if len(body.encode("utf-8")) > message_max_bytes - _BATCH_OVERHEAD_BYTES:
+        entry = QueuedDevice(device_id=device.device_id, payload=payload).model_dump_json(exclude_none=True)
+        size = len(entry.encode("utf-8")) + 1
+        if header_bytes + size > message_max_bytes - _BATCH_OVERHEAD_BYTES:
             key = payload_key(job_id, device.device_id)
             claim_checks.append(ClaimCheck(key=key, document=payload.model_dump()))
-            message = DeviceMessage(device_id=device.device_id, payload_key=key, **common)
-            body = message.model_dump_json(exclude_none=True)
-        messages.append(body)
-    return FanoutPlan(batches=_pack(messages, message_max_bytes), claim_checks=claim_checks)
+            entry = QueuedDevice(device_id=device.device_id, payload_key=key).model_dump_json(exclude_none=True)
+            size = len(entry.encode("utf-8")) + 1
+        if packet and (len(packet) == devices_per_message or packet_bytes + size > packet_budget):
+            close_packet()
+        packet.append(entry)
+        packet_bytes += size
+    close_packet()
+    return FanoutPlan(batches=_pack(bodies, message_max_bytes), claim_checks=claim_checks)
+
+
+def _message_body(header: dict[str, Any], entries: list[str]) -> str:
+    """The message JSON, from entries already serialised (each device is serialised once)."""
+    head = json.dumps({key: value for key, value in header.items() if key != "devices"}, separators=(",", ":"))
+    return f'{head[:-1]},"devices":[{",".join(entries)}]}}'
 
 
 def _pack(bodies: list[str], max_batch_bytes: int) -> list[list[OutgoingMessage]]:

@@ -86,7 +86,7 @@ def start_job(
     # Plan before recording anything, so that a request that cannot be planned leaves no job behind.
     plan = plan_fanout(
         job_id, list(devices), allow_empty_intended=allow_empty_intended, message_max_bytes=settings.message_max_bytes,
-        options=options,
+        options=options, devices_per_message=settings.devices_per_message,
     ) if inline else None
     try:
         blob_store.put_json(settings.bucket_name, manifest_key(job_id), {"device_ids": [d.device_id for d in devices]})
@@ -143,7 +143,8 @@ def fan_out_stored_job(settings: ServiceSettings, job_id: str) -> bool:
     devices = [DeviceConfig.model_validate(device) for device in stored["device_configs"]]
     plan = plan_fanout(job_id, devices, allow_empty_intended=stored["allow_empty_intended"],
                        message_max_bytes=settings.message_max_bytes,
-                       options=RemediationOptions.model_validate(stored.get("options") or {}))
+                       options=RemediationOptions.model_validate(stored.get("options") or {}),
+                       devices_per_message=settings.devices_per_message)
     _send(settings, plan)
     return True
 

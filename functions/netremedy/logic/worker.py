@@ -4,7 +4,7 @@ from netremedy.dal import blob_store
 from netremedy.logic.clock import expiry_epoch, iso, utc_now
 from netremedy.logic.remediation import RemediationError, compute_remediation
 from netremedy.models.items import DeviceResultItem
-from netremedy.models.messages import DeviceMessage, DevicePayload
+from netremedy.models.messages import DeviceMessage, DevicePayload, QueuedDevice
 from netremedy.models.settings import ServiceSettings
 
 
@@ -12,18 +12,24 @@ def output_key(job_id: str, device_id: str) -> str:
     return f"outputs/{job_id}/{device_id}.json"
 
 
-def remediate_device(settings: ServiceSettings, message: DeviceMessage) -> DeviceResultItem:
+def remediate_message(settings: ServiceSettings, message: DeviceMessage) -> list[DeviceResultItem]:
+    """Every device of the message, computed; an infrastructure error raises for the whole message (its
+    devices come back together, and the ones already recorded are recognised as duplicates)."""
+    return [remediate_device(settings, message, device) for device in message.devices]
+
+
+def remediate_device(settings: ServiceSettings, message: DeviceMessage, device: QueuedDevice) -> DeviceResultItem:
     """The device's final result. Device problems become a failed result; infrastructure errors raise."""
-    if message.payload is not None:
-        payload = message.payload
-    elif message.payload_key is not None:
-        payload = DevicePayload.model_validate(blob_store.get_json(settings.bucket_name, message.payload_key))
+    if device.payload is not None:
+        payload = device.payload
+    elif device.payload_key is not None:
+        payload = DevicePayload.model_validate(blob_store.get_json(settings.bucket_name, device.payload_key))
     else:
         raise ValueError("device message carries neither payload nor payload_key")
     now = utc_now()
     common = {
         "job_id": message.job_id,
-        "device_id": message.device_id,
+        "device_id": device.device_id,
         "finished_at": iso(now),
         "expires_at": expiry_epoch(now, settings.job_ttl_days),
     }
@@ -43,7 +49,7 @@ def remediate_device(settings: ServiceSettings, message: DeviceMessage) -> Devic
     if size > settings.result_inline_limit_bytes:
         # Claim check: the item keeps only the key. The key is deterministic, so a redelivery overwrites
         # the same object with the same text.
-        key = output_key(message.job_id, message.device_id)
+        key = output_key(message.job_id, device.device_id)
         blob_store.put_json(settings.bucket_name, key, outputs)
         return DeviceResultItem(status="success", platform=payload.platform, output_key=key, **common)
     return DeviceResultItem(status="success", platform=payload.platform, **outputs, **common)

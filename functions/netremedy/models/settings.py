@@ -22,6 +22,8 @@ class ServiceSettings:
     # A device message above this many bytes carries an S3 key instead of the configs (claim check); a send
     # batch stays under the same total, the SQS limit for one SendMessageBatch call.
     message_max_bytes: int
+    # Up to this many devices travel in one device message (fewer when their configs are big).
+    devices_per_message: int
     # Where JobCompleted events go.
     event_bus_name: str = "default"
 
@@ -40,5 +42,6 @@ def load_settings() -> ServiceSettings:
         job_deadline_seconds=int(env.get("JOB_DEADLINE_SECONDS", "5400")),
         result_inline_limit_bytes=int(env.get("RESULT_INLINE_LIMIT_BYTES", "100000")),
         message_max_bytes=int(env.get("MESSAGE_MAX_BYTES", "262144")),
+        devices_per_message=int(env.get("DEVICES_PER_MESSAGE", "25")),
         event_bus_name=env.get("EVENT_BUS_NAME", "default"),
     )
