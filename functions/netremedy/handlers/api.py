@@ -69,12 +69,17 @@ def _field_path(location: Sequence[Any]) -> str:
     return path or "body"
 
 
+def _readable(message: str) -> str:
+    # pydantic prefixes the messages of custom validators with "Value error, "; the user needs only the rest.
+    return message.removeprefix("Value error, ")
+
+
 def _validation_failed(exc: RequestValidationError) -> Response[str]:
     errors = list(exc.errors())
     if any(error.get("type") == "json_invalid" for error in errors):
         return error_response(400, "invalid_json", "The request body is not valid JSON")
     details = [
-        ErrorDetail(field=_field_path(error.get("loc", ())), message=str(error.get("msg", "invalid value")))
+        ErrorDetail(field=_field_path(error.get("loc", ())), message=_readable(str(error.get("msg", "invalid value"))))
         for error in errors
     ]
     summary = "; ".join(f"{detail.field}: {detail.message}" for detail in details[:3])

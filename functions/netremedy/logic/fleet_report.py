@@ -69,13 +69,19 @@ def _collect(settings: ServiceSettings, job_id: str) -> tuple[dict[str, _Platfor
 
 
 def _all_changes(by_platform: dict[str, _PlatformChanges]) -> list[tuple[str, list[str], list[str]]]:
-    """(platform, path, sorted device ids) of every distinct line, in config order within a platform."""
+    """(platform, path, sorted device ids) of every distinct change, in config order within a platform.
+
+    A change is a leaf line; a section header with lines under it is their context (it is in their path),
+    not a change of its own, or every changed interface would count twice.
+    """
     changes = []
     for platform in sorted(by_platform):
         platform_changes = by_platform[platform]
         if not platform_changes.configs:
             continue
         for child in platform_changes.reporter.get_all_changes():
+            if not child.is_leaf:
+                continue
             devices = sorted({platform_changes.device_by_config[instance.id] for instance in child.instances})
             changes.append((platform, list(child.path()), devices))
     return changes
