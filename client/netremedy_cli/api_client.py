@@ -5,7 +5,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -54,7 +54,7 @@ def _is_loopback(url: str) -> bool:
 
 
 class ApiClient:
-    """The API's three calls the CLI needs, each returning the decoded JSON body or raising CliError."""
+    """The API's calls the CLI needs, each returning the decoded JSON body or raising CliError."""
 
     def __init__(self, base_url: str, *, caller: str | None = None, sigv4: bool = False,
                  session: requests.Session | None = None) -> None:
@@ -72,26 +72,75 @@ class ApiClient:
 
     def submit(self, body: JsonObject, idempotency_key: str | None = None) -> JsonObject:
         """POST /api/v1/batch/remediation: creates the job, answers ``{job_id, total_devices}``."""
-        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        if len(data) > MAX_BODY_BYTES:
-            raise CliError(f"the request is {len(data):,} bytes; the API accepts at most {MAX_BODY_BYTES:,}: "
-                           "split the devices into several jobs")
         headers = {"Content-Type": "application/json"}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
-        return self._call("POST", "/api/v1/batch/remediation", data=data, headers=headers)
+        return self._call("POST", "/api/v1/batch/remediation", data=self._encode(body), headers=headers)
 
     def status(self, job_id: str) -> JsonObject:
         """GET /api/v1/batch/jobs/{id}: status, progress and counters."""
         return self._call("GET", f"/api/v1/batch/jobs/{_segment(job_id)}")
 
-    def results(self, job_id: str) -> JsonObject:
-        """GET /api/v1/batch/jobs/{id}/results: per-device results so far, and a summary."""
-        return self._call("GET", f"/api/v1/batch/jobs/{_segment(job_id)}/results")
+    def results(self, job_id: str, page_size: int | None = None) -> JsonObject:
+        """Every result of the job, following ``next_token`` page after page, as one body
+        ``{job_id, status, results, summary}``. Status and summary are the first page's: pages are ordered by
+        device_id, so a device finishing while later pages are read may be missing from the earlier ones, and
+        a first page that says ``completed`` is the only proof that every result is final."""
+        first = self.results_page(job_id, limit=page_size)
+        results = list(first["results"])
+        token = first.get("next_token")
+        seen: set[str] = set()
+        while token:
+            if token in seen:  # a server answering the same token again would keep us here forever
+                raise CliError(f"the API repeated the results page token {token!r} of job {job_id}")
+            seen.add(token)
+            page = self.results_page(job_id, next_token=token, limit=page_size)
+            results.extend(page["results"])
+            token = page.get("next_token")
+        return {"job_id": first["job_id"], "status": first["status"], "results": results,
+                "summary": first["summary"]}
+
+    def results_page(self, job_id: str, next_token: str | None = None,
+                     limit: int | None = None) -> JsonObject:
+        """GET /api/v1/batch/jobs/{id}/results: one page of per-device results, a summary and
+        ``next_token`` (null on the last page)."""
+        query = {"limit": limit, "next_token": next_token}
+        body = self._call("GET", f"/api/v1/batch/jobs/{_segment(job_id)}/results", query=query)
+        if not isinstance(body.get("results"), list):
+            raise CliError(f"unexpected results page for job {job_id}: no results list")
+        return body
+
+    def device_result(self, job_id: str, device_id: str) -> JsonObject:
+        """GET /api/v1/batch/jobs/{id}/results/{device_id}: one device's result (404 while it has none)."""
+        return self._call("GET", f"/api/v1/batch/jobs/{_segment(job_id)}/results/"
+                                 f"{_segment(device_id, 'device id')}")
+
+    def report(self, job_id: str, min_devices: int | None = None, limit: int | None = None) -> JsonObject:
+        """GET /api/v1/batch/jobs/{id}/report: the remediation lines the job's devices have in common."""
+        return self._call("GET", f"/api/v1/batch/jobs/{_segment(job_id)}/report",
+                          query={"min_devices": min_devices, "limit": limit})
+
+    def platforms(self) -> JsonObject:
+        """GET /api/v1/platforms: ``{"platforms": [{name, support, driver, ...}]}``."""
+        return self._call("GET", "/api/v1/platforms")
+
+    def remediate_one(self, body: JsonObject) -> JsonObject:
+        """POST /api/v1/remediation: one device computed now; answers its result (success or failed)."""
+        return self._call("POST", "/api/v1/remediation", data=self._encode(body),
+                          headers={"Content-Type": "application/json"})
+
+    @staticmethod
+    def _encode(body: JsonObject) -> bytes:
+        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        if len(data) > MAX_BODY_BYTES:
+            raise CliError(f"the request is {len(data):,} bytes; the API accepts at most {MAX_BODY_BYTES:,}: "
+                           "split the devices into several jobs")
+        return data
 
     def _call(self, method: str, path: str, *, data: bytes | None = None,
-              headers: dict[str, str] | None = None) -> JsonObject:
-        url = self.base_url + path
+              headers: dict[str, str] | None = None,
+              query: Mapping[str, str | int | None] | None = None) -> JsonObject:
+        url = self.base_url + path + _query_string(query or {})
         try:
             response = self.session.request(method, url, data=data, headers=headers, auth=self.auth,
                                             timeout=TIMEOUT)
@@ -114,11 +163,21 @@ class ApiClient:
         return body
 
 
-def _segment(job_id: str) -> str:
-    """Job ids are UUIDs; refuse anything that would change the path instead of quoting it silently."""
-    if not job_id or any(char in job_id for char in "/?#%") or job_id.strip() != job_id:
-        raise CliError(f"invalid job id {job_id!r}")
-    return job_id
+def _segment(value: str, what: str = "job id") -> str:
+    """Job ids are UUIDs and device ids letters, digits, '.', '_', '-': refuse anything that would change the
+    path instead of quoting it silently."""
+    if not value or any(char in value for char in "/?#%") or value.strip() != value or value in (".", ".."):
+        raise CliError(f"invalid {what} {value!r}")
+    return value
+
+
+def _query_string(query: Mapping[str, str | int | None]) -> str:
+    """``?a=1&b=2`` of the parameters that are set, sorted and percent-encoded as SigV4's canonical query
+    string is (RFC 3986 unreserved characters left as they are), so the signed URL is the URL sent."""
+    pairs = sorted((name, str(value)) for name, value in query.items() if value is not None)
+    if not pairs:
+        return ""
+    return "?" + "&".join(f"{quote(name, safe='-_.~')}={quote(value, safe='-_.~')}" for name, value in pairs)
 
 
 def error_from_response(response: requests.Response) -> ApiError:
@@ -132,11 +191,16 @@ def error_from_response(response: requests.Response) -> ApiError:
         snippet = " ".join(response.text.split())[:200] or response.reason or "no body"
         return ApiError(status, "http_error", f"HTTP {status} from {response.url}: {snippet}")
     details = [
-        FieldError(str(item.get("field", "")), str(item.get("message", "")))
+        FieldError(str(item.get("field", "")), _tidy(str(item.get("message", ""))))
         for item in body.get("details") or []
         if isinstance(item, dict)
     ]
-    message = body["message"] if "error" in body else f"HTTP {status}: {body['message']}"
+    message = _tidy(body["message"]) if "error" in body else f"HTTP {status}: {body['message']}"
     if isinstance(body.get("job_id"), str):
         message += f" (job {body['job_id']} is recorded as failed)"
     return ApiError(status, str(body.get("error", "http_error")), message, details)
+
+
+def _tidy(message: str) -> str:
+    """pydantic prefixes a custom validator's message with "Value error, ": noise to whoever reads it."""
+    return message.replace(": Value error, ", ": ").removeprefix("Value error, ")

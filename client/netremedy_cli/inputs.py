@@ -7,17 +7,21 @@ the API, whose answer names the field; ``Submission.describe_field`` maps it bac
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from netremedy_cli.errors import CliError
+from netremedy_cli.options import TagRules
 
 RUNNING_FILE = "running.conf"
 INTENDED_FILE = "intended.conf"
 PLATFORM_FILE = "platform"
 _DEVICE_INDEX = re.compile(r"^device_configs\[(\d+)\]")
+_TAG_RULE_INDEX = re.compile(r"^options\.tag_rules\[(\d+)\]")
+_OPTION_KEY = re.compile(r"^options\.(\w+)")
+_MANIFEST_FIELDS = {"device_configs", "allow_empty_intended", "options"}
 
 
 @dataclass(frozen=True)
@@ -35,17 +39,30 @@ class Submission:
     devices: list[dict[str, Any]] = field(default_factory=list)
     sources: list[Source] = field(default_factory=list)
     allow_empty_intended: bool = False
+    options: dict[str, Any] = field(default_factory=dict)
+    # Where an option came from when it was not typed on the command line: a manifest, a tag-rules file.
+    option_origins: dict[str, str] = field(default_factory=dict)
+    tag_rules: TagRules | None = None
 
     def body(self) -> dict[str, Any]:
-        """The POST /api/v1/batch/remediation body; the option is sent only when set, as the API's default."""
+        """The POST /api/v1/batch/remediation body; ``allow_empty_intended`` and ``options`` are sent only
+        when set (the API's defaults otherwise)."""
         body: dict[str, Any] = {"device_configs": self.devices}
         if self.allow_empty_intended:
             body["allow_empty_intended"] = True
+        if self.options:
+            body["options"] = self.options
         return body
 
     def describe_field(self, field_path: str) -> str | None:
         """``device_configs[7].platform`` -> ``device_configs[7] is 'r8' from fleet/r8``: the API numbers
-        the merged list, which the user never saw."""
+        the merged list, which the user never saw. ``options.tag_rules[2]...`` -> the rule in its file."""
+        rule = _TAG_RULE_INDEX.match(field_path)
+        if rule and self.tag_rules is not None and int(rule.group(1)) < len(self.tag_rules.rules):
+            return f"options.tag_rules[{rule.group(1)}] is {self.tag_rules.describe(int(rule.group(1)))}"
+        option = _OPTION_KEY.match(field_path)
+        if option and option.group(1) in self.option_origins:
+            return f"options.{option.group(1)} is from {self.option_origins[option.group(1)]}"
         match = _DEVICE_INDEX.match(field_path)
         if not match or int(match.group(1)) >= len(self.sources):
             return None
@@ -54,23 +71,28 @@ class Submission:
         return f"device_configs[{match.group(1)}] is {device} from {source.origin}"
 
 
-def load_submission(paths: Sequence[Path], platform: str | None = None,
-                    allow_empty_intended: bool = False) -> Submission:
+def load_submission(paths: Sequence[Path], platform: str | None = None, allow_empty_intended: bool = False,
+                    options: Mapping[str, Any] | None = None,
+                    tag_rules: TagRules | None = None) -> Submission:
     """Read every PATH in order into one job. ``platform`` applies to directory devices without a
-    ``platform`` file; manifests are sent as written."""
+    ``platform`` file; manifests are sent as written. ``options`` are the command line's: each one given
+    there wins over the manifests' (``tag_rules``, when given, came from the file ``tag_rules``)."""
     if not paths:
         raise CliError("no input: give a JSON manifest or a directory of <device_id>/running.conf and "
                        "intended.conf")
     submission = Submission()
     first_seen: dict[str, str] = {}
     manifest_options: list[bool] = []
+    path_options: list[tuple[str, dict[str, Any]]] = []
     for path in paths:
         if path.is_dir():
             devices, sources = read_device_directory(path, platform)
             manifest_options.append(False)
+            path_options.append((str(path), {}))
         elif path.is_file():
-            devices, sources, option = read_manifest(path)
+            devices, sources, option, job_options = read_manifest(path)
             manifest_options.append(option)
+            path_options.append((str(path), job_options))
         else:
             raise CliError(f"{path}: no such file or directory")
         for device, source in zip(devices, sources, strict=True):
@@ -78,7 +100,36 @@ def load_submission(paths: Sequence[Path], platform: str | None = None,
             submission.devices.append(device)
             submission.sources.append(source)
     submission.allow_empty_intended = _merged_allow_empty(manifest_options, allow_empty_intended)
+    submission.options, submission.option_origins = _merged_options(path_options, dict(options or {}))
+    if "tag_rules" in (options or {}):
+        submission.tag_rules = tag_rules
     return submission
+
+
+def _merged_options(per_path: list[tuple[str, dict[str, Any]]],
+                    command_line: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The command line's options, then each option the manifests set, which every PATH must then set the
+    same way: a manifest's tag filter or outputs silently applied to devices of another PATH would change
+    their remediation without anyone asking."""
+    merged = dict(command_line)
+    origins: dict[str, str] = {}
+    keys = dict.fromkeys(key for _, options in per_path for key in options)
+    for key in keys:
+        if key in command_line:
+            continue
+        values = [(origin, options.get(key, _UNSET)) for origin, options in per_path]
+        first_origin, first = next((origin, value) for origin, value in values if value is not _UNSET)
+        for origin, value in values:
+            if value != first:
+                other = "does not set it" if value is _UNSET else "sets it differently"
+                raise CliError(f"options.{key} is set in {first_origin} but {origin} {other}: every input "
+                               f"must agree, or give it on the command line for all of them")
+        merged[key] = first
+        origins[key] = ", ".join(origin for origin, _ in per_path)
+    return merged, origins
+
+
+_UNSET = object()
 
 
 def _check_unique(source: Source, first_seen: dict[str, str]) -> None:
@@ -156,9 +207,9 @@ def _read_text(path: Path) -> str:
                        "re-export it as UTF-8") from None
 
 
-def read_manifest(path: Path) -> tuple[list[dict[str, Any]], list[Source], bool]:
-    """A JSON file shaped like the POST body. Entries are not validated here (the API does, naming the
-    field), only what merging needs: a list of objects, and their ids for the duplicate check."""
+def read_manifest(path: Path) -> tuple[list[dict[str, Any]], list[Source], bool, dict[str, Any]]:
+    """A JSON file shaped like the POST body. Entries and options are not validated here (the API does,
+    naming the field), only what merging needs: a list of objects, and their ids for the duplicate check."""
     try:
         manifest = json.loads(_read_text(path))
     except json.JSONDecodeError as exc:
@@ -166,12 +217,15 @@ def read_manifest(path: Path) -> tuple[list[dict[str, Any]], list[Source], bool]
             from None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("device_configs"), list):
         raise CliError(f'{path}: expected a JSON object {{"device_configs": [...]}}, as the POST body')
-    unknown = sorted(set(manifest) - {"device_configs", "allow_empty_intended"})
+    unknown = sorted(set(manifest) - _MANIFEST_FIELDS)
     if unknown:
         raise CliError(f"{path}: unknown top-level field(s) {', '.join(unknown)}")
     option = manifest.get("allow_empty_intended", False)
     if not isinstance(option, bool):
         raise CliError(f"{path}: allow_empty_intended must be true or false")
+    job_options = manifest.get("options", {})
+    if not isinstance(job_options, dict):
+        raise CliError(f"{path}: options must be a JSON object")
     devices: list[dict[str, Any]] = []
     sources: list[Source] = []
     for index, entry in enumerate(manifest["device_configs"]):
@@ -180,4 +234,4 @@ def read_manifest(path: Path) -> tuple[list[dict[str, Any]], list[Source], bool]
         devices.append(entry)
         device_id = entry.get("device_id")
         sources.append(Source(device_id if isinstance(device_id, str) else None, f"{path} entry {index}"))
-    return devices, sources, option
+    return devices, sources, option, job_options

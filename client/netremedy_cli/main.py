@@ -1,4 +1,4 @@
-"""``netremedy``: argument parsing, the three commands, and the exit-code contract.
+"""``netremedy``: argument parsing, the commands, and the exit-code contract.
 
 Exit codes: 0 every device succeeded (``status``: the job has not failed), 1 some devices failed or the job
 failed or was cancelled, 2 usage or connection errors, always reported as one ``netremedy: error:`` line.
@@ -18,6 +18,7 @@ from netremedy_cli import output
 from netremedy_cli.api_client import URL_ENV, ApiClient, resolve_url
 from netremedy_cli.errors import EXIT_DEVICES_FAILED, EXIT_OK, EXIT_USAGE, ApiError, CliError
 from netremedy_cli.inputs import load_submission
+from netremedy_cli.options import DEFAULT_OUTPUTS, OUTPUT_NAMES, command_line_options, parse_outputs
 
 PROG = "netremedy"
 EXIT_INTERRUPTED = 130  # the shell's convention for SIGINT and SIGPIPE deaths
@@ -52,11 +53,30 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("--platform",
                         help="platform of directory devices without a platform file, e.g. cisco_ios")
     submit.add_argument("--wait", action="store_true", help="follow the job to its end, then summarise it")
-    submit.add_argument("--out", type=Path, metavar="DIR", help="write result files to DIR (implies --wait)")
+    submit.add_argument("--out", type=Path, metavar="DIR",
+                        help="write result files to DIR (implies --wait): <id>.remediation.conf, "
+                        "<id>.rollback.conf, <id>.diff, <id>.future.conf (the outputs asked for), errors.txt")
     submit.add_argument("--idempotency-key", metavar="KEY",
                         help="retrying with the same key returns the same job")
     submit.add_argument("--allow-empty-intended", action="store_true",
                         help="accept empty intended configs (their remediation removes everything)")
+    computing = submit.add_argument_group(
+        "remediation options", "Applied to every device of the job. Given here, an option replaces the same "
+        "option of a JSON manifest's \"options\".")
+    computing.add_argument("--output", action="append", type=parse_outputs, metavar="NAME",
+                           help=f"what each device result holds: {', '.join(OUTPUT_NAMES)} (repeat the "
+                           f"option or separate with commas; default: {','.join(DEFAULT_OUTPUTS)}, so that "
+                           f"'{PROG} diff' works; the API's own default has no diff)")
+    computing.add_argument("--tag-rules", type=Path, metavar="FILE",
+                           help="hier_config tag rules, a YAML or JSON list of {match_rules: [...], "
+                           "apply_tags: [...]}, as in hier_config's tag_rules files")
+    computing.add_argument("--include-tag", action="append", metavar="TAG",
+                           help="keep only remediation lines with this tag (repeatable; tags come from "
+                           "--tag-rules)")
+    computing.add_argument("--exclude-tag", action="append", metavar="TAG",
+                           help="drop remediation lines with this tag (repeatable)")
+    computing.add_argument("--sectional-exiting", action="store_true",
+                           help="close sections with the platform's exit commands (e.g. exit-address-family)")
     submit.set_defaults(run=run_submit)
 
     status = commands.add_parser("status", parents=[connection], help="show a job's status and counters")
@@ -65,10 +85,43 @@ def build_parser() -> argparse.ArgumentParser:
 
     results = commands.add_parser("results", parents=[connection], help="show or save a job's results")
     results.add_argument("job_id", metavar="JOB")
-    results.add_argument("--out", type=Path, metavar="DIR", help="write result files to DIR")
-    results.add_argument("--device", metavar="ID", help="print this device's remediation and rollback")
+    results.add_argument("--out", type=Path, metavar="DIR",
+                         help="write result files to DIR: <id>.remediation.conf, <id>.rollback.conf, "
+                         "<id>.diff, <id>.future.conf (those the job asked for), errors.txt")
+    results.add_argument("--device", metavar="ID",
+                         help="print this device's outputs (remediation, rollback...)")
     results.set_defaults(run=run_results)
+
+    diff = commands.add_parser(
+        "diff", parents=[connection], help="show one device's diff, running -> intended",
+        description="hier_config's unified diff of one device, running -> intended: lines only in running in "
+        "red (-), only in intended in green (+). The job must have asked for the diff output "
+        f"('{PROG} submit' does by default).")
+    diff.add_argument("job_id", metavar="JOB")
+    diff.add_argument("device_id", metavar="ID")
+    diff.set_defaults(run=run_diff)
+
+    report = commands.add_parser(
+        "report", parents=[connection], help="show the changes most devices need",
+        description="The remediation lines (with their parents) the job's devices have in common, most "
+        "common first: how many devices need each, their share of the devices with changes, and how many "
+        "devices the changes so far cover together.")
+    report.add_argument("job_id", metavar="JOB")
+    report.add_argument("--min-devices", type=_positive, metavar="N",
+                        help="only changes at least N devices need (default 1)")
+    report.add_argument("--limit", type=_positive, metavar="N", help="at most N changes (API default 100)")
+    report.set_defaults(run=run_report)
     return parser
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} must be 1 or more")
+    return number
 
 
 def _version() -> str:
@@ -83,7 +136,9 @@ def _client(args: argparse.Namespace) -> ApiClient:
 
 
 def run_submit(args: argparse.Namespace, out: Console, err: Console) -> int:
-    submission = load_submission(args.paths, args.platform, args.allow_empty_intended)
+    options, tag_rules = command_line_options(args)
+    submission = load_submission(args.paths, args.platform, args.allow_empty_intended, options, tag_rules)
+    submission.options.setdefault("outputs", list(DEFAULT_OUTPUTS))
     client = _client(args)
     try:
         created = client.submit(submission.body(), args.idempotency_key)
@@ -109,18 +164,45 @@ def run_status(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 
 def run_results(args: argparse.Namespace, out: Console, err: Console) -> int:
-    body = _client(args).results(args.job_id)
+    client = _client(args)
     if args.device is None:
-        return _report(body, None, args.out, out, err)
-    matches = [result for result in body["results"] if result["device_id"] == args.device]
-    if not matches:
-        pending = body["status"] not in output.TERMINAL_STATUSES
-        raise CliError(f"device {args.device!r} {'has no result yet' if pending else 'is not'} in job "
-                       f"{args.job_id}")
-    output.render_device(out, matches[0])
+        return _report(client.results(args.job_id), None, args.out, out, err)
+    result = client.device_result(args.job_id, args.device)
+    output.render_device(out, result)
     if args.out:
-        output.write_result_files(args.out, matches, whole_job=False)
-    return EXIT_OK if matches[0]["status"] == "success" else EXIT_DEVICES_FAILED
+        output.write_result_files(args.out, [result], whole_job=False)
+    return EXIT_OK if result["status"] == "success" else EXIT_DEVICES_FAILED
+
+
+def run_diff(args: argparse.Namespace, out: Console, err: Console) -> int:
+    result = _client(args).device_result(args.job_id, args.device_id)
+    if result["status"] != "success":
+        output.render_device(out, result)
+        return EXIT_DEVICES_FAILED
+    diff = result.get("diff")
+    if not isinstance(diff, str):
+        raise CliError(f"job {args.job_id} has no diff for {args.device_id!r}: it was submitted without the "
+                       f"diff output; submit again with --output diff (the default of '{PROG} submit')")
+    if diff:
+        out.print(output.diff_text(diff), soft_wrap=True)
+    else:
+        err.print(f"{PROG}: {args.device_id}: no differences between running and intended", markup=False,
+                  highlight=False, soft_wrap=True)
+    return EXIT_OK
+
+
+def run_report(args: argparse.Namespace, out: Console, err: Console) -> int:
+    flags = {"query.min_devices": "--min-devices", "query.limit": "--limit"}
+    try:
+        report = _client(args).report(args.job_id, args.min_devices, args.limit)
+    except ApiError as exc:
+        raise CliError(exc.line(lambda field: f"{field} is {flags[field]}" if field in flags else None)) \
+            from None
+    output.render_report(out, report)
+    if report["status"] not in output.TERMINAL_STATUSES:
+        err.print(f"{PROG}: job {report['job_id']} is {report['status']}: report of the results so far",
+                  markup=False, highlight=False, soft_wrap=True)
+    return EXIT_DEVICES_FAILED if report["status"] in ("failed", "cancelled") else EXIT_OK
 
 
 def _report(body: JsonObject, status: JsonObject | None, out_dir: Path | None, out: Console,
@@ -133,7 +215,8 @@ def _report(body: JsonObject, status: JsonObject | None, out_dir: Path | None, o
     if out_dir is not None:
         written, failed = output.write_result_files(out_dir, body["results"])
         note = f", {failed} failed device(s) in {out_dir / output.ERRORS_FILE}" if failed else ""
-        out.print(f"wrote remediation and rollback of {written} device(s) to {out_dir}{note}", markup=False,
+        kinds = ", ".join(output.present_outputs(body["results"])) or "the results"
+        out.print(f"wrote {kinds} of {written} device(s) to {out_dir}{note}", markup=False,
                   highlight=False, soft_wrap=True)
     summary = body["summary"]
     if body["status"] not in output.TERMINAL_STATUSES:

@@ -4,8 +4,9 @@ Configuration text and API messages are always printed as plain Text: configs ar
 rich would otherwise read as markup.
 """
 
+import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,13 @@ from netremedy_cli.errors import CliError
 JsonObject = dict[str, Any]
 TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})
 ERRORS_FILE = "errors.txt"
+# What --out writes for each output a device result holds, in this order.
+OUTPUT_FILES = {"remediation": ".remediation.conf", "rollback": ".rollback.conf", "diff": ".diff",
+                "future": ".future.conf"}
+# hier_config's unified diff: the line's indentation, then "- " (only in running) or "+ " (only in intended);
+# parents that are in both carry no marker.
+_DIFF_MARKER = re.compile(r"^\s*([-+]) ")
+_DIFF_STYLE = {"-": "red", "+": "green"}
 _STATUS_STYLE = {"success": "green", "completed": "green", "failed": "red", "cancelled": "yellow",
                  "running": "cyan", "pending": "cyan"}
 
@@ -75,8 +83,11 @@ def render_results(console: Console, body: JsonObject) -> None:
     table.add_column("status")
     table.add_column("remediation lines / error", overflow="fold")
     for result in body["results"]:
-        if result["status"] == "success":
+        if result["status"] == "success" and isinstance(result.get("remediation"), str):
             detail = Text(str(len(result["remediation"].splitlines())))
+        elif result["status"] == "success":  # the job asked for other outputs only
+            detail = Text(f"not requested (outputs: {', '.join(present_outputs([result])) or 'none'})",
+                          style="dim")
         else:
             detail = Text(str(result.get("error", "")), style="red")
         table.add_row(Text(str(result["device_id"])), styled_status(str(result["status"])), detail)
@@ -88,21 +99,111 @@ def render_results(console: Console, body: JsonObject) -> None:
 
 
 def render_device(console: Console, result: JsonObject) -> None:
-    """One device's remediation and rollback, verbatim, or its error."""
+    """One device's outputs (remediation, rollback, diff, future: those the job asked for), verbatim, the
+    diff coloured; or its error."""
     if result["status"] != "success":
         console.print(Text(f"{result['device_id']}: failed: {result.get('error', '')}", style="red"))
         return
-    for kind in ("remediation", "rollback"):
+    for kind in present_outputs([result]):
         text = str(result[kind])
         console.rule(Text(f"{result['device_id']} {kind} ({len(text.splitlines())} lines)"), align="left")
         if text:
-            console.print(Text(text), soft_wrap=True)
+            console.print(diff_text(text) if kind == "diff" else Text(text), soft_wrap=True)
+
+
+def diff_text(diff: str) -> Text:
+    """hier_config's unified diff as Text: lines only in running red, only in intended green, context
+    plain. Never markup: configs are full of brackets."""
+    text = Text()
+    for number, line in enumerate(diff.split("\n")):
+        if number:
+            text.append("\n")
+        marker = _DIFF_MARKER.match(line)
+        text.append(line, style=_DIFF_STYLE[marker.group(1)] if marker else "")
+    return text
+
+
+def present_outputs(results: Iterable[JsonObject]) -> list[str]:
+    """The outputs (in the API's order) that at least one successful result holds."""
+    found = {kind for result in results if result.get("status") == "success"
+             for kind in OUTPUT_FILES if isinstance(result.get(kind), str)}
+    return [kind for kind in OUTPUT_FILES if kind in found]
+
+
+def render_report(console: Console, report: JsonObject) -> None:
+    """The fleet report: the most common changes, each with its parents, how many devices need it, its share
+    of the devices with changes and how many devices the changes so far cover together."""
+    base = int(report["devices_with_changes"])
+    changes = report["changes"]
+    table = Table()
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("platform", no_wrap=True)
+    table.add_column("change", overflow="fold")
+    table.add_column("devices", justify="right", no_wrap=True)
+    table.add_column("share", justify="right", no_wrap=True)
+    table.add_column("covered", justify="right", no_wrap=True)
+    for number, change in enumerate(changes, start=1):
+        count, covered = int(change["device_count"]), int(change["devices_covered"])
+        table.add_row(str(number), Text(str(change["platform"])), change_path(change), str(count),
+                      _percent(count, base), f"{covered} ({_percent(covered, base)})")
+    heading = Text.assemble(f"job {report['job_id']}: ", styled_status(str(report["status"])),
+                            f", {report['total_devices']} devices, "
+                            f"{report['unique_changes']} distinct changes")
+    console.print(heading, soft_wrap=True)
+    if changes:
+        console.print(table)
+    # Below the table rather than as its caption, which rich would wrap to the table's width.
+    console.print(Text(report_caption(report)), soft_wrap=True)
+
+
+def change_path(change: JsonObject) -> Text:
+    """The change's parents (dim), then the line itself, each indented one level more than its parent."""
+    path = [str(part) for part in change.get("path") or [change["line"]]]
+    text = Text()
+    for depth, part in enumerate(path):
+        if depth:
+            text.append("\n")
+        text.append("  " * depth + part, style="" if depth == len(path) - 1 else "dim")
+    return text
+
+
+def report_caption(report: JsonObject) -> str:
+    """``the top 3 changes cover 180 of 200 devices with changes; 5 devices need nothing; 2 failed``."""
+    changes = report["changes"]
+    base = int(report["devices_with_changes"])
+    if changes:
+        shown = len(changes)
+        top = "the top change covers" if shown == 1 else f"the top {shown} changes cover"
+        parts = [f"{top} {changes[-1]['devices_covered']} of {base} {_devices(base)} with changes"]
+    elif base:
+        parts = [f"no change is needed by enough of the {base} {_devices(base)} with changes (--min-devices)"]
+    else:
+        parts = ["no device needs a change"]
+    parts.append(f"{report['devices_without_changes']} {_devices(report['devices_without_changes'])} "
+                 f"{'needs' if report['devices_without_changes'] == 1 else 'need'} nothing")
+    parts.append(f"{report['failed_devices']} failed")
+    if report.get("devices_without_remediation"):
+        count = report["devices_without_remediation"]
+        parts.append(f"{count} {_devices(count)} without a remediation output (not counted)")
+    if report.get("truncated"):
+        parts.append(f"more changes than shown ({report['unique_changes']} distinct in all): raise --limit")
+    return "; ".join(parts)
+
+
+def _devices(count: int) -> str:
+    return "device" if count == 1 else "devices"
+
+
+def _percent(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f}%" if whole else "-"
 
 
 def write_result_files(out_dir: Path, results: list[JsonObject], *,
                        whole_job: bool = True) -> tuple[int, int]:
-    """``<id>.remediation.conf`` and ``<id>.rollback.conf`` per successful device, exactly the API's text;
-    for a whole job, ``errors.txt`` with one ``id: error`` line per failed device, and a stale errors.txt
+    """Per successful device, one file for each output its result holds, exactly the API's text:
+    ``<id>.remediation.conf``, ``<id>.rollback.conf``, ``<id>.diff``, ``<id>.future.conf``; a device's files
+    of outputs it does not hold (from an earlier run) are removed, so the directory never mixes two jobs.
+    For a whole job, ``errors.txt`` with one ``id: error`` line per failed device, and a stale errors.txt
     from an earlier run removed so the directory never reports failures the job did not have. A single
     device (``--device``) leaves errors.txt alone. Returns (written, failed)."""
     errors: list[str] = []
@@ -111,9 +212,13 @@ def write_result_files(out_dir: Path, results: list[JsonObject], *,
         out_dir.mkdir(parents=True, exist_ok=True)
         for result in results:
             device_id = _file_stem(str(result["device_id"]))
-            if result["status"] == "success":
-                _write(out_dir / f"{device_id}.remediation.conf", result["remediation"])
-                _write(out_dir / f"{device_id}.rollback.conf", result["rollback"])
+            success = result["status"] == "success"
+            for kind, suffix in OUTPUT_FILES.items():
+                if success and isinstance(result.get(kind), str):
+                    _write(out_dir / f"{device_id}{suffix}", result[kind])
+                else:
+                    (out_dir / f"{device_id}{suffix}").unlink(missing_ok=True)
+            if success:
                 written += 1
             else:
                 errors.append(f"{device_id}: {' '.join(str(result.get('error', '')).split())}\n")

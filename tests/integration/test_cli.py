@@ -38,9 +38,9 @@ class Run:
         return self.stdout.splitlines()[0].strip()
 
 
-def netremedy(*args: str, cwd: Path) -> Run:
-    env = {name: value for name, value in os.environ.items() if name != "NETREMEDY_URL"}
-    env["COLUMNS"] = "200"
+def netremedy(*args: str, cwd: Path, **env_vars: str) -> Run:
+    env = {name: value for name, value in os.environ.items() if name not in ("NETREMEDY_URL", "FORCE_COLOR")}
+    env.update(COLUMNS="200", **env_vars)
     process = subprocess.run([str(NETREMEDY), *args], cwd=cwd, env=env, capture_output=True, text=True,
                              timeout=120, check=False)
     return Run(process.returncode, process.stdout, process.stderr)
@@ -86,12 +86,15 @@ def test_a_job_with_a_failing_device_exits_1_and_writes_the_apis_results(
     assert sorted(results) == ["core-1", "edge-2", "zz-broken"]
     assert [results[name]["status"] for name in sorted(results)] == ["success", "success", "failed"]
 
+    # the CLI asks for the diff too by default
     assert sorted(path.name for path in out.iterdir()) == [
-        "core-1.remediation.conf", "core-1.rollback.conf", "edge-2.remediation.conf", "edge-2.rollback.conf",
-        "errors.txt"]
+        "core-1.diff", "core-1.remediation.conf", "core-1.rollback.conf",
+        "edge-2.diff", "edge-2.remediation.conf", "edge-2.rollback.conf", "errors.txt"]
     for device_id in ("core-1", "edge-2"):
         assert (out / f"{device_id}.remediation.conf").read_text() == results[device_id]["remediation"]
         assert (out / f"{device_id}.rollback.conf").read_text() == results[device_id]["rollback"]
+        assert (out / f"{device_id}.diff").read_text() == results[device_id]["diff"]
+    assert "+ description uplink [to dist]" in results["core-1"]["diff"]
     assert "description uplink [to dist]" in results["core-1"]["remediation"]
     assert (out / "errors.txt").read_text() == f"zz-broken: {results['zz-broken']['error']}\n"
     assert "NUL byte" in results["zz-broken"]["error"]
@@ -203,3 +206,139 @@ def test_the_url_comes_from_the_local_stack_file_in_the_current_directory(
     run = netremedy("status", failing_job[0].job_id, cwd=tmp_path)
     assert run.code == 0, run.stderr
     assert failing_job[0].job_id in run.stdout
+
+
+def test_diff_prints_the_apis_diff_of_one_device_coloured_on_a_terminal(
+        local_stack: LocalStack, failing_job: tuple[Run, Path], tmp_path: Path) -> None:
+    job_id = failing_job[0].job_id
+    diff = api_results(local_stack, job_id)["core-1"]["diff"]
+
+    plain = netremedy("diff", job_id, "core-1", "--url", local_stack.api_url, cwd=tmp_path)
+    assert plain.code == 0, plain.stderr
+    assert plain.stdout == diff + "\n"  # piped: the API's text exactly, no colour codes
+
+    coloured = netremedy("diff", job_id, "core-1", "--url", local_stack.api_url, cwd=tmp_path,
+                         FORCE_COLOR="1")
+    assert coloured.code == 0, coloured.stderr
+    lines = dict(zip(diff.splitlines(), coloured.stdout.splitlines(), strict=True))
+    assert lines["interface Gi0/1"] == "interface Gi0/1"  # context: plain
+    assert lines["  - description uplink"] == "\x1b[31m  - description uplink\x1b[0m"
+    assert lines["  + description uplink [to dist]"] == "\x1b[32m  + description uplink [to dist]\x1b[0m"
+
+
+def test_diff_of_a_failed_device_is_its_error_and_exit_1(
+        local_stack: LocalStack, failing_job: tuple[Run, Path], tmp_path: Path) -> None:
+    run = netremedy("diff", failing_job[0].job_id, "zz-broken", "--url", local_stack.api_url, cwd=tmp_path)
+    assert run.code == 1
+    assert run.stdout.startswith("zz-broken: failed: ") and "NUL byte" in run.stdout
+
+
+def test_a_job_without_the_diff_output_writes_only_what_it_asked_for_and_diff_says_so(
+        local_stack: LocalStack, tmp_path: Path) -> None:
+    fleet = make_fleet(tmp_path / "fleet", DEVICES)
+    run = netremedy("submit", str(fleet), "--platform", "cisco_ios", "--output", "remediation,future",
+                    "--out", str(tmp_path / "out"), "--url", local_stack.api_url, cwd=tmp_path)
+    assert run.code == 0, run.stderr
+    results = api_results(local_stack, run.job_id)
+    assert sorted(results["edge-2"]) == ["device_id", "future", "remediation", "status"]
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == [
+        "core-1.future.conf", "core-1.remediation.conf", "edge-2.future.conf", "edge-2.remediation.conf"]
+    assert (tmp_path / "out" / "edge-2.future.conf").read_text() == results["edge-2"]["future"]
+
+    diff = netremedy("diff", run.job_id, "edge-2", "--url", local_stack.api_url, cwd=tmp_path)
+    assert diff.code == 2 and diff.stdout == ""
+    assert diff.stderr == (f"netremedy: error: job {run.job_id} has no diff for 'edge-2': it was submitted "
+                           "without the diff output; submit again with --output diff (the default of "
+                           "'netremedy submit')\n")
+
+
+def test_report_shows_the_change_common_to_most_devices_with_its_count(
+        local_stack: LocalStack, tmp_path: Path) -> None:
+    devices = {f"r{index}": (f"hostname r{index}\nntp server 10.1.1.1\n",
+                             f"hostname r{index}\nntp server 10.1.1.2\n"
+                             + (f"interface Gi0/{index}\n description port {index}\n" if index % 2 else ""))
+               for index in range(1, 6)}
+    devices["r6"] = ("hostname r6\n", "hostname r6\n")  # needs nothing
+    fleet = make_fleet(tmp_path / "fleet", devices)
+    job_id = netremedy("submit", str(fleet), "--platform", "cisco_ios", "--wait",
+                       "--url", local_stack.api_url, cwd=tmp_path).job_id
+    response = requests.get(f"{local_stack.api_url}/api/v1/batch/jobs/{job_id}/report",
+                            params={"limit": 3}, timeout=60)
+    assert response.status_code == 200, response.text
+    report = response.json()
+    common = {change["line"]: change["device_count"] for change in report["changes"][:2]}
+    assert common == {"no ntp server 10.1.1.1": 5, "ntp server 10.1.1.2": 5}
+    assert report["devices_with_changes"] == 5 and report["devices_without_changes"] == 1
+
+    run = netremedy("report", job_id, "--limit", "3", "--url", local_stack.api_url, cwd=tmp_path)
+
+    assert run.code == 0, run.stderr
+    rows = [[cell.strip() for cell in line.rstrip()[1:-1].split("│")] for line in run.stdout.splitlines()
+            if line.startswith("│")]
+    for number, change in enumerate(report["changes"][:2], start=1):
+        assert rows[number - 1] == [str(number), "cisco_ios", change["line"], "5", "100.0%", "5 (100.0%)"]
+    assert len([row for row in rows if row[0]]) == 3
+    assert run.stdout.splitlines()[-1].startswith(
+        "the top 3 changes cover 5 of 5 devices with changes; 1 device needs nothing; 0 failed")
+
+    only_common = netremedy("report", job_id, "--min-devices", "2", "--url", local_stack.api_url,
+                            cwd=tmp_path)
+    assert only_common.code == 0, only_common.stderr
+    assert "ntp server 10.1.1.2" in only_common.stdout and "description port" not in only_common.stdout
+
+
+TAG_RULES = """\
+- match_rules:
+  - startswith: interface Vlan
+  - startswith:
+    - description
+  apply_tags: [safe]
+- match_rules:
+  - startswith:
+    - ip access-list
+  apply_tags: [manual]
+"""
+
+
+def test_tag_rules_with_include_tag_give_the_apis_filtered_remediation(local_stack: LocalStack,
+                                                                       tmp_path: Path) -> None:
+    running = "hostname sw1\ninterface Vlan2\n description old\n mtu 1500\n"
+    intended = ("hostname sw1\ninterface Vlan2\n description users [floor 2]\n mtu 9000\n"
+                "ip access-list extended MGMT\n permit ip any any\n")
+    fleet = make_fleet(tmp_path / "fleet", {"sw1": (running, intended)})
+    (tmp_path / "tag_rules.yml").write_text(TAG_RULES)
+
+    run = netremedy("submit", str(fleet), "--platform", "cisco_ios", "--tag-rules", "tag_rules.yml",
+                    "--include-tag", "safe", "--out", "out", "--url", local_stack.api_url, cwd=tmp_path)
+
+    assert run.code == 0, run.stderr
+    options = {"tag_rules": [
+        {"match_rules": [{"startswith": "interface Vlan"}, {"startswith": ["description"]}],
+         "apply_tags": ["safe"]},
+        {"match_rules": [{"startswith": ["ip access-list"]}], "apply_tags": ["manual"]}],
+        "include_tags": ["safe"]}
+    direct = local_stack.submit([{"device_id": "sw1", "platform": "cisco_ios", "running_config": running,
+                                  "intended_config": intended}], options=options)
+    local_stack.wait(direct)
+    expected = api_results(local_stack, direct)["sw1"]["remediation"]
+    assert expected == "interface Vlan2\n  description users [floor 2]"
+    assert (tmp_path / "out" / "sw1.remediation.conf").read_text() == expected
+
+
+def test_a_tag_filter_the_api_refuses_is_one_line_naming_the_field(local_stack: LocalStack,
+                                                                   tmp_path: Path) -> None:
+    fleet = make_fleet(tmp_path / "fleet", {"r1": DEVICES["edge-2"]})
+    (tmp_path / "rules.yml").write_text('- match_rules: [{re_search: "("}]\n  apply_tags: [x]\n')
+
+    unknown = netremedy("submit", str(fleet), "--platform", "cisco_ios", "--include-tag", "safe",
+                        "--url", local_stack.api_url, cwd=tmp_path)
+    bad_rule = netremedy("submit", str(fleet), "--platform", "cisco_ios", "--tag-rules", "rules.yml",
+                         "--url", local_stack.api_url, cwd=tmp_path)
+
+    assert unknown.code == 2 and unknown.stdout == ""
+    assert unknown.stderr == ("netremedy: error: options: include_tags: 'safe' is applied by no tag_rules "
+                              "entry\n")
+    assert bad_rule.code == 2 and len(bad_rule.stderr.splitlines()) == 1
+    assert bad_rule.stderr.startswith(
+        "netremedy: error: options.tag_rules[0].match_rules[0].re_search: is not a valid regular expression")
+    assert bad_rule.stderr.endswith("[options.tag_rules[0] is rule 1 of rules.yml (line 1)]\n")

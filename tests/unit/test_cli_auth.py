@@ -63,7 +63,8 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 def recording_client(url: str, **options: Any) -> tuple[ApiClient, Recorder]:
     client = ApiClient(url, **options)
-    recorder = Recorder({"job_id": "job-1", "total_devices": 1, "status": "completed"})
+    recorder = Recorder({"job_id": "job-1", "total_devices": 1, "status": "completed", "results": [],
+                         "summary": {}, "next_token": None})
     client.session.mount("https://", recorder)
     client.session.mount("http://", recorder)
     return client, recorder
@@ -145,6 +146,23 @@ def test_a_get_is_signed_too() -> None:
     auth = parse_authorization(request)
     assert auth["signature"] == expected_signature(request, auth["signed"].split(";"),
                                                    header(request, "X-Amz-Date"), auth["scope"])
+
+
+@pytest.mark.usefixtures("aws_env")
+def test_a_get_with_a_query_is_signed_over_the_query_it_sends() -> None:
+    """API Gateway signs the sorted, RFC 3986-encoded query: the client sends exactly that form."""
+    client, recorder = recording_client(AWS_URL)
+
+    client.report("job-1", min_devices=2, limit=8)
+    client.results_page("job-1", next_token="a+b/c==", limit=1000)
+
+    report, page = recorder.sent
+    assert urlsplit(report.url or "").query == "limit=8&min_devices=2"
+    assert urlsplit(page.url or "").query == "limit=1000&next_token=a%2Bb%2Fc%3D%3D"
+    for request in recorder.sent:
+        auth = parse_authorization(request)
+        assert auth["signature"] == expected_signature(request, auth["signed"].split(";"),
+                                                       header(request, "X-Amz-Date"), auth["scope"])
 
 
 @pytest.mark.usefixtures("aws_env")
