@@ -138,3 +138,24 @@ def test_a_lone_surrogate_escape_is_422_and_stores_nothing(aws: dict[str, Any]) 
     assert status == 422
     assert [detail["field"] for detail in body["details"]] == ["device_configs[0].running_config"]
     assert _nothing_stored(aws)
+
+
+def test_a_job_needing_many_send_batches_is_fanned_out_after_the_answer(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under the device limit but over INLINE_FANOUT_MAX_BATCHES send batches, the POST stores the job and
+    asks the fan-out function to queue it, instead of waiting for every SendMessageBatch."""
+    from netremedy.models.settings import load_settings
+
+    monkeypatch.setenv("DEVICES_PER_MESSAGE", "1")
+    load_settings.cache_clear()
+    devices = [dict(SPEC_DEVICES[0], device_id=f"r{i:02d}") for i in range(21)]  # 21 messages: 3 batches
+    status, body = _post({"device_configs": devices})
+    assert status == 202 and body["total_devices"] == 21
+    sqs = boto3.client("sqs")
+    assert "Messages" not in sqs.receive_message(QueueUrl=aws["queue_url"], MaxNumberOfMessages=10)
+    (request,) = sqs.receive_message(QueueUrl=aws["fanout_url"], MaxNumberOfMessages=10)["Messages"]
+    assert json.loads(request["Body"]) == {"job_id": body["job_id"]}
+    small_status, small = _post({"device_configs": devices[:20]})  # 2 batches: queued before the answer
+    packets = sqs.receive_message(QueueUrl=aws["queue_url"], MaxNumberOfMessages=10)["Messages"]
+    assert small_status == 202 and {json.loads(m["Body"])["job_id"] for m in packets} == {small["job_id"]}

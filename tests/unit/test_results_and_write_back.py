@@ -55,7 +55,8 @@ def test_completion_is_announced_once_and_written_back(aws: dict[str, Any]) -> N
     assert [json.loads(m["Body"]) for m in announced] == [{"job_id": job_id}]
     # When the finalize message is handled
     assert write_back_results.handler(sqs_records([announced[0]["Body"]]), context()) == {"batchItemFailures": []}
-    # Then S3 holds one object per device, the JSONL bundle and the summary, all matching the API's results
+    # Then S3 holds the JSONL bundle and the summary, matching the API's results (an API job's caller reads
+    # devices from the API: no object per device)
     s3 = boto3.client("s3")
     read = lambda key: s3.get_object(Bucket=aws["bucket"], Key=key)["Body"].read()  # noqa: E731
     summary = json.loads(read(f"results/{job_id}/summary.json"))
@@ -63,7 +64,22 @@ def test_completion_is_announced_once_and_written_back(aws: dict[str, Any]) -> N
     lines = [json.loads(line) for line in read(f"results/{job_id}/results.jsonl").decode().splitlines()]
     api = job_results(load_settings(), job_id, "anonymous").results
     assert lines == [result.model_dump() for result in api]
-    assert json.loads(read(f"results/{job_id}/devices/d03.json")) == api[3].model_dump()
+    assert summary["devices_prefix"] is None
+    assert "Contents" not in s3.list_objects_v2(Bucket=aws["bucket"], Prefix=f"results/{job_id}/devices/")
+
+
+def test_a_second_announcement_of_the_same_completion_writes_nothing_again(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from netremedy.logic import finalize
+
+    job_id = _run_job(aws, 3)
+    body = json.dumps({"job_id": job_id})
+    assert write_back_results.handler(sqs_records([body]), context()) == {"batchItemFailures": []}
+    calls: list[str] = []
+    monkeypatch.setattr(finalize, "write_back_results", lambda *args: calls.append("again"))
+    assert write_back_results.handler(sqs_records([body]), context()) == {"batchItemFailures": []}
+    assert calls == []
 
 
 def test_write_back_of_a_job_counted_but_not_yet_closed(aws: dict[str, Any]) -> None:

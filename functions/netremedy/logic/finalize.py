@@ -1,6 +1,7 @@
-"""What happens once a job has ended: a completed job's results are written back to S3 (one object per
-device, a JSON Lines bundle of all of them, and summary.json last: its presence says the rest is complete),
-and every ended job is announced on EventBridge as JobCompleted. Idempotent: it may run more than once."""
+"""What happens once a job has ended: a completed job's results are written back to S3 (a JSON Lines bundle
+of all of them, one object per device for jobs started by an S3 drop, and summary.json last: its presence
+says the rest is complete), and every ended job is announced on EventBridge as JobCompleted. Idempotent: it
+may run more than once."""
 
 import json
 from concurrent.futures import ThreadPoolExecutor
@@ -36,7 +37,12 @@ def finish_ended_job(settings: ServiceSettings, job_id: str) -> dict[str, Any] |
     status = effective_status(job)
     if status in ("pending", "running"):
         return None
-    written = write_back_results(settings, job) if status == "completed" else None
+    written = False
+    if status == "completed":
+        # Two workers can both announce a completion (each saw every device counted before either closed
+        # the job): the second announcement finds the summary, the last object written, and skips the work.
+        written = blob_store.exists(settings.bucket_name, summary_key(job_id)) or bool(
+            write_back_results(settings, job))
     detail = {
         "job_id": job_id,
         "status": status,
@@ -59,8 +65,14 @@ def job_duration_seconds(job: JobItem) -> float:
 
 
 def write_back_results(settings: ServiceSettings, job: JobItem) -> dict[str, Any]:
-    """Write the completed job's results to S3; returns its summary."""
+    """Write the completed job's results to S3; returns its summary.
+
+    Objects per device are written for jobs started by an S3 drop, whose users read results from S3; an API
+    job's caller reads them from the API, so it gets the bundle and the summary only (one PUT per device
+    was most of an API job's AWS calls).
+    """
     job_id = job.job_id
+    per_device = job.source != "api"
     lines: list[str] = []
 
     def write_device(document: dict[str, Any]) -> None:
@@ -72,7 +84,8 @@ def write_back_results(settings: ServiceSettings, job: JobItem) -> dict[str, Any
         for item in job_table.query_device_results(settings.table_name, job_id):
             document = public_result(settings, item).model_dump()
             lines.append(json.dumps(document))
-            pending.append(pool.submit(write_device, document))
+            if per_device:
+                pending.append(pool.submit(write_device, document))
         for future in pending:
             future.result()
     blob_store.put_bytes(settings.bucket_name, bundle_key(job_id), ("\n".join(lines) + "\n").encode(),
@@ -88,7 +101,7 @@ def write_back_results(settings: ServiceSettings, job: JobItem) -> dict[str, Any
         "finished_at": job.updated_at,
         "written_at": iso(utc_now()),
         "bundle_key": bundle_key(job_id),
-        "devices_prefix": f"{results_prefix(job_id)}devices/",
+        "devices_prefix": f"{results_prefix(job_id)}devices/" if per_device else None,
     }
     blob_store.put_bytes(settings.bucket_name, summary_key(job_id), json.dumps(summary, indent=2).encode(),
                          "application/json")

@@ -75,7 +75,8 @@ def start_job(
 ) -> JobCreatedResponse:
     """Record a job of validated devices and fan them out to the workers.
 
-    Up to ``settings.inline_fanout_max_devices`` devices are queued before answering; a larger job is stored
+    Up to ``settings.inline_fanout_max_devices`` devices that fit in ``settings.inline_fanout_max_batches``
+    send batches are queued before answering; a larger job is stored
     in S3 and fanned out by the fan-out function while the job is ``pending``, so that the POST answers
     well inside API Gateway's 29 s whatever the size.
     """
@@ -88,6 +89,8 @@ def start_job(
         job_id, list(devices), allow_empty_intended=allow_empty_intended, message_max_bytes=settings.message_max_bytes,
         options=options, devices_per_message=settings.devices_per_message,
     ) if inline else None
+    if plan is not None and fan_out_now is None and len(plan.batches) > settings.inline_fanout_max_batches:
+        plan = None
     try:
         blob_store.put_json(settings.bucket_name, manifest_key(job_id), {"device_ids": [d.device_id for d in devices]})
         if plan is None:

@@ -14,6 +14,9 @@ class ServiceSettings:
     fanout_queue_url: str
     # Jobs with more devices than this are fanned out after the POST answers (API Gateway allows 29 s).
     inline_fanout_max_devices: int
+    # ... and so are jobs that would take more SendMessageBatch calls than this: the POST answers after one
+    # S3 put and one SQS send instead of waiting for every device batch.
+    inline_fanout_max_batches: int
     job_ttl_days: int
     # A job still open this long after creation is finished by the sweeper: its missing devices fail.
     job_deadline_seconds: int
@@ -38,6 +41,7 @@ def load_settings() -> ServiceSettings:
         finalize_queue_url=env.get("FINALIZE_QUEUE_URL", ""),
         fanout_queue_url=env.get("FANOUT_QUEUE_URL", ""),
         inline_fanout_max_devices=int(env.get("INLINE_FANOUT_MAX_DEVICES", "1000")),
+        inline_fanout_max_batches=int(env.get("INLINE_FANOUT_MAX_BATCHES", "2")),
         job_ttl_days=int(env.get("JOB_TTL_DAYS", "7")),
         job_deadline_seconds=int(env.get("JOB_DEADLINE_SECONDS", "5400")),
         result_inline_limit_bytes=int(env.get("RESULT_INLINE_LIMIT_BYTES", "100000")),
