@@ -64,3 +64,47 @@ def test_sqs_patches_keep_visibility_counts_and_deletes_as_sqs_has_them(aws: dic
         sqs.delete_message(QueueUrl=queue, ReceiptHandle="not-a-handle")
     counts = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessagesNotVisible"])
     assert counts["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "19"
+
+
+def test_a_query_pages_through_its_partition_only_in_key_order(aws: dict[str, Any]) -> None:
+    """The one-partition query returns exactly what DynamoDB does: that partition's items in sort-key order,
+    paged with ExclusiveStartKey and Limit, whatever else the table holds."""
+    apply_patches()
+    dynamodb = boto3.client("dynamodb")
+    for partition in ("JOB#a", "JOB#b", "JOB#c"):
+        for index in (5, 1, 3, 0, 4, 2):
+            dynamodb.put_item(TableName="unit-jobs", Item={"pk": {"S": partition}, "sk": {"S": f"DEVICE#{index}"}})
+    seen, start = [], None
+    while True:
+        request: dict[str, Any] = {"TableName": "unit-jobs", "KeyConditionExpression": "pk = :pk AND "
+                                   "begins_with(sk, :p)", "Limit": 4,
+                                   "ExpressionAttributeValues": {":pk": {"S": "JOB#b"}, ":p": {"S": "DEVICE#"}}}
+        if start:
+            request["ExclusiveStartKey"] = start
+        page = dynamodb.query(**request)
+        seen += [(item["pk"]["S"], item["sk"]["S"]) for item in page["Items"]]
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            break
+    assert seen == [("JOB#b", f"DEVICE#{index}") for index in range(6)]
+    empty = dynamodb.query(TableName="unit-jobs", KeyConditionExpression="pk = :pk",
+                           ExpressionAttributeValues={":pk": {"S": "JOB#none"}})
+    assert empty["Items"] == [] and empty["Count"] == 0
+
+
+def test_item_reads_answer_the_same_items_with_every_attribute_type(aws: dict[str, Any]) -> None:
+    """Item reads skip moto's generic serializer; what boto3 receives is unchanged for every type."""
+    item = {"pk": {"S": "JOB#t"}, "sk": {"S": "DEVICE#1"}, "n": {"N": "12.5"}, "b": {"BOOL": True},
+            "z": {"NULL": True}, "l": {"L": [{"S": "a"}, {"N": "1"}]}, "m": {"M": {"k": {"S": "v"}}},
+            "ss": {"SS": ["x", "y"]}, "text": {"S": "interface Gi0/1\n description \u00e9t\u00e9 \"quoted\""}}
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.put_item(TableName="unit-jobs", Item=item)
+    before = dynamodb.get_item(TableName="unit-jobs", Key={"pk": item["pk"], "sk": item["sk"]})["Item"]
+    apply_patches()
+    after = dynamodb.get_item(TableName="unit-jobs", Key={"pk": item["pk"], "sk": item["sk"]})["Item"]
+    queried = dynamodb.query(TableName="unit-jobs", KeyConditionExpression="pk = :pk",
+                             ExpressionAttributeValues={":pk": item["pk"]})
+    assert before == after == item | {"ss": after["ss"]} and sorted(after["ss"]["SS"]) == ["x", "y"]
+    assert queried["Items"] == [after] and queried["Count"] == 1
+    missing = dynamodb.get_item(TableName="unit-jobs", Key={"pk": {"S": "none"}, "sk": {"S": "x"}})
+    assert "Item" not in missing
