@@ -11,16 +11,21 @@ SAM_STAMP := $(SAM_VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+# samlocal (LocalStack's wrapper around the SAM CLI) imports the SAM CLI, so both live together.
+SAMLOCAL_VENV := .venv-samlocal
+SAMLOCAL_STAMP := $(SAMLOCAL_VENV)/.installed
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+# `make e2e` targets this deployed stack; unset, the suite starts the embedded local stack itself.
+API_URL ?=
 
 export SAM_CLI_TELEMETRY := 0
 
 .DEFAULT_GOAL := help
-.PHONY: help serve test lint openapi bench build deploy clean
+.PHONY: help serve test lint openapi bench bench-fleet bench-engines build deploy localstack-deploy e2e clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +43,11 @@ $(CHECKOV_STAMP):
 	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check checkov
 	touch $@
 
+$(SAMLOCAL_STAMP):
+	$(PYTHON) -m venv $(SAMLOCAL_VENV)
+	$(SAMLOCAL_VENV)/bin/pip install --quiet --disable-pip-version-check aws-sam-cli aws-sam-cli-local
+	touch $@
+
 serve: $(STAMP) ## Run the whole service locally on http://127.0.0.1:8000 (PORT, AWS_PORT override)
 	$(PY) -m netremedy_local
 
@@ -52,8 +62,14 @@ lint: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP) ## Lint the template (cfn-lint, sam
 openapi: $(STAMP) ## Regenerate docs/openapi.json from the code
 	$(PY) docs/generate_openapi.py
 
-bench: $(STAMP) ## Fleet benchmark on the local stack: 10,000-device POST, 100,000-device S3 drop (BENCH_ARGS)
+bench: $(STAMP) ## Floor, pipeline, peer, cost, cold start, hier_config 4 -> bench/results/latest.json (BENCH_ARGS=--quick)
+	$(PY) bench/run.py $(BENCH_ARGS)
+
+bench-fleet: $(STAMP) ## Fleet benchmark on the local stack: 10,000-device POST, 100,000-device S3 drop (BENCH_ARGS)
 	$(PY) bench/fleet_bench.py $(BENCH_ARGS)
+
+bench-engines: $(STAMP) ## hier_config 3.7.1 vs 4.x on every corpus pair -> bench/results/hc4_compare.json
+	$(PY) bench/hc4_compare.py
 
 build: $(SAM_STAMP) ## Build the Lambda package with SAM (sam build)
 	$(SAM) build --template template.yaml
@@ -61,5 +77,11 @@ build: $(SAM_STAMP) ## Build the Lambda package with SAM (sam build)
 deploy: build ## Deploy to AWS (sam deploy --guided asks for stack name, region and parameters)
 	$(SAM) deploy --guided
 
+localstack-deploy: $(SAMLOCAL_STAMP) ## Build and deploy template.yaml into a running LocalStack (samlocal); prints the API URL
+	PATH="$(CURDIR)/$(SAMLOCAL_VENV)/bin:$$PATH" bash infra/localstack/deploy.sh
+
+e2e: $(STAMP) ## End-to-end HTTP suite against API_URL=... (unset: starts the embedded local stack)
+	API_URL='$(API_URL)' $(PY) -m pytest tests/e2e $(PYTEST_ARGS)
+
 clean: ## Remove virtualenvs, local state and build output
-	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .local .aws-sam .pytest_cache
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) $(SAMLOCAL_VENV) .venv-peer .venv-hc4 .local .aws-sam .pytest_cache

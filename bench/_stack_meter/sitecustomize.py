@@ -1,0 +1,389 @@
+"""Billing-unit meter for the benchmark's local stack (loaded into every stack process via PYTHONPATH).
+
+It does nothing unless ``BENCH_METER_DIR`` is set. Then every boto3 client the process creates gets botocore
+event hooks that add up, per process, what AWS bills rather than what the code calls:
+
+- SQS: messages sent per queue, requests in 64 KiB chunks (SQS bills each 64 KiB of a request's payload as
+  one request), receives that came back empty, messages received;
+- DynamoDB: estimated write and read request units from the item sizes (1 KiB per WRU, 4 KiB per strongly
+  consistent RRU, half for eventually consistent reads, twice for transactions);
+- S3: requests by price tier (PUT/COPY/POST/LIST and GET/HEAD);
+- EventBridge: events put, in 64 KiB chunks as billed;
+- Lambda invocations of the queue-driven functions: the time from a poller's non-empty ReceiveMessage to
+  its next DeleteMessageBatch or ReceiveMessage is one invocation of the handler, whose duration Lambda
+  bills;
+- where the time goes in the worker, create_job and write-back handlers: each handler's time, the worker's
+  compute_remediation calls and the AWS calls each handler makes, timed by wrapping them as they are imported;
+  with ``BENCH_PROFILE=worker,create_job,write_back`` those handlers are also run under cProfile.
+
+Counts are written to ``$BENCH_METER_DIR/<pid>.json`` every half second. The repository's own call counter
+(``LOCAL_METER_AWS_CALLS``, netremedy_local.metering) runs alongside, unchanged.
+"""
+
+import json
+import math
+import os
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+_DIR = os.environ.get("BENCH_METER_DIR")
+
+_lock = threading.Lock()
+_units: dict[str, float] = defaultdict(float)
+_invocation: dict[str, Any] = {}  # the open invocation of this (poller) process: queue and start time
+
+
+def _add(key: str, value: float = 1.0) -> None:
+    _units[key] += value
+
+
+def _queue_name(url: str | None) -> str:
+    return (url or "?").rstrip("/").rsplit("/", 1)[-1]
+
+
+# --- DynamoDB item sizes (attribute names plus values, as DynamoDB counts them, approximately) ----------
+
+def _value_size(value: dict[str, Any]) -> int:
+    (kind, inner), = value.items()
+    if kind == "S":
+        return len(inner.encode("utf-8"))
+    if kind == "N":
+        return (len(inner.lstrip("-").replace(".", "")) + 1) // 2 + 1
+    if kind == "B":
+        return len(inner) if isinstance(inner, bytes | bytearray) else len(str(inner))
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "SS":
+        return sum(len(s.encode("utf-8")) for s in inner)
+    if kind == "NS":
+        return sum((len(n) + 1) // 2 + 1 for n in inner)
+    if kind == "BS":
+        return sum(len(b) for b in inner)
+    if kind == "M":
+        return 3 + sum(len(k.encode("utf-8")) + _value_size(v) + 1 for k, v in inner.items())
+    if kind == "L":
+        return 3 + sum(_value_size(v) + 1 for v in inner)
+    return 0
+
+
+def _item_size(item: dict[str, Any] | None) -> int:
+    if not item:
+        return 0
+    return sum(len(name.encode("utf-8")) + _value_size(value) for name, value in item.items())
+
+
+def _wru(size: int) -> int:
+    return max(1, math.ceil(size / 1024))
+
+
+def _rru(size: int, consistent: bool) -> float:
+    units = max(1, math.ceil(size / 4096))
+    return float(units) if consistent else units / 2
+
+
+def _dynamodb_writes(operation: str, params: dict[str, Any]) -> None:
+    if operation == "PutItem":
+        _add("dynamodb:wru", _wru(_item_size(params.get("Item"))))
+    elif operation in ("UpdateItem", "DeleteItem"):
+        # The new or old item's size is not in the request; the rows updated here are job rows, well under 1 KiB.
+        _add("dynamodb:wru", 1)
+    elif operation == "TransactWriteItems":
+        for entry in params.get("TransactItems", []):
+            for kind, body in entry.items():
+                size = _item_size(body.get("Item")) if kind == "Put" else 0
+                _add("dynamodb:wru", 2 * _wru(size))
+                _add("dynamodb:transact_entries")
+    elif operation == "BatchWriteItem":
+        for requests in params.get("RequestItems", {}).values():
+            for request in requests:
+                _add("dynamodb:wru", _wru(_item_size(request.get("PutRequest", {}).get("Item"))))
+
+
+def _dynamodb_reads(operation: str, params: dict[str, Any], parsed: dict[str, Any]) -> None:
+    consistent = bool(params.get("ConsistentRead"))
+    if operation == "GetItem":
+        _add("dynamodb:rru", _rru(_item_size(parsed.get("Item")), consistent))
+    elif operation in ("Query", "Scan"):
+        _add("dynamodb:rru", _rru(sum(_item_size(item) for item in parsed.get("Items", [])), consistent))
+    elif operation == "BatchGetItem":
+        for items in parsed.get("Responses", {}).values():
+            for item in items:
+                _add("dynamodb:rru", _rru(_item_size(item), consistent))
+    elif operation == "TransactGetItems":
+        for response in parsed.get("Responses", []):
+            _add("dynamodb:rru", 2 * _rru(_item_size(response.get("Item")), True))
+
+
+# --- SQS ------------------------------------------------------------------------------------------------
+
+def _chunks(payload_bytes: int) -> int:
+    return max(1, math.ceil(payload_bytes / 65536))
+
+
+def _attributes_size(attributes: dict[str, Any] | None) -> int:
+    size = 0
+    for name, value in (attributes or {}).items():
+        size += len(name) + len(value.get("DataType", ""))
+        size += len(str(value.get("StringValue", value.get("BinaryValue", ""))).encode("utf-8"))
+    return size
+
+
+def _close_invocation(now: float) -> None:
+    if _invocation:
+        queue = _invocation.pop("queue")
+        started = _invocation.pop("started")
+        _add(f"lambda:{queue}:invocations")
+        _add(f"lambda:{queue}:seconds", now - started)
+
+
+def _sqs_before(operation: str, params: dict[str, Any]) -> None:
+    queue = _queue_name(params.get("QueueUrl"))
+    if operation == "SendMessageBatch":
+        entries = params.get("Entries", [])
+        payload = sum(len(e.get("MessageBody", "").encode("utf-8")) + _attributes_size(e.get("MessageAttributes"))
+                      for e in entries)
+        _add(f"sqs:{queue}:sent_messages", len(entries))
+        _add("sqs:requests_64k", _chunks(payload))
+    elif operation == "SendMessage":
+        payload = len(params.get("MessageBody", "").encode("utf-8")) + _attributes_size(params.get("MessageAttributes"))
+        _add(f"sqs:{queue}:sent_messages")
+        _add("sqs:requests_64k", _chunks(payload))
+    elif operation in ("DeleteMessageBatch", "DeleteMessage", "ReceiveMessage"):
+        _close_invocation(time.perf_counter())
+        if operation != "ReceiveMessage":
+            _add("sqs:requests_64k")
+    else:
+        _add("sqs:requests_64k")
+
+
+def _sqs_after(operation: str, params: dict[str, Any], parsed: dict[str, Any]) -> None:
+    if operation != "ReceiveMessage":
+        return
+    queue = _queue_name(params.get("QueueUrl"))
+    messages = parsed.get("Messages") or []
+    payload = sum(len(m.get("Body", "").encode("utf-8")) for m in messages)
+    _add("sqs:requests_64k", _chunks(payload))
+    if not messages:
+        _add(f"sqs:{queue}:empty_receives")
+        return
+    _add(f"sqs:{queue}:receives")
+    _add(f"sqs:{queue}:received_messages", len(messages))
+    _invocation.update(queue=queue, started=time.perf_counter())
+
+
+# --- S3 -------------------------------------------------------------------------------------------------
+
+_S3_GET_TIER = {"GetObject", "HeadObject", "GetObjectTagging", "HeadBucket"}
+_S3_FREE = {"DeleteObject", "DeleteObjects"}
+
+
+def _s3_before(operation: str) -> None:
+    if operation in _S3_GET_TIER:
+        _add("s3:get_tier_requests")
+    elif operation not in _S3_FREE:
+        _add("s3:put_tier_requests")
+
+
+# --- hooks ----------------------------------------------------------------------------------------------
+
+def _before(params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+    service, operation = model.service_model.service_name, model.name
+    context["bench_params"] = params
+    with _lock:
+        _add(f"calls:{service}:{operation}")
+        if service == "dynamodb":
+            _dynamodb_writes(operation, params)
+        elif service == "sqs":
+            _sqs_before(operation, params)
+        elif service == "s3":
+            _s3_before(operation)
+        elif service == "events" and operation == "PutEvents":
+            for entry in params.get("Entries", []):
+                _add("events:billed_events", _chunks(len(str(entry.get("Detail", "")).encode("utf-8"))))
+
+
+def _after(http_response: Any, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+    service, operation = model.service_model.service_name, model.name
+    params = context.get("bench_params") or {}
+    if not isinstance(parsed, dict) or "Error" in parsed and parsed.get("Error"):
+        return
+    with _lock:
+        if service == "dynamodb":
+            _dynamodb_reads(operation, params, parsed)
+        elif service == "sqs":
+            _sqs_after(operation, params, parsed)
+
+
+# --- where the handlers' time goes ---------------------------------------------------------------------
+#
+# A few handlers, the worker's hier_config computation and the AWS calls each handler makes are timed by
+# wrapping them as their modules are imported (wall time: what Lambda bills, waits included). AWS call time
+# is summed over the handler's threads (the fan-out sends from 8), so it can exceed the handler's time.
+
+_TIMED_HANDLERS = {
+    "netremedy.handlers.remediate_devices": "worker",
+    "netremedy.handlers.create_job": "create_job",
+    "netremedy.handlers.write_back_results": "write_back",
+}
+_COMPUTE_MODULE = "netremedy.logic.worker"
+_current: list[str] = []  # the handler running in this process (one at a time per timed handler here)
+
+
+_PROFILED = set(filter(None, os.environ.get("BENCH_PROFILE", "").split(",")))
+
+
+def _profiled(label: str, handler: Any) -> Any:
+    """cProfile every call of the handler (its own thread only), the stats dumped after each call."""
+    import cProfile
+
+    profiler = cProfile.Profile()
+    target = Path(_DIR or ".") / f"profile-{label}-{os.getpid()}.pstats"
+
+    def profiled(event: Any, context: Any) -> Any:
+        profiler.enable()
+        try:
+            return handler(event, context)
+        finally:
+            profiler.disable()
+            profiler.dump_stats(target)
+
+    return profiled
+
+
+def _timed_handler(label: str, handler: Any) -> Any:
+    if label in _PROFILED:
+        handler = _profiled(label, handler)
+
+    def timed(event: Any, context: Any) -> Any:
+        started, cpu_started = time.perf_counter(), time.process_time()
+        _current.append(label)
+        try:
+            return handler(event, context)
+        finally:
+            _current.remove(label)
+            with _lock:
+                _add(f"{label}:invocations")
+                _add(f"{label}:records", len(event.get("Records", []) or []))
+                _add(f"{label}:handler_seconds", time.perf_counter() - started)
+                _add(f"{label}:handler_cpu_seconds", time.process_time() - cpu_started)
+
+    return timed
+
+
+def _timed_compute(compute: Any) -> Any:
+    """Wall and CPU time of compute_remediation (the worker computes on one thread, so the process's CPU time
+    during the call is the call's: wall minus CPU is time spent waiting for a core)."""
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        started, cpu_started = time.perf_counter(), time.process_time()
+        try:
+            return compute(*args, **kwargs)
+        finally:
+            with _lock:
+                _add("worker:compute_seconds", time.perf_counter() - started)
+                _add("worker:compute_cpu_seconds", time.process_time() - cpu_started)
+                _add("worker:compute_calls")
+
+    return timed
+
+
+def _patch_handler(label: str) -> Any:
+    def patch(module: Any) -> None:
+        module.handler = _timed_handler(label, module.handler)
+
+    return patch
+
+
+def _patch_compute(module: Any) -> None:
+    if hasattr(module, "compute_remediation"):
+        module.compute_remediation = _timed_compute(module.compute_remediation)
+
+
+class _AfterImport:
+    """A meta path finder that runs a callback on a module right after the module has executed."""
+
+    def __init__(self, callbacks: dict[str, Any]) -> None:
+        self.callbacks = callbacks
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
+        if name not in self.callbacks:
+            return None
+        import importlib.util
+        import sys
+
+        sys.meta_path.remove(self)
+        try:
+            spec = importlib.util.find_spec(name)
+        finally:
+            sys.meta_path.insert(0, self)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        execute, callback = spec.loader.exec_module, self.callbacks[name]
+
+        def exec_module(module: Any) -> None:
+            execute(module)
+            callback(module)
+
+        spec.loader.exec_module = exec_module  # type: ignore[method-assign]
+        return spec
+
+
+def _time_api_calls() -> None:
+    import botocore.client
+
+    original = botocore.client.BaseClient._make_api_call
+
+    def timed(self: Any, operation_name: str, api_params: Any) -> Any:
+        if not _current:
+            return original(self, operation_name, api_params)
+        label = _current[-1]
+        started = time.perf_counter()
+        try:
+            return original(self, operation_name, api_params)
+        finally:
+            with _lock:
+                _add(f"{label}:aws_seconds:{self.meta.service_model.service_name}:{operation_name}",
+                     time.perf_counter() - started)
+
+    botocore.client.BaseClient._make_api_call = timed
+
+
+def _install(directory: Path) -> None:
+    import sys
+
+    import boto3.session
+
+    callbacks = {module: _patch_handler(label) for module, label in _TIMED_HANDLERS.items()}
+    sys.meta_path.insert(0, _AfterImport(callbacks | {_COMPUTE_MODULE: _patch_compute}))
+    _time_api_calls()
+
+    original = boto3.session.Session.client
+
+    def client(self: Any, *args: Any, **kwargs: Any) -> Any:
+        created = original(self, *args, **kwargs)
+        created.meta.events.register("before-parameter-build", _before)
+        created.meta.events.register("after-call", _after)
+        return created
+
+    boto3.session.Session.client = client
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / f"{os.getpid()}.json"
+
+    def flush() -> None:
+        while True:
+            time.sleep(0.5)
+            with _lock:
+                snapshot = dict(_units)
+            if snapshot:
+                temporary = target.with_suffix(".tmp")
+                temporary.write_text(json.dumps(snapshot))
+                temporary.replace(target)
+
+    threading.Thread(target=flush, daemon=True, name="bench-billing-meter").start()
+
+
+if _DIR:
+    _install(Path(_DIR))

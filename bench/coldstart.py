@@ -1,0 +1,126 @@
+"""Cold start: the import time of every handler module (netremedy.handlers.*), each in a fresh interpreter,
+next to a bare ``import hier_config, boto3``; whether each handler loads hier_config; and the peak RSS of the
+worker's compute path on the largest corpus configs."""
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+HANDLERS_DIR = ROOT / "functions" / "netremedy" / "handlers"
+BASELINE = "hier_config, boto3"
+
+# Imports what it is given, timed from inside (interpreter start-up excluded: Lambda's runtime is up already).
+_IMPORT_PROBE = """
+import json, sys, time
+started = time.perf_counter()
+exec("import " + sys.argv[1])
+elapsed = time.perf_counter() - started
+print(json.dumps({"seconds": elapsed, "hier_config": "hier_config" in sys.modules, "boto3": "boto3" in sys.modules,
+                  "modules": len(sys.modules)}))
+"""
+
+# Peak RSS of the worker's compute path: the handler module imported, then the given pairs computed one after
+# the other, as one worker invocation would (a batch holds up to 10 devices).
+_RSS_PROBE = """
+import json, resource, sys, time
+import netremedy.handlers.remediate_devices
+from netremedy.logic.remediation import RemediationError, compute_remediation
+after_import = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmRSS:"))
+pairs = json.load(sys.stdin)
+seconds = []
+for platform, running_path, intended_path in pairs:
+    running, intended = open(running_path).read(), open(intended_path).read()
+    started = time.perf_counter()
+    try:
+        compute_remediation(platform, running, intended)
+    except RemediationError:
+        pass
+    seconds.append(time.perf_counter() - started)
+print(json.dumps({"rss_after_import_kb": after_import,
+                  "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "seconds": seconds}))
+"""
+
+
+def _environment() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_ENDPOINT_URL", "BENCH_METER"))}
+    env.pop("PYTHONPATH", None)
+    env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    env.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    env.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    env["POWERTOOLS_LOG_LEVEL"] = "WARNING"
+    return env
+
+
+def handler_modules() -> list[str]:
+    return sorted(f"netremedy.handlers.{path.stem}" for path in HANDLERS_DIR.glob("*.py") if path.stem != "__init__")
+
+
+def _probe(target: str, env: dict[str, str]) -> dict[str, Any]:
+    done = subprocess.run([sys.executable, "-c", _IMPORT_PROBE, target], env=env, capture_output=True, text=True,
+                          check=False)
+    if done.returncode != 0:
+        return {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed"}
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def import_times(runs: int = 5) -> dict[str, Any]:
+    """Median of ``runs`` fresh-interpreter imports of each target (after one unmeasured warm-up each, so that
+    bytecode caches exist, as in a deployed package built with them)."""
+    env = _environment()
+    targets = [BASELINE, *handler_modules()]
+    samples: dict[str, list[dict[str, Any]]] = {t: [] for t in targets}
+    for target in targets:
+        _probe(target, env)
+    for _ in range(runs):
+        for target in targets:  # interleaved, so that a busy moment on the machine hits every target alike
+            samples[target].append(_probe(target, env))
+    rows: dict[str, Any] = {}
+    for target, results in samples.items():
+        errors = [r for r in results if "error" in r]
+        if errors:
+            rows[target] = {"error": errors[0]["error"]}
+            continue
+        rows[target] = {"median_ms": round(statistics.median(r["seconds"] for r in results) * 1000, 1),
+                        "min_ms": round(min(r["seconds"] for r in results) * 1000, 1),
+                        "imports_hier_config": results[0]["hier_config"], "imports_boto3": results[0]["boto3"],
+                        "modules_loaded": results[0]["modules"], "runs": len(results)}
+    return {"baseline": BASELINE, "python": sys.version.split()[0], "results": rows}
+
+
+def import_breakdown(module: str = "netremedy.handlers.remediate_devices", top: int = 10) -> dict[str, float]:
+    """``python -X importtime``: the cumulative import time (ms) of each top-level package the module pulls
+    in, largest first (one run, so indicative)."""
+    done = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"], env=_environment(),
+                          capture_output=True, text=True, check=True)
+    totals: dict[str, float] = {}
+    for line in done.stderr.splitlines():
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        _, cumulative, name = (part.strip() for part in line.split(":", 1)[1].split("|"))
+        if cumulative.isdigit() and "." not in name:  # a top-level package, wherever it was first imported
+            totals[name] = max(totals.get(name, 0.0), int(cumulative) / 1000)
+    return dict(sorted(totals.items(), key=lambda item: -item[1])[:top])
+
+
+def worker_peak_rss(largest: list[tuple[str, Path, Path]]) -> dict[str, Any]:
+    """Peak RSS of computing the largest pair alone, and of all the given (largest-first) pairs in a row."""
+    env = _environment()
+    # Once unmeasured, so that compiling bytecode (memory-hungry) is not charged to the import.
+    subprocess.run([sys.executable, "-c", "import netremedy.handlers.remediate_devices"], env=env, check=True)
+    out: dict[str, Any] = {}
+    for label, pairs in (("largest_pair", largest[:1]), ("largest_pairs_in_one_invocation", largest)):
+        payload = json.dumps([[platform, str(running), str(intended)] for platform, running, intended in pairs])
+        done = subprocess.run([sys.executable, "-c", _RSS_PROBE], input=payload, env=env, capture_output=True,
+                              text=True, check=True)
+        figures = json.loads(done.stdout.strip().splitlines()[-1])
+        out[label] = {"pairs": [f"{p}/{r.parent.name} ({len(r.read_text().splitlines())} lines)" for p, r, _ in pairs],
+                      "rss_after_import_mb": round(figures["rss_after_import_kb"] / 1024, 1),  # VmRSS
+                      "peak_rss_mb": round(figures["peak_rss_kb"] / 1024, 1),
+                      "compute_seconds": [round(s, 2) for s in figures["seconds"]]}
+    return out
