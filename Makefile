@@ -14,6 +14,8 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 # samlocal (LocalStack's wrapper around the SAM CLI) imports the SAM CLI, so both live together.
 SAMLOCAL_VENV := .venv-samlocal
 SAMLOCAL_STAMP := $(SAMLOCAL_VENV)/.installed
+# The template's Lambda runtime: sam build and the bytecode it ships need this Python.
+RUNTIME_PYTHON ?= python3.12
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 # `make e2e` targets this deployed stack; unset, the suite starts the embedded local stack itself.
@@ -71,8 +73,11 @@ bench-fleet: $(STAMP) ## Fleet benchmark on the local stack: 10,000-device POST,
 bench-engines: $(STAMP) ## hier_config 3.7.1 vs 4.x on every corpus pair -> bench/results/hc4_compare.json
 	$(PY) bench/hc4_compare.py
 
-build: $(SAM_STAMP) ## Build the Lambda package with SAM (sam build)
+# Lambda's code directory is read-only, so without .pyc files every cold start compiles the sources again;
+# unchecked-hash keeps them valid whatever timestamps the deployment zip gives the sources.
+build: $(SAM_STAMP) ## Build the Lambda package with SAM (sam build), with compiled bytecode
 	$(SAM) build --template template.yaml
+	$(RUNTIME_PYTHON) -m compileall -q -j 0 --invalidation-mode unchecked-hash .aws-sam/build
 
 deploy: build ## Deploy to AWS (sam deploy --guided asks for stack name, region and parameters)
 	$(SAM) deploy --guided
