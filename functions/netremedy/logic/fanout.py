@@ -6,7 +6,7 @@ from typing import Any
 
 from netremedy.dal.device_queue import OutgoingMessage
 from netremedy.models.api import DeviceConfig
-from netremedy.models.messages import DeviceMessage, DevicePayload, QueuedDevice
+from netremedy.models.messages import DevicePayload, QueuedDevice
 from netremedy.models.options import RemediationOptions
 
 SQS_BATCH_MAX_ENTRIES = 10
@@ -44,13 +44,11 @@ def plan_fanout(
     """Pack the devices into messages of at most ``devices_per_message`` devices and a quarter of
     ``message_max_bytes`` (so that a send batch still carries several messages); a device too big for a
     message travels alone, by S3 key."""
-    header = DeviceMessage(
-        job_id=job_id,
-        allow_empty_intended=allow_empty_intended,
-        options=None if options is None or options.is_default else options,
-        devices=[QueuedDevice(device_id="x")],
-    ).model_dump(exclude_none=True)
-    header_bytes = len(DeviceMessage.model_validate(header).model_dump_json(exclude_none=True).encode("utf-8"))
+    # The fields of DeviceMessage other than its devices, the same for every message of the job.
+    header: dict[str, Any] = {"job_id": job_id, "allow_empty_intended": allow_empty_intended}
+    if options is not None and not options.is_default:
+        header["options"] = options.model_dump(mode="json", exclude_none=True)
+    header_bytes = len(_message_body(header, []).encode("utf-8"))
     packet_budget = max(message_max_bytes // 4, header_bytes + 1)
     claim_checks: list[ClaimCheck] = []
     bodies: list[str] = []
@@ -86,7 +84,7 @@ def plan_fanout(
 
 def _message_body(header: dict[str, Any], entries: list[str]) -> str:
     """The message JSON, from entries already serialised (each device is serialised once)."""
-    head = json.dumps({key: value for key, value in header.items() if key != "devices"}, separators=(",", ":"))
+    head = json.dumps(header, separators=(",", ":"))
     return f'{head[:-1]},"devices":[{",".join(entries)}]}}'
 
 

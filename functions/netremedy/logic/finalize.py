@@ -44,7 +44,19 @@ def finish_ended_job(settings: ServiceSettings, job_id: str) -> dict[str, Any] |
         written = blob_store.exists(settings.bucket_name, summary_key(job_id)) or bool(
             write_back_results(settings, job))
     detail = {
-        "job_id": job_id,
+        **_job_record(job, status),
+        "duration_seconds": job_duration_seconds(job),
+        "results_prefix": results_prefix(job_id) if written else None,
+        "error": job.error,
+    }
+    event_bus.publish_job_completed(settings.event_bus_name, detail)
+    return detail
+
+
+def _job_record(job: JobItem, status: str) -> dict[str, Any]:
+    """What the JobCompleted event and summary.json both say about an ended job."""
+    return {
+        "job_id": job.job_id,
         "status": status,
         "source": job.source,
         "total_devices": job.total_devices,
@@ -52,12 +64,7 @@ def finish_ended_job(settings: ServiceSettings, job_id: str) -> dict[str, Any] |
         "failed_devices": job.failed_devices,
         "created_at": job.created_at,
         "finished_at": job.updated_at,
-        "duration_seconds": job_duration_seconds(job),
-        "results_prefix": results_prefix(job_id) if written else None,
-        "error": job.error,
     }
-    event_bus.publish_job_completed(settings.event_bus_name, detail)
-    return detail
 
 
 def job_duration_seconds(job: JobItem) -> float:
@@ -75,30 +82,22 @@ def write_back_results(settings: ServiceSettings, job: JobItem) -> dict[str, Any
     per_device = job.source != "api"
     lines: list[str] = []
 
-    def write_device(document: dict[str, Any]) -> None:
-        blob_store.put_bytes(settings.bucket_name, device_key(job_id, document["device_id"]),
-                             json.dumps(document).encode(), "application/json")
+    def write_device(device_id: str, line: str) -> None:
+        blob_store.put_bytes(settings.bucket_name, device_key(job_id, device_id), line.encode(), "application/json")
 
     with ThreadPoolExecutor(max_workers=_WRITERS) as pool:
         pending = []
         for item in job_table.query_device_results(settings.table_name, job_id):
-            document = public_result(settings, item).model_dump()
-            lines.append(json.dumps(document))
+            line = json.dumps(public_result(settings, item).model_dump())
+            lines.append(line)
             if per_device:
-                pending.append(pool.submit(write_device, document))
+                pending.append(pool.submit(write_device, item.device_id, line))
         for future in pending:
             future.result()
     blob_store.put_bytes(settings.bucket_name, bundle_key(job_id), ("\n".join(lines) + "\n").encode(),
                          "application/x-ndjson")
     summary = {
-        "job_id": job_id,
-        "status": "completed",
-        "source": job.source,
-        "total_devices": job.total_devices,
-        "completed_devices": job.completed_devices,
-        "failed_devices": job.failed_devices,
-        "created_at": job.created_at,
-        "finished_at": job.updated_at,
+        **_job_record(job, "completed"),
         "written_at": iso(utc_now()),
         "bundle_key": bundle_key(job_id),
         "devices_prefix": f"{results_prefix(job_id)}devices/" if per_device else None,
