@@ -56,3 +56,16 @@ def sqs_records(bodies: list[str], receive_count: int = 1) -> dict[str, Any]:
         for index, body in enumerate(bodies)
     ]
     return sqs_event(messages, "arn:aws:sqs:us-east-1:123456789012:unit-devices", "us-east-1")
+
+
+def drain_queue(queue_url: str) -> list[str]:
+    """Every message body waiting on a queue, deleted as read (as the event source mapping would)."""
+    import boto3
+
+    sqs = boto3.client("sqs")
+    bodies: list[str] = []
+    while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
+        bodies += [message["Body"] for message in messages]
+        sqs.delete_message_batch(QueueUrl=queue_url, Entries=[
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
+    return bodies

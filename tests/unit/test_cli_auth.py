@@ -17,6 +17,7 @@ from requests.adapters import BaseAdapter
 from netremedy_cli.api_client import ApiClient, resolve_url
 from netremedy_cli.auth import needs_signing, region_from_host
 from netremedy_cli.errors import CliError
+from tests.unit.fake_http import json_response
 
 ACCESS_KEY = "AKIDEXAMPLE"
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
@@ -34,13 +35,7 @@ class Recorder(BaseAdapter):
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
         self.sent.append(request)
-        response = requests.Response()
-        response.status_code = 200
-        response._content = json.dumps(self.answer).encode()
-        response.headers["Content-Type"] = "application/json"
-        response.url = request.url or ""
-        response.request = request
-        return response
+        return json_response(request, 200, self.answer)
 
     def close(self) -> None:
         return None

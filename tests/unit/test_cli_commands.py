@@ -21,6 +21,7 @@ from netremedy_cli.errors import CliError
 from netremedy_cli.main import main
 from netremedy_cli.options import load_tag_rules
 from netremedy_cli.output import diff_text, render_report, render_results, write_result_files
+from tests.unit.fake_http import json_response
 
 URL = "http://api.test"
 JOB = "0b5e0c2e-1111-2222-3333-444455556666"
@@ -60,13 +61,7 @@ class FakeApi(BaseAdapter):
         self.sent.append(request)
         handler = self.routes.get((request.method or "", urlsplit(request.url or "").path))
         status, body = handler(request) if handler else (404, {"error": "not_found", "message": "no route"})
-        response = requests.Response()
-        response.status_code = status
-        response._content = json.dumps(body).encode()
-        response.headers["Content-Type"] = "application/json"
-        response.url = request.url or ""
-        response.request = request
-        return response
+        return json_response(request, status, body)
 
     def close(self) -> None:
         return None

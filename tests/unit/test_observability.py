@@ -8,7 +8,7 @@ import boto3
 import pytest
 
 from netremedy.handlers import cancel_job, create_job, remediate_devices, write_back_results
-from tests.unit.events import context, http_event, sqs_records
+from tests.unit.events import context, drain_queue, http_event, sqs_records
 
 SECRET = "enable secret 5 $1$mERr$hx5rVt7rPNoS4wqbXKX7m0"
 
@@ -18,16 +18,6 @@ def _submit(devices: list[dict[str, str]]) -> str:
                                   context())
     job_id: str = json.loads(response["body"])["job_id"]
     return job_id
-
-
-def _drain(queue_url: str) -> list[str]:
-    sqs = boto3.client("sqs")
-    bodies: list[str] = []
-    while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
-        bodies += [message["Body"] for message in messages]
-        sqs.delete_message_batch(QueueUrl=queue_url, Entries=[
-            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
-    return bodies
 
 
 def _emf(output: str) -> list[dict[str, Any]]:
@@ -61,7 +51,7 @@ def test_worker_emits_device_metrics_once_even_when_the_batch_is_delivered_twice
     aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     _submit(DEVICES)
-    bodies = _drain(aws["queue_url"])
+    bodies = drain_queue(aws["queue_url"])
     capsys.readouterr()
     remediate_devices.handler(sqs_records(bodies), context())
     first = capsys.readouterr().out
@@ -79,10 +69,10 @@ def test_a_completed_job_is_announced_on_eventbridge_with_its_counts_and_duratio
     aws: dict[str, Any], job_events: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     job_id = _submit(DEVICES)
-    remediate_devices.handler(sqs_records(_drain(aws["queue_url"])), context())
+    remediate_devices.handler(sqs_records(drain_queue(aws["queue_url"])), context())
     capsys.readouterr()
-    assert write_back_results.handler(sqs_records(_drain(aws["finalize_url"])), context()) == {"batchItemFailures": []}
-    (event,) = [json.loads(body) for body in _drain(job_events)]
+    assert write_back_results.handler(sqs_records(drain_queue(aws["finalize_url"])), context()) == {"batchItemFailures": []}
+    (event,) = [json.loads(body) for body in drain_queue(job_events)]
     assert (event["source"], event["detail-type"]) == ("netremedy", "JobCompleted")
     detail = event["detail"]
     assert {key: detail[key] for key in ("job_id", "status", "source", "total_devices", "completed_devices",
@@ -99,8 +89,8 @@ def test_a_cancelled_job_is_announced_too(aws: dict[str, Any], job_events: str) 
     event = http_event("DELETE", f"/api/v1/batch/jobs/{job_id}", route="/api/v1/batch/jobs/{job_id}",
                        path_parameters={"job_id": job_id})
     assert cancel_job.handler(event, context())["statusCode"] == 200
-    write_back_results.handler(sqs_records(_drain(aws["finalize_url"])), context())
-    (announced,) = [json.loads(body)["detail"] for body in _drain(job_events)]
+    write_back_results.handler(sqs_records(drain_queue(aws["finalize_url"])), context())
+    (announced,) = [json.loads(body)["detail"] for body in drain_queue(job_events)]
     assert (announced["job_id"], announced["status"], announced["results_prefix"]) == (job_id, "cancelled", None)
 
 
@@ -117,7 +107,7 @@ def test_a_job_that_could_not_be_fanned_out_is_announced_as_failed(
                                   context())
     assert response["statusCode"] == 503
     job_id = json.loads(response["body"])["job_id"]
-    write_back_results.handler(sqs_records(_drain(aws["finalize_url"])), context())
-    (announced,) = [json.loads(body)["detail"] for body in _drain(job_events)]
+    write_back_results.handler(sqs_records(drain_queue(aws["finalize_url"])), context())
+    (announced,) = [json.loads(body)["detail"] for body in drain_queue(job_events)]
     assert (announced["job_id"], announced["status"]) == (job_id, "failed")
     assert "fan-out to the device queue failed" in announced["error"]

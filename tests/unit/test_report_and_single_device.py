@@ -4,13 +4,12 @@ one-device endpoint (equal to a batch job's result for the same device and optio
 import json
 from typing import Any
 
-import boto3
 import pytest
 from hier_config import Platform, RemediationReporter, get_hconfig
 from netremedy.handlers import create_job, job_report, job_results, remediate_devices, single_device
 from netremedy.models.platforms import PLATFORM_NAMES
 
-from tests.unit.events import context, http_event, sqs_records
+from tests.unit.events import context, drain_queue, http_event, sqs_records
 
 BASE = "hostname {name}\nntp server 10.0.0.1\ninterface Gi0/1\n description uplink\n"
 
@@ -39,13 +38,7 @@ def _run_job(aws: dict[str, Any], body: dict[str, Any]) -> str:
     response = create_job.handler(http_event("POST", "/api/v1/batch/remediation", body=body), context())
     assert response["statusCode"] == 202, response["body"]
     job_id: str = json.loads(response["body"])["job_id"]
-    sqs = boto3.client("sqs")
-    bodies = []
-    while messages := sqs.receive_message(QueueUrl=aws["queue_url"], MaxNumberOfMessages=10).get("Messages", []):
-        bodies += [message["Body"] for message in messages]
-        sqs.delete_message_batch(QueueUrl=aws["queue_url"], Entries=[
-            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
-    assert remediate_devices.handler(sqs_records(bodies), context()) == {"batchItemFailures": []}
+    assert remediate_devices.handler(sqs_records(drain_queue(aws["queue_url"])), context()) == {"batchItemFailures": []}
     return job_id
 
 

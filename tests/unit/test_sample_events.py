@@ -15,7 +15,7 @@ from netremedy.models.settings import load_settings
 from netremedy_local.runtime import load_handler
 from netremedy_local.template import RouteSpec, load_stack_model
 from tests.conftest import PROJECT_ROOT
-from tests.unit.events import context, sqs_records
+from tests.unit.events import context, drain_queue, sqs_records
 
 EVENTS_DIR = PROJECT_ROOT / "infra" / "events"
 MODEL = load_stack_model(PROJECT_ROOT / "template.yaml", "us-east-1", "x")
@@ -57,17 +57,6 @@ def _http(sample: str, job_id: str | None = None) -> tuple[int, dict[str, Any]]:
     return int(response["statusCode"]), body
 
 
-def _drain(queue_url: str) -> list[str]:
-    """Every message body waiting on a queue, deleted as read (as the event source mapping would)."""
-    sqs = boto3.client("sqs")
-    bodies: list[str] = []
-    while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
-        bodies += [message["Body"] for message in messages]
-        sqs.delete_message_batch(QueueUrl=queue_url, Entries=[
-            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
-    return bodies
-
-
 def _create_job() -> str:
     status, body = _http("CreateJobFunction.json")
     assert status == 202, body
@@ -77,7 +66,7 @@ def _create_job() -> str:
 
 def _run_devices(aws: dict[str, Any], job_id: str) -> None:
     """Compute the job's queued devices with the worker, so the job completes (and is announced)."""
-    result = _invoke("RemediateDevicesFunction.json", sqs_records(_drain(aws["queue_url"])))
+    result = _invoke("RemediateDevicesFunction.json", sqs_records(drain_queue(aws["queue_url"])))
     assert result == NO_FAILURES
     assert _http("JobStatusFunction.json", job_id)[1]["status"] == "completed"
 
@@ -86,7 +75,7 @@ def _completed_job(aws: dict[str, Any], *, written_back: bool = True) -> str:
     job_id = _create_job()
     _run_devices(aws, job_id)
     if written_back:  # the bundle exists only once the finalize message has been handled
-        for body in _drain(aws["finalize_url"]):
+        for body in drain_queue(aws["finalize_url"]):
             assert _invoke("WriteBackResultsFunction.json", sqs_records([body])) == NO_FAILURES
     return job_id
 
@@ -106,7 +95,7 @@ def _read_json(bucket: str, key: str) -> Any:
 def _create(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     status, body = _http("CreateJobFunction.json")
     assert status == 202 and set(body) == {"job_id", "total_devices"} and body["total_devices"] == 2
-    queued = [DeviceMessage.model_validate_json(message) for message in _drain(aws["queue_url"])]
+    queued = [DeviceMessage.model_validate_json(message) for message in drain_queue(aws["queue_url"])]
     assert sorted(d.device_id for m in queued for d in m.devices) == ["router1", "router2"]
     assert {m.job_id for m in queued} == {body["job_id"]}
 
@@ -184,7 +173,7 @@ def _worker(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     job_id = _create_job()
     event = _load("RemediateDevicesFunction.json", job_id)
     # The sample's body is exactly what the create handler queues: one message holding both devices.
-    assert [event["Records"][0]["body"]] == _drain(aws["queue_url"])
+    assert [event["Records"][0]["body"]] == drain_queue(aws["queue_url"])
     assert _invoke("RemediateDevicesFunction.json", event) == NO_FAILURES
     status = _http("JobStatusFunction.json", job_id)[1]
     assert (status["status"], status["completed_devices"], status["failed_devices"]) == ("completed", 2, 0)
@@ -210,7 +199,7 @@ def _drop(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     assert _invoke("StartDroppedJobsFunction.json", event) == NO_FAILURES
     accepted = _read_json(aws["bucket"], "accepted/nightly fleet.json")
     assert accepted["total_devices"] == 2 and accepted["source"] == f"s3://{aws['bucket']}/{key}"
-    queued = [DeviceMessage.model_validate_json(body) for body in _drain(aws["queue_url"])]
+    queued = [DeviceMessage.model_validate_json(body) for body in drain_queue(aws["queue_url"])]
     assert sorted(d.device_id for m in queued for d in m.devices) == ["router1", "router2"]
     assert {m.job_id for m in queued} == {accepted["job_id"]}
 
@@ -219,7 +208,7 @@ def _write_back(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     job_id = _completed_job(aws, written_back=False)
     event = _load("WriteBackResultsFunction.json", job_id)
     # The sample's body is the announcement the worker sent when the job completed.
-    assert _json_bodies(_drain(aws["finalize_url"])) == _json_bodies([event["Records"][0]["body"]])
+    assert _json_bodies(drain_queue(aws["finalize_url"])) == _json_bodies([event["Records"][0]["body"]])
     assert _invoke("WriteBackResultsFunction.json", event) == NO_FAILURES
     summary = _read_json(aws["bucket"], f"results/{job_id}/summary.json")
     assert (summary["status"], summary["total_devices"], summary["completed_devices"]) == ("completed", 2, 2)
@@ -230,11 +219,11 @@ def _fan_out(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INLINE_FANOUT_MAX_DEVICES", "1")
     load_settings.cache_clear()
     job_id = _create_job()
-    assert _drain(aws["queue_url"]) == []
+    assert drain_queue(aws["queue_url"]) == []
     event = _load("FanOutJobsFunction.json", job_id)
-    assert _json_bodies(_drain(aws["fanout_url"])) == _json_bodies([event["Records"][0]["body"]])
+    assert _json_bodies(drain_queue(aws["fanout_url"])) == _json_bodies([event["Records"][0]["body"]])
     assert _invoke("FanOutJobsFunction.json", event) == NO_FAILURES
-    queued = [DeviceMessage.model_validate_json(body) for body in _drain(aws["queue_url"])]
+    queued = [DeviceMessage.model_validate_json(body) for body in drain_queue(aws["queue_url"])]
     assert sorted(d.device_id for m in queued for d in m.devices) == ["router1", "router2"]
     assert {m.job_id for m in queued} == {job_id}
 
