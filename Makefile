@@ -32,7 +32,7 @@ help: ## List the targets
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[local,test,cli]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[local,test,cli,lint]'
 	touch $@
 
 $(SAM_STAMP):
@@ -56,7 +56,12 @@ serve: $(STAMP) ## Run the whole service locally on http://127.0.0.1:8000 (PORT,
 test: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP) ## Run every test (unit, integration on the local stack, corpus fidelity, template)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP) ## Lint the template (cfn-lint, sam validate --lint, checkov)
+LINT_PATHS := functions infra client bench
+
+lint: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP) ## ruff, ruff format --check, mypy --strict; the template (cfn-lint, sam validate, checkov)
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/ruff format --check $(LINT_PATHS)
+	$(VENV)/bin/mypy --strict $(LINT_PATHS)
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint --template template.yaml --region us-east-1
 	$(CHECKOV) -f template.yaml --framework cloudformation --quiet --compact --skip-download

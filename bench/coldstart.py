@@ -57,12 +57,15 @@ def _environment() -> dict[str, str]:
 
 
 def handler_modules() -> list[str]:
-    return sorted(f"netremedy.handlers.{path.stem}" for path in HANDLERS_DIR.glob("*.py") if path.stem != "__init__")
+    return sorted(
+        f"netremedy.handlers.{path.stem}" for path in HANDLERS_DIR.glob("*.py") if path.stem != "__init__"
+    )
 
 
 def _probe(target: str, env: dict[str, str]) -> dict[str, Any]:
-    done = subprocess.run([sys.executable, "-c", _IMPORT_PROBE, target], env=env, capture_output=True, text=True,
-                          check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", _IMPORT_PROBE, target], env=env, capture_output=True, text=True, check=False
+    )
     if done.returncode != 0:
         return {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed"}
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -86,18 +89,27 @@ def import_times(runs: int = 5) -> dict[str, Any]:
         if errors:
             rows[target] = {"error": errors[0]["error"]}
             continue
-        rows[target] = {"median_ms": round(statistics.median(r["seconds"] for r in results) * 1000, 1),
-                        "min_ms": round(min(r["seconds"] for r in results) * 1000, 1),
-                        "imports_hier_config": results[0]["hier_config"], "imports_boto3": results[0]["boto3"],
-                        "modules_loaded": results[0]["modules"], "runs": len(results)}
+        rows[target] = {
+            "median_ms": round(statistics.median(r["seconds"] for r in results) * 1000, 1),
+            "min_ms": round(min(r["seconds"] for r in results) * 1000, 1),
+            "imports_hier_config": results[0]["hier_config"],
+            "imports_boto3": results[0]["boto3"],
+            "modules_loaded": results[0]["modules"],
+            "runs": len(results),
+        }
     return {"baseline": BASELINE, "python": sys.version.split()[0], "results": rows}
 
 
 def import_breakdown(module: str = "netremedy.handlers.remediate_devices", top: int = 10) -> dict[str, float]:
     """``python -X importtime``: the cumulative import time (ms) of each top-level package the module pulls
     in, largest first (one run, so indicative)."""
-    done = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"], env=_environment(),
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+        env=_environment(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     totals: dict[str, float] = {}
     for line in done.stderr.splitlines():
         if not line.startswith("import time:") or "|" not in line:
@@ -115,12 +127,22 @@ def worker_peak_rss(largest: list[tuple[str, Path, Path]]) -> dict[str, Any]:
     subprocess.run([sys.executable, "-c", "import netremedy.handlers.remediate_devices"], env=env, check=True)
     out: dict[str, Any] = {}
     for label, pairs in (("largest_pair", largest[:1]), ("largest_pairs_in_one_invocation", largest)):
-        payload = json.dumps([[platform, str(running), str(intended)] for platform, running, intended in pairs])
-        done = subprocess.run([sys.executable, "-c", _RSS_PROBE], input=payload, env=env, capture_output=True,
-                              text=True, check=True)
+        payload = json.dumps(
+            [[platform, str(running), str(intended)] for platform, running, intended in pairs]
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", _RSS_PROBE],
+            input=payload,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         figures = json.loads(done.stdout.strip().splitlines()[-1])
-        out[label] = {"pairs": [f"{p}/{r.parent.name} ({len(r.read_text().splitlines())} lines)" for p, r, _ in pairs],
-                      "rss_after_import_mb": round(figures["rss_after_import_kb"] / 1024, 1),  # VmRSS
-                      "peak_rss_mb": round(figures["peak_rss_kb"] / 1024, 1),
-                      "compute_seconds": [round(s, 2) for s in figures["seconds"]]}
+        out[label] = {
+            "pairs": [f"{p}/{r.parent.name} ({len(r.read_text().splitlines())} lines)" for p, r, _ in pairs],
+            "rss_after_import_mb": round(figures["rss_after_import_kb"] / 1024, 1),  # VmRSS
+            "peak_rss_mb": round(figures["peak_rss_kb"] / 1024, 1),
+            "compute_seconds": [round(s, 2) for s in figures["seconds"]],
+        }
     return out

@@ -47,16 +47,32 @@ def load_pairs(corpus: Path = DEFAULT_CORPUS) -> list[Pair]:
     if manifest.exists():
         cases = json.loads(manifest.read_text())["cases"]
         locations = [
-            (case["platform"], case["case"], corpus / case["dir"] / case["files"]["running"],
-             corpus / case["dir"] / case["files"]["intended"])
-            for case in cases if "running" in case.get("files", {}) and "intended" in case.get("files", {})
+            (
+                case["platform"],
+                case["case"],
+                corpus / case["dir"] / case["files"]["running"],
+                corpus / case["dir"] / case["files"]["intended"],
+            )
+            for case in cases
+            if "running" in case.get("files", {}) and "intended" in case.get("files", {})
         ]
     else:
-        locations = [(p.parent.parent.name, p.parent.name, p, p.parent / "intended.conf")
-                     for p in corpus.glob("*/*/running.conf") if (p.parent / "intended.conf").exists()]
-    pairs = [Pair(platform, case, running.read_text(encoding="utf-8"), intended.read_text(encoding="utf-8"),
-                  running, intended)
-             for platform, case, running, intended in locations]
+        locations = [
+            (p.parent.parent.name, p.parent.name, p, p.parent / "intended.conf")
+            for p in corpus.glob("*/*/running.conf")
+            if (p.parent / "intended.conf").exists()
+        ]
+    pairs = [
+        Pair(
+            platform,
+            case,
+            running.read_text(encoding="utf-8"),
+            intended.read_text(encoding="utf-8"),
+            running,
+            intended,
+        )
+        for platform, case, running, intended in locations
+    ]
     return sorted(pairs, key=lambda pair: pair.name)
 
 
@@ -73,8 +89,12 @@ class Device:
     pair: Pair
 
     def as_request(self) -> dict[str, str]:
-        return {"device_id": self.device_id, "platform": self.pair.platform,
-                "running_config": self.pair.running, "intended_config": self.pair.intended}
+        return {
+            "device_id": self.device_id,
+            "platform": self.pair.platform,
+            "running_config": self.pair.running,
+            "intended_config": self.pair.intended,
+        }
 
 
 def make_devices(pairs: list[Pair], count: int, prefix: str) -> list[Device]:

@@ -41,7 +41,7 @@ API_GATEWAY_INCREMENT_BYTES = 512 * 1024
 API_HANDLERS = {"post": "create_job", "status": "job_status", "results": "job_results"}
 
 
-class _TolerantLoader(yaml.SafeLoader):  # type: ignore[misc]
+class _TolerantLoader(yaml.SafeLoader):
     """Reads CloudFormation short tags (!Ref, !GetAtt, ...) as plain strings."""
 
 
@@ -50,6 +50,7 @@ def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
         return str(loader.construct_scalar(node))
     if isinstance(node, yaml.SequenceNode):
         return loader.construct_sequence(node)
+    assert isinstance(node, yaml.MappingNode)
     return loader.construct_mapping(node)
 
 
@@ -79,19 +80,32 @@ def template_functions(template: Path = ROOT / "template.yaml") -> dict[str, dic
 
 def _queue_logical_ids(resources: dict[str, str]) -> dict[str, str]:
     """Physical queue name (last segment of its URL) -> logical id, from the local stack's stack.json."""
-    return {str(value).rstrip("/").rsplit("/", 1)[-1]: logical for logical, value in resources.items()
-            if isinstance(value, str) and value.startswith("http")}
+    return {
+        str(value).rstrip("/").rsplit("/", 1)[-1]: logical
+        for logical, value in resources.items()
+        if isinstance(value, str) and value.startswith("http")
+    }
 
 
-def per_device_costs(*, devices: int, calls: Counter[str], units: Counter[str], http_requests: list[dict[str, Any]],
-                     poll_calls: Counter[str], poll_units: Counter[str], resources: dict[str, str]) -> dict[str, Any]:
+def per_device_costs(
+    *,
+    devices: int,
+    calls: Counter[str],
+    units: Counter[str],
+    http_requests: list[dict[str, Any]],
+    poll_calls: Counter[str],
+    poll_units: Counter[str],
+    resources: dict[str, str],
+) -> dict[str, Any]:
     """Everything per device (and the estimated bill per 1,000 devices) for one mix.
 
     ``calls``/``units`` cover the whole mix (submit, processing, results fetch, write-back) in every stack
     process; the client's status polls are taken out with the per-poll figures ``poll_calls``/``poll_units``.
     """
     polls = sum(1 for r in http_requests if r["kind"] == "status")
-    service_calls = Counter({op: n - polls * poll_calls.get(op, 0) for op, n in calls.items() if op != "job_row_writes"})
+    service_calls = Counter(
+        {op: n - polls * poll_calls.get(op, 0) for op, n in calls.items() if op != "job_row_writes"}
+    )
     service_units = Counter({k: v - polls * poll_units.get(k, 0) for k, v in units.items()})
     queue_ids = _queue_logical_ids(resources)
     functions = template_functions()
@@ -108,8 +122,11 @@ def per_device_costs(*, devices: int, calls: Counter[str], units: Counter[str], 
     service_total += receives + empty_receives - by_operation["sqs:ReceiveMessage"]
     by_operation["sqs:ReceiveMessage"] = receives
     by_operation["sqs:ReceiveMessage (empty, not counted)"] = empty_receives
-    sent = {queue_ids.get(k.split(":")[1], k.split(":")[1]): v for k, v in service_units.items()
-            if k.startswith("sqs:") and k.endswith(":sent_messages")}
+    sent = {
+        queue_ids.get(k.split(":")[1], k.split(":")[1]): v
+        for k, v in service_units.items()
+        if k.startswith("sqs:") and k.endswith(":sent_messages")
+    }
 
     # Lambda: queue-driven invocations measured in the pollers; API invocations from the client's requests.
     lambda_rows: dict[str, dict[str, float]] = {}
@@ -118,8 +135,11 @@ def per_device_costs(*, devices: int, calls: Counter[str], units: Counter[str], 
             queue_name = key.split(":")[1]
             name, function = by_queue.get(queue_ids.get(queue_name, ""), (queue_name, {"memory_mb": 128}))
             seconds = service_units.get(f"lambda:{queue_name}:seconds", 0.0)
-            lambda_rows[name] = {"invocations": value, "seconds": seconds,
-                                 "gb_seconds": seconds * function["memory_mb"] / 1024}
+            lambda_rows[name] = {
+                "invocations": value,
+                "seconds": seconds,
+                "gb_seconds": seconds * function["memory_mb"] / 1024,
+            }
     api_gateway_requests = 0
     for request in http_requests:
         if request["kind"] == "status":
@@ -129,24 +149,38 @@ def per_device_costs(*, devices: int, calls: Counter[str], units: Counter[str], 
         row["invocations"] += 1
         row["seconds"] += request["seconds"]
         row["gb_seconds"] += request["seconds"] * function["memory_mb"] / 1024
-        api_gateway_requests += max(1, math.ceil(max(request["request_bytes"], request["response_bytes"])
-                                                 / API_GATEWAY_INCREMENT_BYTES))
+        api_gateway_requests += max(
+            1,
+            math.ceil(max(request["request_bytes"], request["response_bytes"]) / API_GATEWAY_INCREMENT_BYTES),
+        )
 
     p = PRICES_USD
     sqs_requests = service_units.get("sqs:requests_64k", 0) - empty_receives
     cost = {
         "sqs": sqs_requests * p["sqs_standard_per_million_requests"] / 1e6,
-        "dynamodb": (service_units.get("dynamodb:wru", 0) * p["dynamodb_on_demand_per_million_wru"]
-                     + service_units.get("dynamodb:rru", 0) * p["dynamodb_on_demand_per_million_rru"]) / 1e6,
-        "s3": (service_units.get("s3:put_tier_requests", 0) * p["s3_standard_per_1000_put_copy_post_list"]
-               + service_units.get("s3:get_tier_requests", 0) * p["s3_standard_per_1000_get_select"]) / 1e3,
+        "dynamodb": (
+            service_units.get("dynamodb:wru", 0) * p["dynamodb_on_demand_per_million_wru"]
+            + service_units.get("dynamodb:rru", 0) * p["dynamodb_on_demand_per_million_rru"]
+        )
+        / 1e6,
+        "s3": (
+            service_units.get("s3:put_tier_requests", 0) * p["s3_standard_per_1000_put_copy_post_list"]
+            + service_units.get("s3:get_tier_requests", 0) * p["s3_standard_per_1000_get_select"]
+        )
+        / 1e3,
         "lambda_requests": sum(r["invocations"] for r in lambda_rows.values())
-        * p["lambda_per_million_requests"] / 1e6,
-        "lambda_duration": sum(r["gb_seconds"] for r in lambda_rows.values()) * p["lambda_arm64_per_gb_second"],
+        * p["lambda_per_million_requests"]
+        / 1e6,
+        "lambda_duration": sum(r["gb_seconds"] for r in lambda_rows.values())
+        * p["lambda_arm64_per_gb_second"],
         "api_gateway": api_gateway_requests * p["api_gateway_http_per_million_requests"] / 1e6,
-        "eventbridge": service_units.get("events:billed_events", 0) * p["eventbridge_per_million_custom_events"] / 1e6,
+        "eventbridge": service_units.get("events:billed_events", 0)
+        * p["eventbridge_per_million_custom_events"]
+        / 1e6,
     }
-    unpriced = sorted({op for op, n in service_calls.items() if n and op.split(":")[0] not in PRICED_SERVICES})
+    unpriced = sorted(
+        {op for op, n in service_calls.items() if n and op.split(":")[0] not in PRICED_SERVICES}
+    )
     per_1000 = {k: round(v * 1000 / devices, 5) for k, v in cost.items()}
     per_1000["total"] = round(sum(cost.values()) * 1000 / devices, 4)
 
@@ -159,15 +193,23 @@ def per_device_costs(*, devices: int, calls: Counter[str], units: Counter[str], 
         "aws_calls_per_device_raw_incl_status_polls": per_device(raw_total),
         "empty_receives_per_device": per_device(empty_receives),
         "job_item_writes_per_device": per_device(calls.get("job_row_writes", 0)),
-        "aws_calls_per_device_by_operation": {op: per_device(n) for op, n in sorted(by_operation.items()) if n},
+        "aws_calls_per_device_by_operation": {
+            op: per_device(n) for op, n in sorted(by_operation.items()) if n
+        },
         "sqs_messages_per_device": {queue: per_device(n) for queue, n in sorted(sent.items())},
         "sqs_billed_requests_per_device": per_device(sqs_requests),
         "dynamodb_wru_per_device": per_device(service_units.get("dynamodb:wru", 0)),
         "dynamodb_rru_per_device": per_device(service_units.get("dynamodb:rru", 0)),
         "s3_put_tier_per_device": per_device(service_units.get("s3:put_tier_requests", 0)),
         "s3_get_tier_per_device": per_device(service_units.get("s3:get_tier_requests", 0)),
-        "lambda": {name: {"invocations": int(r["invocations"]), "seconds": round(r["seconds"], 2),
-                          "gb_seconds": round(r["gb_seconds"], 2)} for name, r in sorted(lambda_rows.items())},
+        "lambda": {
+            name: {
+                "invocations": int(r["invocations"]),
+                "seconds": round(r["seconds"], 2),
+                "gb_seconds": round(r["gb_seconds"], 2),
+            }
+            for name, r in sorted(lambda_rows.items())
+        },
         "api_gateway_requests": api_gateway_requests,
         "status_polls": polls,
         "aws_calls_per_status_poll": {op: round(n, 2) for op, n in poll_calls.items() if n},

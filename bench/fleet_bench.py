@@ -35,10 +35,15 @@ def _free_port() -> int:
 
 
 def _devices(prefix: str, count: int) -> list[dict[str, str]]:
-    return [{"device_id": f"{prefix}{i:06d}", "platform": "cisco_ios",
-             "running_config": f"hostname {prefix}{i}\ninterface Gi0/1\n description uplink\n shutdown",
-             "intended_config": f"hostname {prefix}{i}\ninterface Gi0/1\n description uplink-new\n no shutdown"}
-            for i in range(count)]
+    return [
+        {
+            "device_id": f"{prefix}{i:06d}",
+            "platform": "cisco_ios",
+            "running_config": f"hostname {prefix}{i}\ninterface Gi0/1\n description uplink\n shutdown",
+            "intended_config": f"hostname {prefix}{i}\ninterface Gi0/1\n description uplink-new\n no shutdown",
+        }
+        for i in range(count)
+    ]
 
 
 def _wait_completed(api: str, job_id: str, timeout: float) -> dict[str, Any]:
@@ -52,7 +57,9 @@ def _wait_completed(api: str, job_id: str, timeout: float) -> dict[str, Any]:
 
 
 def _report(name: str, devices: int, accept_s: float, total_s: float, calls: Counter[str]) -> dict[str, Any]:
-    per_device = {op: round(count / devices, 4) for op, count in sorted(calls.items()) if op != "job_row_writes"}
+    per_device = {
+        op: round(count / devices, 4) for op, count in sorted(calls.items()) if op != "job_row_writes"
+    }
     figures = {
         "scenario": name,
         "devices": devices,
@@ -60,11 +67,19 @@ def _report(name: str, devices: int, accept_s: float, total_s: float, calls: Cou
         "total_s": round(total_s, 1),
         "devices_per_s": round(devices / total_s, 1),
         "job_row_writes_per_device": round(calls["job_row_writes"] / devices, 4),
-        "aws_calls_per_device": round(sum(c for op, c in calls.items() if op != "job_row_writes") / devices, 3),
+        "aws_calls_per_device": round(
+            sum(c for op, c in calls.items() if op != "job_row_writes") / devices, 3
+        ),
         "aws_calls_per_device_by_operation": per_device,
     }
     print(f"\n== {name}: {devices} devices")
-    for key in ("accept_latency_s", "total_s", "devices_per_s", "job_row_writes_per_device", "aws_calls_per_device"):
+    for key in (
+        "accept_latency_s",
+        "total_s",
+        "devices_per_s",
+        "job_row_writes_per_device",
+        "aws_calls_per_device",
+    ):
         print(f"  {key:28} {figures[key]}")
     for op, value in per_device.items():
         print(f"    {op:40} {value}")
@@ -80,10 +95,18 @@ def main() -> None:
 
     state = Path(tempfile.mkdtemp(prefix="netremedy-bench-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
-    env.update(PORT=str(_free_port()), AWS_PORT=str(_free_port()), LOCAL_STATE_DIR=str(state),
-               NETREMEDY_PROJECT_ROOT=str(ROOT), LOCAL_METER_AWS_CALLS="1", POWERTOOLS_LOG_LEVEL="WARNING")
+    env.update(
+        PORT=str(_free_port()),
+        AWS_PORT=str(_free_port()),
+        LOCAL_STATE_DIR=str(state),
+        NETREMEDY_PROJECT_ROOT=str(ROOT),
+        LOCAL_METER_AWS_CALLS="1",
+        POWERTOOLS_LOG_LEVEL="WARNING",
+    )
     log = (state / "serve.log").open("wb")
-    stack = subprocess.Popen([sys.executable, "-m", "netremedy_local"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    stack = subprocess.Popen(
+        [sys.executable, "-m", "netremedy_local"], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     results: list[dict[str, Any]] = []
     try:
         while not (state / "stack.json").exists():
@@ -105,12 +128,19 @@ def main() -> None:
             status = _wait_completed(api, response.json()["job_id"], args.timeout)
             elapsed = time.monotonic() - started
             time.sleep(2)  # let every process flush its counts
-            results.append(_report("api-post", args.api_devices, accepted, elapsed, totals(state) - before)
-                           | {"final": status})
+            results.append(
+                _report("api-post", args.api_devices, accepted, elapsed, totals(state) - before)
+                | {"final": status}
+            )
 
         if args.drop_devices:
-            s3 = boto3.client("s3", endpoint_url=described["aws_endpoint"], region_name=described["region"],
-                              aws_access_key_id="testing", aws_secret_access_key="testing")
+            s3 = boto3.client(
+                "s3",
+                endpoint_url=described["aws_endpoint"],
+                region_name=described["region"],
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
+            )
             bucket = described["resources"]["ResultBucket"]
             manifest = json.dumps({"device_configs": _devices("drop", args.drop_devices)}).encode()
             print(f"drop manifest: {len(manifest) / 1e6:.1f} MB")
@@ -119,7 +149,9 @@ def main() -> None:
             s3.put_object(Bucket=bucket, Key="incoming/bench.json", Body=manifest)
             while True:
                 try:
-                    accepted_doc = json.loads(s3.get_object(Bucket=bucket, Key="accepted/bench.json")["Body"].read())
+                    accepted_doc = json.loads(
+                        s3.get_object(Bucket=bucket, Key="accepted/bench.json")["Body"].read()
+                    )
                     break
                 except s3.exceptions.NoSuchKey:
                     time.sleep(0.5)
@@ -127,8 +159,10 @@ def main() -> None:
             status = _wait_completed(api, accepted_doc["job_id"], args.timeout)
             elapsed = time.monotonic() - started
             time.sleep(2)
-            results.append(_report("s3-drop", args.drop_devices, accepted, elapsed, totals(state) - before)
-                           | {"final": status})
+            results.append(
+                _report("s3-drop", args.drop_devices, accepted, elapsed, totals(state) - before)
+                | {"final": status}
+            )
     finally:
         stack.send_signal(signal.SIGINT)
         try:

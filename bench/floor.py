@@ -25,9 +25,14 @@ class FloorResult:
     digests: dict[str, str]  # device_id -> digest of the text, or "failed"
 
     def as_dict(self) -> dict[str, float | int]:
-        return {"devices": self.devices, "seconds": round(self.seconds, 3), "cpu_seconds": round(self.cpu_seconds, 3),
-                "devices_per_s": round(self.devices / self.seconds, 1) if self.seconds else 0.0,
-                "succeeded": self.succeeded, "failed": self.failed}
+        return {
+            "devices": self.devices,
+            "seconds": round(self.seconds, 3),
+            "cpu_seconds": round(self.cpu_seconds, 3),
+            "devices_per_s": round(self.devices / self.seconds, 1) if self.seconds else 0.0,
+            "succeeded": self.succeeded,
+            "failed": self.failed,
+        }
 
 
 def run_floor(devices: list[Device]) -> FloorResult:
@@ -48,6 +53,6 @@ def run_floor(devices: list[Device]) -> FloorResult:
             continue
         seconds += time.perf_counter() - started
         cpu_seconds += time.process_time() - cpu_started
-        digests[device.device_id] = digest(text.remediation, text.rollback)
+        digests[device.device_id] = digest(text.remediation or "", text.rollback or "")
         succeeded += 1
     return FloorResult(len(devices), seconds, cpu_seconds, succeeded, failed, digests)

@@ -26,11 +26,17 @@ HERE = Path(__file__).resolve().parent
 ENGINE = HERE / "hc_engine.py"
 
 
-def _run_engine(python: Path, pairs: list[Pair], mode: str,
-                repeat: int) -> tuple[dict[str, Any], dict[str, Any]]:
+def _run_engine(
+    python: Path, pairs: list[Pair], mode: str, repeat: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
     payload = json.dumps([[p.platform, p.case, str(p.running_path), str(p.intended_path)] for p in pairs])
-    done = subprocess.run([str(python), str(ENGINE), "--mode", mode, "--repeat", str(repeat)], input=payload,
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [str(python), str(ENGINE), "--mode", mode, "--repeat", str(repeat)],
+        input=payload,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"{python} {ENGINE.name} --mode {mode} failed: {done.stderr[-2000:]}")
     lines = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
@@ -69,11 +75,18 @@ def compare(corpus: Path = DEFAULT_CORPUS, repeat: int = 3) -> dict[str, Any]:
             identical.append(pair.name)
         else:
             which = "remediation" if a["remediation"] != b["remediation"] else "rollback"
-            different.append({"pair": pair.name, "size_class": classes[pair.name], "differs_in": which,
-                              "first_difference": _first_difference(a[which], b[which]),
-                              "lines_3x": len(a[which].splitlines()), "lines_4x": len(b[which].splitlines()),
-                              "only_in_4x": sorted(set(b[which].splitlines()) - set(a[which].splitlines()))[:10],
-                              "only_in_3x": sorted(set(a[which].splitlines()) - set(b[which].splitlines()))[:10]})
+            different.append(
+                {
+                    "pair": pair.name,
+                    "size_class": classes[pair.name],
+                    "differs_in": which,
+                    "first_difference": _first_difference(a[which], b[which]),
+                    "lines_3x": len(a[which].splitlines()),
+                    "lines_4x": len(b[which].splitlines()),
+                    "only_in_4x": sorted(set(b[which].splitlines()) - set(a[which].splitlines()))[:10],
+                    "only_in_3x": sorted(set(a[which].splitlines()) - set(b[which].splitlines()))[:10],
+                }
+            )
         if n.get("ok") and (n["remediation"], n["rollback"]) != (b["remediation"], b["rollback"]):
             native_differs.append(pair.name)
         timed.append((pair.name, a["seconds"], b["seconds"], n["seconds"] if n.get("ok") else float("nan")))
@@ -82,10 +95,14 @@ def compare(corpus: Path = DEFAULT_CORPUS, repeat: int = 3) -> dict[str, Any]:
         t3 = sum(r[1] for r in rows)
         t4 = sum(r[2] for r in rows)
         tn = sum(r[3] for r in rows)
-        return {"pairs": len(rows), "seconds_3x": round(t3, 3), "seconds_4x": round(t4, 3),
-                "seconds_4x_native": round(tn, 3),
-                "speedup_4x": round(t3 / t4, 2) if t4 else None,
-                "speedup_4x_native": round(t3 / tn, 2) if tn else None}
+        return {
+            "pairs": len(rows),
+            "seconds_3x": round(t3, 3),
+            "seconds_4x": round(t4, 3),
+            "seconds_4x_native": round(tn, 3),
+            "speedup_4x": round(t3 / t4, 2) if t4 else None,
+            "speedup_4x_native": round(t3 / tn, 2) if tn else None,
+        }
 
     speed = {"all": ratios(timed)}
     for size in ("small", "medium", "large"):
@@ -107,21 +124,31 @@ def compare(corpus: Path = DEFAULT_CORPUS, repeat: int = 3) -> dict[str, Any]:
 
 def print_report(result: dict[str, Any]) -> None:
     engines = result["engines"]
-    print(f"\nhier_config {engines['3.x']['hier_config']} vs {engines['4.x']['hier_config']} on "
-          f"{result['pairs']} corpus pairs (best of {result['repeat']})")
+    print(
+        f"\nhier_config {engines['3.x']['hier_config']} vs {engines['4.x']['hier_config']} on "
+        f"{result['pairs']} corpus pairs (best of {result['repeat']})"
+    )
     print(f"  identical remediation+rollback: {result['identical']}   different: {result['different']}")
     for row in result["different_pairs"][:10]:
-        print(f"    differs: {row['pair']} ({row['size_class']}, {row['differs_in']}, {row['lines_3x']} vs "
-              f"{row['lines_4x']} lines): {row['first_difference']}; only in 4.x: {row['only_in_4x']}; "
-              f"only in 3.x: {row['only_in_3x']}")
+        print(
+            f"    differs: {row['pair']} ({row['size_class']}, {row['differs_in']}, {row['lines_3x']} vs "
+            f"{row['lines_4x']} lines): {row['first_difference']}; only in 4.x: {row['only_in_4x']}; "
+            f"only in 3.x: {row['only_in_3x']}"
+        )
     for row in result["refused_by_either"]:
         print(f"    refused: {row['pair']}: 3.x {row['3.x']} | 4.x {row['4.x']}")
     if result["native_path_differs_from_compat"]:
-        print(f"    4.x from_strings text differs from its compat text on: {result['native_path_differs_from_compat']}")
-    print(f"  {'class':8} {'pairs':>5} {'3.x s':>9} {'4.x s':>9} {'4.x/3.x':>8} {'native s':>9} {'native x':>8}")
+        print(
+            f"    4.x from_strings text differs from its compat text on: {result['native_path_differs_from_compat']}"
+        )
+    print(
+        f"  {'class':8} {'pairs':>5} {'3.x s':>9} {'4.x s':>9} {'4.x/3.x':>8} {'native s':>9} {'native x':>8}"
+    )
     for size, row in result["speed"].items():
-        print(f"  {size:8} {row['pairs']:>5} {row['seconds_3x']:>9.3f} {row['seconds_4x']:>9.3f} "
-              f"{row['speedup_4x']!s:>7}x {row['seconds_4x_native']:>9.3f} {row['speedup_4x_native']!s:>7}x")
+        print(
+            f"  {size:8} {row['pairs']:>5} {row['seconds_3x']:>9.3f} {row['seconds_4x']:>9.3f} "
+            f"{row['speedup_4x']!s:>7}x {row['seconds_4x_native']:>9.3f} {row['speedup_4x_native']!s:>7}x"
+        )
 
 
 def main() -> None:

@@ -46,8 +46,12 @@ def main() -> None:
     compute = compat if args.mode == "compat" else native
     if args.mode == "native" and not hasattr(WorkflowRemediation, "from_strings"):
         raise SystemExit("native mode needs hier_config 4 (WorkflowRemediation.from_strings)")
-    print(json.dumps({"hier_config": version("hier-config"), "mode": args.mode, "python": sys.version.split()[0]}),
-          flush=True)
+    print(
+        json.dumps(
+            {"hier_config": version("hier-config"), "mode": args.mode, "python": sys.version.split()[0]}
+        ),
+        flush=True,
+    )
     for platform_name, case, running_path, intended_path in json.load(sys.stdin):
         running, intended = Path(running_path).read_text(), Path(intended_path).read_text()
         platform = Platform[platform_name.upper()]
@@ -58,7 +62,7 @@ def main() -> None:
             try:
                 remediation, rollback = compute(platform, running, intended)
                 line.update(ok=True, remediation=remediation, rollback=rollback)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001
                 line.update(ok=False, error=f"{exc.__class__.__name__}: {exc}"[:500])
             best = min(best, time.perf_counter() - started)
         line["seconds"] = best

@@ -23,15 +23,21 @@ import signal
 import subprocess
 import time
 import urllib.request
-from typing import Any
+from typing import Any, Self
 
 import requests
 from corpus import Device
 from stack import free_port
 from venvs import PEER_REQUIREMENTS, PEER_VENV, ensure, installed_version
 
-_PEER_PLATFORMS = {"cisco_ios": "cisco_ios", "cisco_nxos": "cisco_nxos", "cisco_xr": "cisco_iosxr",
-                   "juniper_junos": "juniper_junos", "arista_eos": "arista_eos", "generic": "generic"}
+_PEER_PLATFORMS = {
+    "cisco_ios": "cisco_ios",
+    "cisco_nxos": "cisco_nxos",
+    "cisco_xr": "cisco_iosxr",
+    "juniper_junos": "juniper_junos",
+    "arista_eos": "arista_eos",
+    "generic": "generic",
+}
 
 
 class PeerServer:
@@ -41,12 +47,24 @@ class PeerServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
 
-    def __enter__(self) -> "PeerServer":
+    def __enter__(self) -> Self:
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
         self.process = subprocess.Popen(
-            [str(self.python), "-m", "uvicorn", "hier_config_api.main:app", "--host", "127.0.0.1",
-             "--port", str(self.port), "--log-level", "warning"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            [
+                str(self.python),
+                "-m",
+                "uvicorn",
+                "hier_config_api.main:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -70,15 +88,25 @@ class PeerServer:
 
 
 def run_peer(devices: list[Device]) -> dict[str, Any]:
-    body = json.dumps({"device_configs": [
-        device.as_request() | {"platform": _PEER_PLATFORMS.get(device.pair.platform, device.pair.platform)}
-        for device in devices]}).encode()
+    body = json.dumps(
+        {
+            "device_configs": [
+                device.as_request()
+                | {"platform": _PEER_PLATFORMS.get(device.pair.platform, device.pair.platform)}
+                for device in devices
+            ]
+        }
+    ).encode()
     unknown = sorted({d.pair.platform for d in devices if d.pair.platform not in _PEER_PLATFORMS})
     with PeerServer() as peer:
         session = requests.Session()
         started = time.perf_counter()
-        response = session.post(f"{peer.url}/api/v1/batch/remediation", data=body,
-                                headers={"Content-Type": "application/json"}, timeout=3600)
+        response = session.post(
+            f"{peer.url}/api/v1/batch/remediation",
+            data=body,
+            headers={"Content-Type": "application/json"},
+            timeout=3600,
+        )
         post_s = time.perf_counter() - started
         response.raise_for_status()
         job_id = response.json()["job_id"]
@@ -92,7 +120,7 @@ def run_peer(devices: list[Device]) -> dict[str, Any]:
         succeeded = sum(1 for r in results["results"] if r.get("status") == "success")
         return {
             "package": f"hier-config-api {installed_version(PEER_VENV, 'hier-config-api')} "
-                       f"(hier_config {installed_version(PEER_VENV, 'hier-config')})",
+            f"(hier_config {installed_version(PEER_VENV, 'hier-config')})",
             "devices": len(devices),
             "body_bytes": len(body),
             "post_latency_s": round(post_s, 3),

@@ -31,8 +31,10 @@ def split_bodies(devices: list[Device]) -> list[bytes]:
     count = max(1, -(-total // MAX_BODY_BYTES), -(-len(devices) // MAX_DEVICES_PER_POST))
     while True:
         chunks = _balanced(encoded, count, total / count)
-        if all(sum(len(e) + 1 for e in chunk) <= MAX_BODY_BYTES and len(chunk) <= MAX_DEVICES_PER_POST
-               for chunk in chunks):
+        if all(
+            sum(len(e) + 1 for e in chunk) <= MAX_BODY_BYTES and len(chunk) <= MAX_DEVICES_PER_POST
+            for chunk in chunks
+        ):
             return [b'{"device_configs": [' + b",".join(chunk) + b"]}" for chunk in chunks]
         count += 1
 
@@ -68,19 +70,32 @@ class PipelineRun:
     http_requests: list[dict[str, Any]] = field(default_factory=list)  # for the API Gateway/Lambda cost
 
 
-def _request(session: requests.Session, run: PipelineRun, kind: str, method: str, url: str,
-             **kwargs: Any) -> requests.Response:
+def _request(
+    session: requests.Session, run: PipelineRun, kind: str, method: str, url: str, **kwargs: Any
+) -> requests.Response:
     started = time.perf_counter()
     response = session.request(method, url, timeout=900, **kwargs)
     elapsed = time.perf_counter() - started
     body = kwargs.get("data") or b""
-    run.http_requests.append({"kind": kind, "seconds": elapsed, "request_bytes": len(body),
-                              "response_bytes": len(response.content)})
+    run.http_requests.append(
+        {
+            "kind": kind,
+            "seconds": elapsed,
+            "request_bytes": len(body),
+            "response_bytes": len(response.content),
+        }
+    )
     return response
 
 
-def run_pipeline(stack: LocalStack, devices: list[Device], expected: dict[str, str], *, poll_interval: float,
-                 timeout: float) -> PipelineRun:
+def run_pipeline(
+    stack: LocalStack,
+    devices: list[Device],
+    expected: dict[str, str],
+    *,
+    poll_interval: float,
+    timeout: float,
+) -> PipelineRun:
     api = stack.api
     run = PipelineRun(devices=len(devices))
     bodies = split_bodies(devices)
@@ -91,14 +106,20 @@ def run_pipeline(stack: LocalStack, devices: list[Device], expected: dict[str, s
     job_ids: list[str] = []
     for body in bodies:
         post_started = time.perf_counter()
-        response = _request(session, run, "post", "POST", f"{api}/api/v1/batch/remediation", data=body,
-                            headers=headers)
+        response = _request(
+            session, run, "post", "POST", f"{api}/api/v1/batch/remediation", data=body, headers=headers
+        )
         if response.status_code != 202:
             raise RuntimeError(f"POST answered {response.status_code}: {response.text[:500]}")
         created = response.json()
         job_ids.append(created["job_id"])
-        run.posts.append({"devices": created["total_devices"], "body_bytes": len(body),
-                          "latency_s": round(time.perf_counter() - post_started, 3)})
+        run.posts.append(
+            {
+                "devices": created["total_devices"],
+                "body_bytes": len(body),
+                "latency_s": round(time.perf_counter() - post_started, 3),
+            }
+        )
     run.accept_s = time.perf_counter() - started
 
     open_jobs = set(job_ids)
@@ -106,8 +127,9 @@ def run_pipeline(stack: LocalStack, devices: list[Device], expected: dict[str, s
     deadline = time.monotonic() + timeout
     while open_jobs:
         for job_id in sorted(open_jobs):
-            status = _request(session, run, "status", "GET", f"{api}/api/v1/batch/jobs/{job_id}",
-                              headers=headers).json()
+            status = _request(
+                session, run, "status", "GET", f"{api}/api/v1/batch/jobs/{job_id}", headers=headers
+            ).json()
             run.status_polls += 1
             if status["status"] in TERMINAL:
                 final[job_id] = status
@@ -123,8 +145,15 @@ def run_pipeline(stack: LocalStack, devices: list[Device], expected: dict[str, s
         token: str | None = None
         while True:
             params = {"limit": 1000} | ({"next_token": token} if token else {})
-            page = _request(session, run, "results", "GET", f"{api}/api/v1/batch/jobs/{job_id}/results",
-                            params=params, headers=headers).json()
+            page = _request(
+                session,
+                run,
+                "results",
+                "GET",
+                f"{api}/api/v1/batch/jobs/{job_id}/results",
+                params=params,
+                headers=headers,
+            ).json()
             run.result_pages += 1
             for result in page["results"]:
                 device_id = result["device_id"]
@@ -142,9 +171,16 @@ def run_pipeline(stack: LocalStack, devices: list[Device], expected: dict[str, s
                 break
     run.total_s = time.perf_counter() - started
     run.missing = sum(1 for device in devices if seen[device.device_id] != 1)
-    run.jobs = [{"job_id": job_id, **{k: final[job_id].get(k) for k in
-                                      ("status", "total_devices", "completed_devices", "failed_devices")}}
-                for job_id in job_ids]
+    run.jobs = [
+        {
+            "job_id": job_id,
+            **{
+                k: final[job_id].get(k)
+                for k in ("status", "total_devices", "completed_devices", "failed_devices")
+            },
+        }
+        for job_id in job_ids
+    ]
 
     # The service writes every completed job's results back to S3 (summary.json last): wait for it, so that
     # its calls are counted.
@@ -166,13 +202,17 @@ def run_pipeline(stack: LocalStack, devices: list[Device], expected: dict[str, s
     return run
 
 
-def calibrate_status_poll(stack: LocalStack, job_id: str, polls: int = 5) -> tuple[Counter[str], Counter[str]]:
+def calibrate_status_poll(
+    stack: LocalStack, job_id: str, polls: int = 5
+) -> tuple[Counter[str], Counter[str]]:
     """AWS calls and billing units of one status GET (measured on the API process), to take the client's polls
     out of the per-device cost."""
     api_pids = stack.pids("api")
     before = stack.snapshot()
     for _ in range(polls):
-        requests.get(f"{stack.api}/api/v1/batch/jobs/{job_id}", headers={"x-netremedy-caller": "bench"}, timeout=60)
+        requests.get(
+            f"{stack.api}/api/v1/batch/jobs/{job_id}", headers={"x-netremedy-caller": "bench"}, timeout=60
+        )
     after = stack.snapshot()
     delta = stack.delta(before, after)
     calls = delta.calls_total(api_pids)
@@ -180,8 +220,10 @@ def calibrate_status_poll(stack: LocalStack, job_id: str, polls: int = 5) -> tup
     units: Counter[str] = Counter()
     for pid in api_pids:
         units.update(delta.units.get(pid, Counter()))
-    return (Counter({op: n / polls for op, n in calls.items()}),
-            Counter({key: n / polls for key, n in units.items() if not key.startswith("calls:")}))
+    return (
+        Counter({op: n / polls for op, n in calls.items()}),
+        Counter({key: n / polls for key, n in units.items() if not key.startswith("calls:")}),
+    )
 
 
 def delta_summary(stack: LocalStack, delta: Delta) -> dict[str, Any]:

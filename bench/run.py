@@ -61,18 +61,28 @@ def table(headers: list[str], rows: list[list[Any]]) -> str:
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     lines = []
     for n, row in enumerate(cells):
-        lines.append("  " + "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths,
-                                                                                                            strict=True))))
+        lines.append(
+            "  "
+            + "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
         if n == 0:
             lines.append("  " + "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
 
 def _git_commit() -> str | None:
-    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                          check=False)
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
-                           text=True, check=False).stdout.strip()
+    done = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
     return (done.stdout.strip() + ("+uncommitted" if dirty else "")) if done.returncode == 0 else None
 
 
@@ -97,13 +107,16 @@ def run_pipelines(args: argparse.Namespace, mixes: dict[str, Any], floors: dict[
             waited = stack.wait_idle()
             _log(f"pipeline: {len(devices)} {name} devices (stack idle after {waited:.0f} s)")
             before = stack.snapshot()
-            run = run_pipeline(stack, devices, floors[name].digests, poll_interval=args.poll_interval,
-                               timeout=args.timeout)
+            run = run_pipeline(
+                stack, devices, floors[name].digests, poll_interval=args.poll_interval, timeout=args.timeout
+            )
             after = stack.snapshot()
             delta = stack.delta(before, after)
             raw[name] = (run, delta)
-            _log(f"pipeline: {name} done in {run.total_s:.1f} s ({len(run.posts)} POSTs, "
-                 f"{run.result_pages} result pages, {len(run.mismatches)} mismatches)")
+            _log(
+                f"pipeline: {name} done in {run.total_s:.1f} s ({len(run.posts)} POSTs, "
+                f"{run.result_pages} result pages, {len(run.mismatches)} mismatches)"
+            )
             if calibration is None:
                 calibration = calibrate_status_poll(stack, run.jobs[0]["job_id"])
         assert calibration is not None
@@ -112,9 +125,15 @@ def run_pipelines(args: argparse.Namespace, mixes: dict[str, Any], floors: dict[
             floor = floors[name]
             units = delta.units_total()
             invocations = units.get("worker:invocations", 0)
-            cost = per_device_costs(devices=run.devices, calls=delta.calls_total(), units=units,
-                                    http_requests=run.http_requests, poll_calls=poll_calls, poll_units=poll_units,
-                                    resources=stack.described["resources"])
+            cost = per_device_costs(
+                devices=run.devices,
+                calls=delta.calls_total(),
+                units=units,
+                http_requests=run.http_requests,
+                poll_calls=poll_calls,
+                poll_units=poll_units,
+                resources=stack.described["resources"],
+            )
             worker = cost["lambda"].get("RemediateDevicesFunction", {})
             handler_s = units.get("worker:handler_seconds", 0.0)
             compute_s = units.get("worker:compute_seconds", 0.0)
@@ -122,6 +141,7 @@ def run_pipelines(args: argparse.Namespace, mixes: dict[str, Any], floors: dict[
 
             def ms_per_device(seconds: float, devices: int = run.devices) -> float:
                 return round(seconds / devices * 1000, 2)
+
             out[name] = {
                 "devices": run.devices,
                 "floor_s": round(floor.seconds, 3),
@@ -145,11 +165,15 @@ def run_pipelines(args: argparse.Namespace, mixes: dict[str, Any], floors: dict[
                 "worker": {
                     "invocations": int(invocations),
                     "messages_per_invocation": round(units.get("worker:records", 0) / invocations, 2)
-                    if invocations else None,
+                    if invocations
+                    else None,
                     "devices_per_invocation": round(units.get("worker:compute_calls", 0) / invocations, 2)
-                    if invocations else None,
+                    if invocations
+                    else None,
                     "invocation_seconds": worker.get("seconds"),
-                    "overhead_per_device_ms": round((worker.get("seconds", 0) - floor.seconds) / run.devices * 1000, 2),
+                    "overhead_per_device_ms": round(
+                        (worker.get("seconds", 0) - floor.seconds) / run.devices * 1000, 2
+                    ),
                     # Inside the handler, per device (wall time, ms): the whole handler, hier_config through
                     # compute_remediation, the AWS calls it makes (by operation), and the rest (message parsing,
                     # Powertools, result items).
@@ -158,7 +182,9 @@ def run_pipelines(args: argparse.Namespace, mixes: dict[str, Any], floors: dict[
                     "compute_cpu_ms_per_device": ms_per_device(units.get("worker:compute_cpu_seconds", 0.0)),
                     "floor_compute_ms_per_device": ms_per_device(floor.seconds),
                     "aws_ms_per_device": ms_per_device(sum(aws_s.values())),
-                    "aws_ms_per_device_by_operation": {op: ms_per_device(v) for op, v in sorted(aws_s.items())},
+                    "aws_ms_per_device_by_operation": {
+                        op: ms_per_device(v) for op, v in sorted(aws_s.items())
+                    },
                     "other_ms_per_device": ms_per_device(handler_s - compute_s - sum(aws_s.values())),
                 },
                 "create_job": _handler_times(units, "create_job"),
@@ -170,16 +196,22 @@ def run_pipelines(args: argparse.Namespace, mixes: dict[str, Any], floors: dict[
     finally:
         _log("stopping the local stack")
         stack.stop(keep_state=args.keep_state)
-    return {"local_workers": args.workers or os.cpu_count(), "poller_processes": pollers, "mixes": out,
-            "profiles": profiles}
+    return {
+        "local_workers": args.workers or os.cpu_count(),
+        "poller_processes": pollers,
+        "mixes": out,
+        "profiles": profiles,
+    }
 
 
 def _handler_times(units: Any, label: str) -> dict[str, Any]:
     """A timed handler's invocations, seconds, and the AWS call seconds it made (summed over its threads)."""
     aws = {k.split(":", 2)[2]: round(v, 3) for k, v in units.items() if k.startswith(f"{label}:aws_seconds:")}
-    return {"invocations": int(units.get(f"{label}:invocations", 0)),
-            "handler_seconds": round(units.get(f"{label}:handler_seconds", 0.0), 3),
-            "aws_call_seconds_by_operation": dict(sorted(aws.items()))}
+    return {
+        "invocations": int(units.get(f"{label}:invocations", 0)),
+        "handler_seconds": round(units.get(f"{label}:handler_seconds", 0.0), 3),
+        "aws_call_seconds_by_operation": dict(sorted(aws.items())),
+    }
 
 
 def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -192,77 +224,171 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     for size, threshold in EFFICIENCY_TARGETS.items():
         if size in mixes:
             value = mixes[size]["efficiency"]
-            add(f"efficiency, {mixes[size]['devices']:,} {size}", value, f">= {threshold}", value >= threshold)
+            add(
+                f"efficiency, {mixes[size]['devices']:,} {size}", value, f">= {threshold}", value >= threshold
+            )
     peer = results.get("peer")
     if peer and PEER_MIX in mixes and "error" not in peer:
         ours = mixes[PEER_MIX]
         post_ratio = round(peer["post_latency_s"] / ours["accept_s"], 2)
         total_ratio = round(peer["total_s"] / ours["pipeline_s"], 2)
-        add(f"POST answers faster than peer's ({ours['devices']:,} {PEER_MIX})", post_ratio,
-            f">= {POST_SPEEDUP_TARGET}x", post_ratio >= POST_SPEEDUP_TARGET,
-            f"{len(ours['posts'])} POST(s) under the 10 MB limit vs 1")
-        add(f"total faster than peer's ({ours['devices']:,} {PEER_MIX})", total_ratio,
-            f">= {TOTAL_SPEEDUP_TARGET}x", total_ratio >= TOTAL_SPEEDUP_TARGET)
+        add(
+            f"POST answers faster than peer's ({ours['devices']:,} {PEER_MIX})",
+            post_ratio,
+            f">= {POST_SPEEDUP_TARGET}x",
+            post_ratio >= POST_SPEEDUP_TARGET,
+            f"{len(ours['posts'])} POST(s) under the 10 MB limit vs 1",
+        )
+        add(
+            f"total faster than peer's ({ours['devices']:,} {PEER_MIX})",
+            total_ratio,
+            f">= {TOTAL_SPEEDUP_TARGET}x",
+            total_ratio >= TOTAL_SPEEDUP_TARGET,
+        )
     for size, mix in mixes.items():
         value = mix["cost"]["aws_calls_per_device"]
-        add(f"AWS calls / device, {size}", value, f"<= {AWS_CALLS_TARGET}", value <= AWS_CALLS_TARGET,
-            f"{mix['cost']['aws_calls_per_device_incl_empty_receives']} with empty receives")
+        add(
+            f"AWS calls / device, {size}",
+            value,
+            f"<= {AWS_CALLS_TARGET}",
+            value <= AWS_CALLS_TARGET,
+            f"{mix['cost']['aws_calls_per_device_incl_empty_receives']} with empty receives",
+        )
         value = mix["cost"]["job_item_writes_per_device"]
         add(f"job-item writes / device, {size}", value, f"<= {JOB_WRITES_TARGET}", value <= JOB_WRITES_TARGET)
     cold = results.get("cold_start")
     if cold:
         imports = cold["imports"]["results"]
-        loaders = [h for h in LIGHT_HANDLERS if imports.get(f"netremedy.handlers.{h}", {}).get("imports_hier_config")]
-        add("create/status/results handlers do not import hier_config", "none do" if not loaders else ", ".join(loaders),
-            "none", not loaders)
+        loaders = [
+            h for h in LIGHT_HANDLERS if imports.get(f"netremedy.handlers.{h}", {}).get("imports_hier_config")
+        ]
+        add(
+            "create/status/results handlers do not import hier_config",
+            "none do" if not loaders else ", ".join(loaders),
+            "none",
+            not loaders,
+        )
         base = imports[cold["imports"]["baseline"]].get("median_ms")
         worker = imports.get("netremedy.handlers.remediate_devices", {}).get("median_ms")
         if base and worker:
             ratio = round(worker / base, 2)
-            add("worker import vs bare hier_config+boto3", ratio, f"<= {WORKER_IMPORT_RATIO_TARGET}x",
-                ratio <= WORKER_IMPORT_RATIO_TARGET, f"{worker} ms vs {base} ms")
+            add(
+                "worker import vs bare hier_config+boto3",
+                ratio,
+                f"<= {WORKER_IMPORT_RATIO_TARGET}x",
+                ratio <= WORKER_IMPORT_RATIO_TARGET,
+                f"{worker} ms vs {base} ms",
+            )
     return rows
 
 
 def print_report(results: dict[str, Any]) -> None:
     meta = results["meta"]
-    print(f"\n=== netremedy bench: {meta['started_at']}, {meta['cpu_count']} cores, load {meta['load_average']}, "
-          f"commit {meta['commit']}")
+    print(
+        f"\n=== netremedy bench: {meta['started_at']}, {meta['cpu_count']} cores, load {meta['load_average']}, "
+        f"commit {meta['commit']}"
+    )
     pipeline = results.get("pipeline", {})
     mixes = pipeline.get("mixes", {})
     if mixes:
-        print(f"\nThroughput (local stack, {pipeline['poller_processes']} poller processes, "
-              f"LOCAL_WORKERS={pipeline['local_workers']}; floor = hier_config in-process on one core)")
-        print(table(
-            ["mix", "devices", "floor s", "pipeline s", "efficiency", "dev/s", "floor dev/s", "accepted s",
-             "POSTs", "completed s", "fetch s", "write-back s", "ok/failed", "mismatch"],
-            [[name, m["devices"], m["floor_s"], m["pipeline_s"], m["efficiency"], m["devices_per_s"],
-              m["floor_devices_per_s"], m["accept_s"], len(m["posts"]), m["completed_s"], m["results_fetch_s"],
-              m["write_back_done_s"],
-              f"{m['succeeded']}/{m['failed']}", len(m["text_mismatches_vs_floor"]) + m["devices_missing_or_repeated"]]
-             for name, m in mixes.items()]))
-        print("\nWhere the time goes: CPU seconds by process during each mix; the worker's invocations, and its "
-              "handler's wall time per device split into hier_config (compute_remediation), AWS calls and the rest")
-        print(table(
-            ["mix", "pollers cpu", "emulator cpu", "api cpu", "invocations", "msgs/inv", "devices/inv",
-             "handler ms/dev",
-             "compute ms/dev", "compute cpu ms/dev", "floor ms/dev", "AWS ms/dev", "other ms/dev"],
-            [[name, m["cpu_seconds_by_role"].get("poller"), m["cpu_seconds_by_role"].get("emulator"),
-              m["cpu_seconds_by_role"].get("api"), m["worker"]["invocations"], m["worker"]["messages_per_invocation"],
-              m["worker"]["devices_per_invocation"],
-              m["worker"]["handler_ms_per_device"], m["worker"]["compute_ms_per_device"],
-              m["worker"]["compute_cpu_ms_per_device"],
-              m["worker"]["floor_compute_ms_per_device"], m["worker"]["aws_ms_per_device"],
-              m["worker"]["other_ms_per_device"]]
-             for name, m in mixes.items()]))
+        print(
+            f"\nThroughput (local stack, {pipeline['poller_processes']} poller processes, "
+            f"LOCAL_WORKERS={pipeline['local_workers']}; floor = hier_config in-process on one core)"
+        )
+        print(
+            table(
+                [
+                    "mix",
+                    "devices",
+                    "floor s",
+                    "pipeline s",
+                    "efficiency",
+                    "dev/s",
+                    "floor dev/s",
+                    "accepted s",
+                    "POSTs",
+                    "completed s",
+                    "fetch s",
+                    "write-back s",
+                    "ok/failed",
+                    "mismatch",
+                ],
+                [
+                    [
+                        name,
+                        m["devices"],
+                        m["floor_s"],
+                        m["pipeline_s"],
+                        m["efficiency"],
+                        m["devices_per_s"],
+                        m["floor_devices_per_s"],
+                        m["accept_s"],
+                        len(m["posts"]),
+                        m["completed_s"],
+                        m["results_fetch_s"],
+                        m["write_back_done_s"],
+                        f"{m['succeeded']}/{m['failed']}",
+                        len(m["text_mismatches_vs_floor"]) + m["devices_missing_or_repeated"],
+                    ]
+                    for name, m in mixes.items()
+                ],
+            )
+        )
+        print(
+            "\nWhere the time goes: CPU seconds by process during each mix; the worker's invocations, and its "
+            "handler's wall time per device split into hier_config (compute_remediation), AWS calls and the rest"
+        )
+        print(
+            table(
+                [
+                    "mix",
+                    "pollers cpu",
+                    "emulator cpu",
+                    "api cpu",
+                    "invocations",
+                    "msgs/inv",
+                    "devices/inv",
+                    "handler ms/dev",
+                    "compute ms/dev",
+                    "compute cpu ms/dev",
+                    "floor ms/dev",
+                    "AWS ms/dev",
+                    "other ms/dev",
+                ],
+                [
+                    [
+                        name,
+                        m["cpu_seconds_by_role"].get("poller"),
+                        m["cpu_seconds_by_role"].get("emulator"),
+                        m["cpu_seconds_by_role"].get("api"),
+                        m["worker"]["invocations"],
+                        m["worker"]["messages_per_invocation"],
+                        m["worker"]["devices_per_invocation"],
+                        m["worker"]["handler_ms_per_device"],
+                        m["worker"]["compute_ms_per_device"],
+                        m["worker"]["compute_cpu_ms_per_device"],
+                        m["worker"]["floor_compute_ms_per_device"],
+                        m["worker"]["aws_ms_per_device"],
+                        m["worker"]["other_ms_per_device"],
+                    ]
+                    for name, m in mixes.items()
+                ],
+            )
+        )
         for name, m in mixes.items():
-            ops = ", ".join(f"{op.split(':')[1]} {v}" for op, v in m["worker"]["aws_ms_per_device_by_operation"].items())
+            ops = ", ".join(
+                f"{op.split(':')[1]} {v}" for op, v in m["worker"]["aws_ms_per_device_by_operation"].items()
+            )
             print(f"  {name}: worker AWS ms/device by op: {ops}")
             for label in ("create_job", "write_back"):
                 row = m[label]
-                calls = ", ".join(f"{op.split(':')[1]} {v}" for op, v in row["aws_call_seconds_by_operation"].items())
-                print(f"  {name}: {label}: {row['invocations']} invocation(s), {row['handler_seconds']} s in the "
-                      f"handler; AWS call s (summed over threads): {calls}")
+                calls = ", ".join(
+                    f"{op.split(':')[1]} {v}" for op, v in row["aws_call_seconds_by_operation"].items()
+                )
+                print(
+                    f"  {name}: {label}: {row['invocations']} invocation(s), {row['handler_seconds']} s in the "
+                    f"handler; AWS call s (summed over threads): {calls}"
+                )
     for label, report in pipeline.get("profiles", {}).items():
         print(f"\ncProfile of the {label} handler (its own thread), all mixes together:")
         print(report)
@@ -273,31 +399,95 @@ def print_report(results: dict[str, Any]) -> None:
             print(f"  error: {peer['error']}")
         else:
             ours = mixes.get(PEER_MIX)
-            rows = [["hier-config-api", peer["devices"], 1, peer["post_latency_s"], peer["total_s"],
-                     peer["devices_per_s"]]]
+            rows = [
+                [
+                    "hier-config-api",
+                    peer["devices"],
+                    1,
+                    peer["post_latency_s"],
+                    peer["total_s"],
+                    peer["devices_per_s"],
+                ]
+            ]
             if ours:
-                rows.append(["netremedy (local stack)", ours["devices"], len(ours["posts"]), ours["accept_s"],
-                             ours["pipeline_s"], ours["devices_per_s"]])
+                rows.append(
+                    [
+                        "netremedy (local stack)",
+                        ours["devices"],
+                        len(ours["posts"]),
+                        ours["accept_s"],
+                        ours["pipeline_s"],
+                        ours["devices_per_s"],
+                    ]
+                )
             print(table(["service", "devices", "POSTs", "POST latency s", "total s", "dev/s"], rows))
     if mixes:
-        print("\nCost per device (service calls: client status polls and empty receives taken out; "
-              f"prices {results['prices']['region']}, {results['prices']['as_of']})")
-        print(table(
-            ["mix", "AWS calls", "+empty rcv", "job writes", "SQS msgs", "SQS billed", "DDB WRU", "DDB RRU",
-             "S3 PUT", "S3 GET", "$/1k total", "$ sqs", "$ ddb", "$ s3", "$ λ req", "$ λ GB-s", "$ apigw", "$ events"],
-            [[name, c["aws_calls_per_device"], c["aws_calls_per_device_incl_empty_receives"],
-              c["job_item_writes_per_device"], round(sum(c["sqs_messages_per_device"].values()), 3),
-              c["sqs_billed_requests_per_device"], c["dynamodb_wru_per_device"], c["dynamodb_rru_per_device"],
-              c["s3_put_tier_per_device"], c["s3_get_tier_per_device"], c["estimated_usd_per_1000_devices"]["total"],
-              *(c["estimated_usd_per_1000_devices"][k] for k in ("sqs", "dynamodb", "s3", "lambda_requests",
-                                                                 "lambda_duration", "api_gateway", "eventbridge"))]
-             for name, c in ((n, m["cost"]) for n, m in mixes.items())]))
+        print(
+            "\nCost per device (service calls: client status polls and empty receives taken out; "
+            f"prices {results['prices']['region']}, {results['prices']['as_of']})"
+        )
+        print(
+            table(
+                [
+                    "mix",
+                    "AWS calls",
+                    "+empty rcv",
+                    "job writes",
+                    "SQS msgs",
+                    "SQS billed",
+                    "DDB WRU",
+                    "DDB RRU",
+                    "S3 PUT",
+                    "S3 GET",
+                    "$/1k total",
+                    "$ sqs",
+                    "$ ddb",
+                    "$ s3",
+                    "$ λ req",
+                    "$ λ GB-s",
+                    "$ apigw",
+                    "$ events",
+                ],
+                [
+                    [
+                        name,
+                        c["aws_calls_per_device"],
+                        c["aws_calls_per_device_incl_empty_receives"],
+                        c["job_item_writes_per_device"],
+                        round(sum(c["sqs_messages_per_device"].values()), 3),
+                        c["sqs_billed_requests_per_device"],
+                        c["dynamodb_wru_per_device"],
+                        c["dynamodb_rru_per_device"],
+                        c["s3_put_tier_per_device"],
+                        c["s3_get_tier_per_device"],
+                        c["estimated_usd_per_1000_devices"]["total"],
+                        *(
+                            c["estimated_usd_per_1000_devices"][k]
+                            for k in (
+                                "sqs",
+                                "dynamodb",
+                                "s3",
+                                "lambda_requests",
+                                "lambda_duration",
+                                "api_gateway",
+                                "eventbridge",
+                            )
+                        ),
+                    ]
+                    for name, c in ((n, m["cost"]) for n, m in mixes.items())
+                ],
+            )
+        )
         for name, m in mixes.items():
-            ops = ", ".join(f"{op.split(':')[1]} {v}" for op, v in m["cost"]["aws_calls_per_device_by_operation"].items())
+            ops = ", ".join(
+                f"{op.split(':')[1]} {v}" for op, v in m["cost"]["aws_calls_per_device_by_operation"].items()
+            )
             queues = ", ".join(f"{q} {v}" for q, v in m["cost"]["sqs_messages_per_device"].items())
             print(f"  {name}: calls/device by op: {ops}")
             print(f"  {name}: SQS messages/device by queue: {queues}")
-            lambdas = ", ".join(f"{fn} {r['invocations']} inv. {r['seconds']} s" for fn, r in m["cost"]["lambda"].items())
+            lambdas = ", ".join(
+                f"{fn} {r['invocations']} inv. {r['seconds']} s" for fn, r in m["cost"]["lambda"].items()
+            )
             print(f"  {name}: Lambda: {lambdas}")
             if m["cost"]["unpriced_operations"]:
                 print(f"  {name}: not priced: {', '.join(m['cost']['unpriced_operations'])}")
@@ -306,23 +496,36 @@ def print_report(results: dict[str, Any]) -> None:
     cold = results.get("cold_start")
     if cold:
         imports = cold["imports"]
-        print(f"\nCold start: import time in a fresh interpreter, median of {cold['runs']} "
-              f"(Python {imports['python']})")
+        print(
+            f"\nCold start: import time in a fresh interpreter, median of {cold['runs']} "
+            f"(Python {imports['python']})"
+        )
         base = imports["results"][imports["baseline"]].get("median_ms")
         rows = []
         for target, row in imports["results"].items():
             if "error" in row:
                 rows.append([target, "error", "", "", row["error"][:60]])
                 continue
-            rows.append([target, row["median_ms"], row["min_ms"], round(row["median_ms"] / base, 2) if base else "",
-                         "yes" if row["imports_hier_config"] else "no"])
+            rows.append(
+                [
+                    target,
+                    row["median_ms"],
+                    row["min_ms"],
+                    round(row["median_ms"] / base, 2) if base else "",
+                    "yes" if row["imports_hier_config"] else "no",
+                ]
+            )
         print(table(["module", "median ms", "min ms", "x bare", "loads hier_config"], rows))
         for module, breakdown in cold.get("import_breakdown_ms", {}).items():
             parts = ", ".join(f"{name} {ms:.0f}" for name, ms in breakdown.items())
-            print(f"  -X importtime, {module}: cumulative ms by top-level package (nested ones overlap): {parts}")
+            print(
+                f"  -X importtime, {module}: cumulative ms by top-level package (nested ones overlap): {parts}"
+            )
         for label, row in cold.get("worker_rss", {}).items():
-            print(f"  worker peak RSS, {label}: {row['peak_rss_mb']} MB (after import {row['rss_after_import_mb']} "
-                  f"MB; compute {row['compute_seconds']} s) for {', '.join(row['pairs'])}")
+            print(
+                f"  worker peak RSS, {label}: {row['peak_rss_mb']} MB (after import {row['rss_after_import_mb']} "
+                f"MB; compute {row['compute_seconds']} s) for {', '.join(row['pairs'])}"
+            )
     hc4 = results.get("hc4")
     if hc4:
         if "error" in hc4:
@@ -332,29 +535,60 @@ def print_report(results: dict[str, Any]) -> None:
 
             print_hc4(hc4)
     print("\nTargets")
-    print(table(["target", "value", "threshold", "met", "note"],
-                [[t["target"], t["value"], t["threshold"], {True: "MET", False: "NOT MET", None: "-"}[t["met"]],
-                  t["note"]] for t in results["targets"]]))
+    print(
+        table(
+            ["target", "value", "threshold", "met", "note"],
+            [
+                [
+                    t["target"],
+                    t["value"],
+                    t["threshold"],
+                    {True: "MET", False: "NOT MET", None: "-"}[t["met"]],
+                    t["note"],
+                ]
+                for t in results["targets"]
+            ],
+        )
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="netremedy against its floor, its peer and its targets",
-                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    parser.add_argument("--mixes", "--sizes", dest="mixes", default=None,
-                        help="size classes and device counts, e.g. medium=1000,small=10000,large=100 "
-                             "(a class without =N takes its default size)")
+    parser = argparse.ArgumentParser(
+        description="netremedy against its floor, its peer and its targets",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__,
+    )
+    parser.add_argument(
+        "--mixes",
+        "--sizes",
+        dest="mixes",
+        default=None,
+        help="size classes and device counts, e.g. medium=1000,small=10000,large=100 "
+        "(a class without =N takes its default size)",
+    )
     parser.add_argument("--quick", action="store_true", help=f"small sizes ({QUICK_MIXES}), fewer repeats")
     parser.add_argument("--skip-peer", action="store_true", help="do not run hier-config-api")
     parser.add_argument("--skip-hc4", action="store_true", help="do not compare with hier_config 4")
     parser.add_argument("--skip-cold-start", action="store_true", help="do not time imports and peak RSS")
-    parser.add_argument("--skip-pipeline", action="store_true", help="floor (and the rest) only, no local stack")
-    parser.add_argument("--workers", type=int, default=None,
-                        help="LOCAL_WORKERS of the local stack (default: its own default, the core count)")
-    parser.add_argument("--profile", default="",
-                        help="cProfile these stack handlers (worker,create_job,write_back), all mixes together; "
-                             "printed and kept in the JSON (slows them down)")
+    parser.add_argument(
+        "--skip-pipeline", action="store_true", help="floor (and the rest) only, no local stack"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="LOCAL_WORKERS of the local stack (default: its own default, the core count)",
+    )
+    parser.add_argument(
+        "--profile",
+        default="",
+        help="cProfile these stack handlers (worker,create_job,write_back), all mixes together; "
+        "printed and kept in the JSON (slows them down)",
+    )
     parser.add_argument("--keep-state", action="store_true", help="keep the local stack's state directory")
-    parser.add_argument("--import-runs", type=int, default=None, help="fresh interpreters per module (default 7)")
+    parser.add_argument(
+        "--import-runs", type=int, default=None, help="fresh interpreters per module (default 7)"
+    )
     parser.add_argument("--poll-interval", type=float, default=0.25, help="seconds between status polls")
     parser.add_argument("--timeout", type=float, default=7200, help="seconds a mix may take to complete")
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
@@ -367,19 +601,21 @@ def main() -> None:
     grouped = pairs_by_class(load_pairs(args.corpus))
     mixes = {name: make_devices(grouped[name], count, name) for name, count in sizes.items()}
 
-    results: dict[str, Any] = {"meta": {
-        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "commit": _git_commit(),
-        "cpu_count": os.cpu_count(),
-        "load_average": [round(x, 2) for x in os.getloadavg()],
-        "python": platform.python_version(),
-        "corpus": str(args.corpus),
-        "corpus_pairs": {name: len(pairs) for name, pairs in grouped.items()},
-        "sizes": sizes,
-        "quick": args.quick,
-        "poll_interval_s": args.poll_interval,
-        "argv": sys.argv[1:],
-    }}
+    results: dict[str, Any] = {
+        "meta": {
+            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "commit": _git_commit(),
+            "cpu_count": os.cpu_count(),
+            "load_average": [round(x, 2) for x in os.getloadavg()],
+            "python": platform.python_version(),
+            "corpus": str(args.corpus),
+            "corpus_pairs": {name: len(pairs) for name, pairs in grouped.items()},
+            "sizes": sizes,
+            "quick": args.quick,
+            "poll_interval_s": args.poll_interval,
+            "argv": sys.argv[1:],
+        }
+    }
     from costs import PRICES_USD
 
     results["prices"] = PRICES_USD
@@ -399,7 +635,7 @@ def main() -> None:
         _log(f"peer: hier-config-api on the {len(mixes[PEER_MIX])} {PEER_MIX} devices")
         try:
             results["peer"] = run_peer(mixes[PEER_MIX])
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001
             results["peer"] = {"error": f"{exc.__class__.__name__}: {exc}"}
 
     if not args.skip_pipeline:
@@ -409,13 +645,16 @@ def main() -> None:
         from coldstart import BASELINE, import_breakdown, import_times, worker_peak_rss
 
         _log(f"cold start: {import_runs} fresh interpreters per handler module")
-        largest = sorted((p for p in load_pairs(args.corpus) if p.size_class == "large"),
-                         key=lambda p: -p.running_lines)[:3]
+        largest = sorted(
+            (p for p in load_pairs(args.corpus) if p.size_class == "large"), key=lambda p: -p.running_lines
+        )[:3]
         results["cold_start"] = {
             "runs": import_runs,
             "imports": import_times(import_runs),
-            "import_breakdown_ms": {"netremedy.handlers.remediate_devices": import_breakdown(),
-                                    BASELINE: import_breakdown(BASELINE)},
+            "import_breakdown_ms": {
+                "netremedy.handlers.remediate_devices": import_breakdown(),
+                BASELINE: import_breakdown(BASELINE),
+            },
             "worker_rss": worker_peak_rss([(p.platform, p.running_path, p.intended_path) for p in largest]),
         }
 
@@ -425,7 +664,7 @@ def main() -> None:
         _log("hier_config 4: every corpus pair with 3.7.1 and 4.x")
         try:
             results["hc4"] = compare(args.corpus, repeat=1 if args.quick else 3)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001
             results["hc4"] = {"error": f"{exc.__class__.__name__}: {exc}"}
 
     results["targets"] = evaluate_targets(results)

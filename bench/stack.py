@@ -75,7 +75,9 @@ class Snapshot:
     at: float = field(default_factory=time.monotonic)
 
 
-def _minus(after: dict[int, dict[str, float]], before: dict[int, dict[str, float]]) -> dict[int, Counter[str]]:
+def _minus(
+    after: dict[int, dict[str, float]], before: dict[int, dict[str, float]]
+) -> dict[int, Counter[str]]:
     delta: dict[int, Counter[str]] = {}
     for pid, counts in after.items():
         earlier = before.get(pid, {})
@@ -123,8 +125,12 @@ class LocalStack:
     def start(self, timeout: float = 180) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
         env.update(
-            PORT=str(free_port()), AWS_PORT=str(free_port()), LOCAL_STATE_DIR=str(self.state),
-            NETREMEDY_PROJECT_ROOT=str(ROOT), LOCAL_METER_AWS_CALLS="1", POWERTOOLS_LOG_LEVEL=self._log_level,
+            PORT=str(free_port()),
+            AWS_PORT=str(free_port()),
+            LOCAL_STATE_DIR=str(self.state),
+            NETREMEDY_PROJECT_ROOT=str(ROOT),
+            LOCAL_METER_AWS_CALLS="1",
+            POWERTOOLS_LOG_LEVEL=self._log_level,
             BENCH_METER_DIR=str(self.state / "bench-meter"),
             PYTHONPATH=os.pathsep.join(filter(None, [str(METER_PATH), env.get("PYTHONPATH")])),
         )
@@ -133,8 +139,9 @@ class LocalStack:
         if self.profile:
             env["BENCH_PROFILE"] = self.profile
         log = (self.state / "serve.log").open("wb")
-        self.process = subprocess.Popen([sys.executable, "-m", "netremedy_local"], env=env, stdout=log,
-                                        stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "netremedy_local"], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + timeout
         while not (self.state / "stack.json").exists():
             if self.process.poll() is not None or time.monotonic() > deadline:
@@ -222,8 +229,13 @@ class LocalStack:
     def s3_client(self) -> Any:
         import boto3
 
-        return boto3.client("s3", endpoint_url=self.described["aws_endpoint"], region_name=self.described["region"],
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
+        return boto3.client(
+            "s3",
+            endpoint_url=self.described["aws_endpoint"],
+            region_name=self.described["region"],
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
 
     def stop(self, keep_state: bool = False) -> None:
         """SIGTERM (the stack stops its pollers and emulator); its state directory goes too unless asked to

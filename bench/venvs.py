@@ -35,13 +35,27 @@ def ensure(env: Path, requirements: list[str], *, quiet: bool = False) -> Path:
     if stamp.exists() and stamp.read_text() == wanted and python_of(env).exists():
         return python_of(env)
     if not quiet:
-        print(f"installing {' '.join(r for r in requirements if not r.startswith('-'))} into {env.name}/ "
-              "(first use only)", file=sys.stderr, flush=True)
+        print(
+            f"installing {' '.join(r for r in requirements if not r.startswith('-'))} into {env.name}/ "
+            "(first use only)",
+            file=sys.stderr,
+            flush=True,
+        )
     venv.EnvBuilder(with_pip=True, clear=True).create(env)
     (env / ".gitignore").write_text("*\n")
     done = subprocess.run(
-        [str(python_of(env)), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *requirements],
-        capture_output=True, text=True, check=False,
+        [
+            str(python_of(env)),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            *requirements,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if done.returncode != 0:
         raise RuntimeError(f"pip install into {env.name}/ failed:\n{(done.stdout + done.stderr)[-3000:]}")
@@ -52,7 +66,9 @@ def ensure(env: Path, requirements: list[str], *, quiet: bool = False) -> Path:
 def installed_version(env: Path, distribution: str) -> str:
     return subprocess.run(
         [str(python_of(env)), "-c", f"import importlib.metadata as m; print(m.version({distribution!r}))"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
 
 

@@ -46,8 +46,9 @@ def _queue_name(url: str | None) -> str:
 
 # --- DynamoDB item sizes (attribute names plus values, as DynamoDB counts them, approximately) ----------
 
+
 def _value_size(value: dict[str, Any]) -> int:
-    (kind, inner), = value.items()
+    ((kind, inner),) = value.items()
     if kind == "S":
         return len(inner.encode("utf-8"))
     if kind == "N":
@@ -119,6 +120,7 @@ def _dynamodb_reads(operation: str, params: dict[str, Any], parsed: dict[str, An
 
 # --- SQS ------------------------------------------------------------------------------------------------
 
+
 def _chunks(payload_bytes: int) -> int:
     return max(1, math.ceil(payload_bytes / 65536))
 
@@ -143,12 +145,16 @@ def _sqs_before(operation: str, params: dict[str, Any]) -> None:
     queue = _queue_name(params.get("QueueUrl"))
     if operation == "SendMessageBatch":
         entries = params.get("Entries", [])
-        payload = sum(len(e.get("MessageBody", "").encode("utf-8")) + _attributes_size(e.get("MessageAttributes"))
-                      for e in entries)
+        payload = sum(
+            len(e.get("MessageBody", "").encode("utf-8")) + _attributes_size(e.get("MessageAttributes"))
+            for e in entries
+        )
         _add(f"sqs:{queue}:sent_messages", len(entries))
         _add("sqs:requests_64k", _chunks(payload))
     elif operation == "SendMessage":
-        payload = len(params.get("MessageBody", "").encode("utf-8")) + _attributes_size(params.get("MessageAttributes"))
+        payload = len(params.get("MessageBody", "").encode("utf-8")) + _attributes_size(
+            params.get("MessageAttributes")
+        )
         _add(f"sqs:{queue}:sent_messages")
         _add("sqs:requests_64k", _chunks(payload))
     elif operation in ("DeleteMessageBatch", "DeleteMessage", "ReceiveMessage"):
@@ -188,6 +194,7 @@ def _s3_before(operation: str) -> None:
 
 
 # --- hooks ----------------------------------------------------------------------------------------------
+
 
 def _before(params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
     service, operation = model.service_model.service_name, model.name
@@ -345,8 +352,10 @@ def _time_api_calls() -> None:
             return original(self, operation_name, api_params)
         finally:
             with _lock:
-                _add(f"{label}:aws_seconds:{self.meta.service_model.service_name}:{operation_name}",
-                     time.perf_counter() - started)
+                _add(
+                    f"{label}:aws_seconds:{self.meta.service_model.service_name}:{operation_name}",
+                    time.perf_counter() - started,
+                )
 
     botocore.client.BaseClient._make_api_call = timed
 

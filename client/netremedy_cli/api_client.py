@@ -27,8 +27,9 @@ TIMEOUT = (10.0, 300.0)
 JsonObject = dict[str, Any]
 
 
-def resolve_url(explicit: str | None, environ: Mapping[str, str] | None = None,
-                cwd: Path | None = None) -> str:
+def resolve_url(
+    explicit: str | None, environ: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> str:
     """--url, else $NETREMEDY_URL, else the API of the local stack started here (``make serve``), else the
     local stack's default address."""
     environ = os.environ if environ is None else environ
@@ -56,14 +57,28 @@ def _is_loopback(url: str) -> bool:
 class ApiClient:
     """The API's calls the CLI needs, each returning the decoded JSON body or raising CliError."""
 
-    def __init__(self, base_url: str, *, caller: str | None = None, sigv4: bool = False,
-                 session: requests.Session | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        caller: str | None = None,
+        sigv4: bool = False,
+        session: requests.Session | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.session = session or requests.Session()
         # Reading a job is safe to repeat: ride out a dropped connection or a 502/503/504 while polling.
         # Connection refusals are not retried so a stopped server is reported at once.
-        retry = Retry(total=3, connect=0, read=2, status=2, backoff_factor=0.5, allowed_methods={"GET"},
-                      status_forcelist=(502, 503, 504), raise_on_status=False)
+        retry = Retry(
+            total=3,
+            connect=0,
+            read=2,
+            status=2,
+            backoff_factor=0.5,
+            allowed_methods={"GET"},
+            status_forcelist=(502, 503, 504),
+            raise_on_status=False,
+        )
         self.session.mount("http://", HTTPAdapter(max_retries=retry))
         self.session.mount("https://", HTTPAdapter(max_retries=retry))
         if caller:
@@ -97,11 +112,16 @@ class ApiClient:
             page = self.results_page(job_id, next_token=token, limit=page_size)
             results.extend(page["results"])
             token = page.get("next_token")
-        return {"job_id": first["job_id"], "status": first["status"], "results": results,
-                "summary": first["summary"]}
+        return {
+            "job_id": first["job_id"],
+            "status": first["status"],
+            "results": results,
+            "summary": first["summary"],
+        }
 
-    def results_page(self, job_id: str, next_token: str | None = None,
-                     limit: int | None = None) -> JsonObject:
+    def results_page(
+        self, job_id: str, next_token: str | None = None, limit: int | None = None
+    ) -> JsonObject:
         """GET /api/v1/batch/jobs/{id}/results: one page of per-device results, a summary and
         ``next_token`` (null on the last page)."""
         query = {"limit": limit, "next_token": next_token}
@@ -112,13 +132,17 @@ class ApiClient:
 
     def device_result(self, job_id: str, device_id: str) -> JsonObject:
         """GET /api/v1/batch/jobs/{id}/results/{device_id}: one device's result (404 while it has none)."""
-        return self._call("GET", f"/api/v1/batch/jobs/{_segment(job_id)}/results/"
-                                 f"{_segment(device_id, 'device id')}")
+        return self._call(
+            "GET", f"/api/v1/batch/jobs/{_segment(job_id)}/results/{_segment(device_id, 'device id')}"
+        )
 
     def report(self, job_id: str, min_devices: int | None = None, limit: int | None = None) -> JsonObject:
         """GET /api/v1/batch/jobs/{id}/report: the remediation lines the job's devices have in common."""
-        return self._call("GET", f"/api/v1/batch/jobs/{_segment(job_id)}/report",
-                          query={"min_devices": min_devices, "limit": limit})
+        return self._call(
+            "GET",
+            f"/api/v1/batch/jobs/{_segment(job_id)}/report",
+            query={"min_devices": min_devices, "limit": limit},
+        )
 
     def platforms(self) -> JsonObject:
         """GET /api/v1/platforms: ``{"platforms": [{name, support, driver, ...}]}``."""
@@ -126,24 +150,37 @@ class ApiClient:
 
     def remediate_one(self, body: JsonObject) -> JsonObject:
         """POST /api/v1/remediation: one device computed now; answers its result (success or failed)."""
-        return self._call("POST", "/api/v1/remediation", data=self._encode(body),
-                          headers={"Content-Type": "application/json"})
+        return self._call(
+            "POST",
+            "/api/v1/remediation",
+            data=self._encode(body),
+            headers={"Content-Type": "application/json"},
+        )
 
     @staticmethod
     def _encode(body: JsonObject) -> bytes:
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
         if len(data) > MAX_BODY_BYTES:
-            raise CliError(f"the request is {len(data):,} bytes; the API accepts at most {MAX_BODY_BYTES:,}: "
-                           "split the devices into several jobs")
+            raise CliError(
+                f"the request is {len(data):,} bytes; the API accepts at most {MAX_BODY_BYTES:,}: "
+                "split the devices into several jobs"
+            )
         return data
 
-    def _call(self, method: str, path: str, *, data: bytes | None = None,
-              headers: dict[str, str] | None = None,
-              query: Mapping[str, str | int | None] | None = None) -> JsonObject:
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        data: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        query: Mapping[str, str | int | None] | None = None,
+    ) -> JsonObject:
         url = self.base_url + path + _query_string(query or {})
         try:
-            response = self.session.request(method, url, data=data, headers=headers, auth=self.auth,
-                                            timeout=TIMEOUT)
+            response = self.session.request(
+                method, url, data=data, headers=headers, auth=self.auth, timeout=TIMEOUT
+            )
         except requests.Timeout:
             raise CliError(f"{self.base_url} did not answer within {TIMEOUT[1]:.0f} s") from None
         except requests.ConnectionError:
@@ -158,8 +195,10 @@ class ApiClient:
         except ValueError:
             body = None
         if not isinstance(body, dict):
-            raise CliError(f"unexpected answer from {url} (HTTP {response.status_code}): not a JSON object; "
-                           "is --url the netremedy API?")
+            raise CliError(
+                f"unexpected answer from {url} (HTTP {response.status_code}): not a JSON object; "
+                "is --url the netremedy API?"
+            )
         return body
 
 

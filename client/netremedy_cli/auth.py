@@ -49,8 +49,10 @@ class SigV4(AuthBase):
         except BotoCoreError as exc:
             raise CliError(f"cannot load AWS credentials: {exc}") from None
         if credentials is None:
-            raise CliError("no AWS credentials found for SigV4 signing: configure them as for the AWS CLI "
-                           "(AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, aws sso login, ...)")
+            raise CliError(
+                "no AWS credentials found for SigV4 signing: configure them as for the AWS CLI "
+                "(AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, aws sso login, ...)"
+            )
         if not region:
             raise CliError(f"cannot tell the AWS region of {url}: set AWS_REGION (or AWS_DEFAULT_REGION)")
         return cls(credentials, region)

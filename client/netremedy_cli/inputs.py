@@ -71,15 +71,20 @@ class Submission:
         return f"device_configs[{match.group(1)}] is {device} from {source.origin}"
 
 
-def load_submission(paths: Sequence[Path], platform: str | None = None, allow_empty_intended: bool = False,
-                    options: Mapping[str, Any] | None = None,
-                    tag_rules: TagRules | None = None) -> Submission:
+def load_submission(
+    paths: Sequence[Path],
+    platform: str | None = None,
+    allow_empty_intended: bool = False,
+    options: Mapping[str, Any] | None = None,
+    tag_rules: TagRules | None = None,
+) -> Submission:
     """Read every PATH in order into one job. ``platform`` applies to directory devices without a
     ``platform`` file; manifests are sent as written. ``options`` are the command line's: each one given
     there wins over the manifests' (``tag_rules``, when given, came from the file ``tag_rules``)."""
     if not paths:
-        raise CliError("no input: give a JSON manifest or a directory of <device_id>/running.conf and "
-                       "intended.conf")
+        raise CliError(
+            "no input: give a JSON manifest or a directory of <device_id>/running.conf and intended.conf"
+        )
     submission = Submission()
     first_seen: dict[str, str] = {}
     manifest_options: list[bool] = []
@@ -106,8 +111,9 @@ def load_submission(paths: Sequence[Path], platform: str | None = None, allow_em
     return submission
 
 
-def _merged_options(per_path: list[tuple[str, dict[str, Any]]],
-                    command_line: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+def _merged_options(
+    per_path: list[tuple[str, dict[str, Any]]], command_line: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, str]]:
     """The command line's options, then each option the manifests set, which every PATH must then set the
     same way: a manifest's tag filter or outputs silently applied to devices of another PATH would change
     their remediation without anyone asking."""
@@ -122,8 +128,10 @@ def _merged_options(per_path: list[tuple[str, dict[str, Any]]],
         for origin, value in values:
             if value != first:
                 other = "does not set it" if value is _UNSET else "sets it differently"
-                raise CliError(f"options.{key} is set in {first_origin} but {origin} {other}: every input "
-                               f"must agree, or give it on the command line for all of them")
+                raise CliError(
+                    f"options.{key} is set in {first_origin} but {origin} {other}: every input "
+                    f"must agree, or give it on the command line for all of them"
+                )
         merged[key] = first
         origins[key] = ", ".join(origin for origin, _ in per_path)
     return merged, origins
@@ -137,8 +145,9 @@ def _check_unique(source: Source, first_seen: dict[str, str]) -> None:
     if source.device_id is None:
         return
     if source.device_id in first_seen:
-        raise CliError(f"duplicate device id {source.device_id!r}: in {first_seen[source.device_id]} "
-                       f"and {source.origin}")
+        raise CliError(
+            f"duplicate device id {source.device_id!r}: in {first_seen[source.device_id]} and {source.origin}"
+        )
     first_seen[source.device_id] = source.origin
 
 
@@ -148,26 +157,32 @@ def _merged_allow_empty(per_path: list[bool], flag: bool) -> bool:
     if flag or all(per_path):
         return True
     if any(per_path):
-        raise CliError("allow_empty_intended is set in some inputs but not others; pass "
-                       "--allow-empty-intended to apply it to every device, or remove it")
+        raise CliError(
+            "allow_empty_intended is set in some inputs but not others; pass "
+            "--allow-empty-intended to apply it to every device, or remove it"
+        )
     return False
 
 
-def read_device_directory(directory: Path,
-                          platform: str | None) -> tuple[list[dict[str, Any]], list[Source]]:
+def read_device_directory(directory: Path, platform: str | None) -> tuple[list[dict[str, Any]], list[Source]]:
     """``DIR/<device_id>/{running.conf,intended.conf[,platform]}``; a DIR that itself holds running.conf is
     one device named after it."""
     if (directory / RUNNING_FILE).is_file():
         device_dirs = [directory]
     else:
-        device_dirs = sorted(child for child in directory.iterdir()
-                             if child.is_dir() and not child.name.startswith("."))
+        device_dirs = sorted(
+            child for child in directory.iterdir() if child.is_dir() and not child.name.startswith(".")
+        )
     if not device_dirs:
-        raise CliError(f"{directory}: no device directories in it (expected <device_id>/{RUNNING_FILE} "
-                       f"and <device_id>/{INTENDED_FILE})")
+        raise CliError(
+            f"{directory}: no device directories in it (expected <device_id>/{RUNNING_FILE} "
+            f"and <device_id>/{INTENDED_FILE})"
+        )
     devices = [_read_device(device_dir, platform) for device_dir in device_dirs]
-    return devices, [Source(str(device["device_id"]), str(device_dir))
-                     for device, device_dir in zip(devices, device_dirs, strict=True)]
+    return devices, [
+        Source(str(device["device_id"]), str(device_dir))
+        for device, device_dir in zip(devices, device_dirs, strict=True)
+    ]
 
 
 def _read_device(device_dir: Path, default_platform: str | None) -> dict[str, Any]:
@@ -181,8 +196,9 @@ def _read_device(device_dir: Path, default_platform: str | None) -> dict[str, An
     elif default_platform:
         platform = default_platform
     else:
-        raise CliError(f"device {device_id!r} has no platform: pass --platform or write it to "
-                       f"{platform_file}")
+        raise CliError(
+            f"device {device_id!r} has no platform: pass --platform or write it to {platform_file}"
+        )
     return {
         "device_id": device_id,
         "platform": platform,
@@ -196,15 +212,18 @@ def _read_text(path: Path) -> str:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise CliError(f"{path}: missing (each device directory needs {RUNNING_FILE} and {INTENDED_FILE})") \
-            from None
+        raise CliError(
+            f"{path}: missing (each device directory needs {RUNNING_FILE} and {INTENDED_FILE})"
+        ) from None
     except OSError as exc:
         raise CliError(f"{path}: cannot read it ({exc.strerror})") from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise CliError(f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
-                       "re-export it as UTF-8") from None
+        raise CliError(
+            f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+            "re-export it as UTF-8"
+        ) from None
 
 
 def read_manifest(path: Path) -> tuple[list[dict[str, Any]], list[Source], bool, dict[str, Any]]:
@@ -213,8 +232,9 @@ def read_manifest(path: Path) -> tuple[list[dict[str, Any]], list[Source], bool,
     try:
         manifest = json.loads(_read_text(path))
     except json.JSONDecodeError as exc:
-        raise CliError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") \
-            from None
+        raise CliError(
+            f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
+        ) from None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("device_configs"), list):
         raise CliError(f'{path}: expected a JSON object {{"device_configs": [...]}}, as the POST body')
     unknown = sorted(set(manifest) - _MANIFEST_FIELDS)

@@ -35,48 +35,87 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     connection = _Parser(add_help=False)
-    connection.add_argument("--url", help=f"API base URL (default: ${URL_ENV}, else api_url of "
-                            ".local/stack.json here, else http://127.0.0.1:8000)")
-    connection.add_argument("--sigv4", action="store_true",
-                            help="sign requests with SigV4 (automatic for *.amazonaws.com URLs)")
-    connection.add_argument("--caller", metavar="NAME",
-                            help="act as this caller on the local stack (header x-netremedy-caller)")
+    connection.add_argument(
+        "--url",
+        help=f"API base URL (default: ${URL_ENV}, else api_url of "
+        ".local/stack.json here, else http://127.0.0.1:8000)",
+    )
+    connection.add_argument(
+        "--sigv4", action="store_true", help="sign requests with SigV4 (automatic for *.amazonaws.com URLs)"
+    )
+    connection.add_argument(
+        "--caller", metavar="NAME", help="act as this caller on the local stack (header x-netremedy-caller)"
+    )
 
     parser = _Parser(prog=PROG, description="Compute network config remediation with the netremedy API.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    submit = commands.add_parser("submit", parents=[connection], help="create a remediation job",
-                                 description="Create one job from JSON manifests and device directories "
-                                 "(<device_id>/running.conf, intended.conf and optionally platform).")
+    submit = commands.add_parser(
+        "submit",
+        parents=[connection],
+        help="create a remediation job",
+        description="Create one job from JSON manifests and device directories "
+        "(<device_id>/running.conf, intended.conf and optionally platform).",
+    )
     submit.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    submit.add_argument("--platform",
-                        help="platform of directory devices without a platform file, e.g. cisco_ios")
+    submit.add_argument(
+        "--platform", help="platform of directory devices without a platform file, e.g. cisco_ios"
+    )
     submit.add_argument("--wait", action="store_true", help="follow the job to its end, then summarise it")
-    submit.add_argument("--out", type=Path, metavar="DIR",
-                        help="write result files to DIR (implies --wait): <id>.remediation.conf, "
-                        "<id>.rollback.conf, <id>.diff, <id>.future.conf (the outputs asked for), errors.txt")
-    submit.add_argument("--idempotency-key", metavar="KEY",
-                        help="retrying with the same key returns the same job")
-    submit.add_argument("--allow-empty-intended", action="store_true",
-                        help="accept empty intended configs (their remediation removes everything)")
+    submit.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="write result files to DIR (implies --wait): <id>.remediation.conf, "
+        "<id>.rollback.conf, <id>.diff, <id>.future.conf (the outputs asked for), errors.txt",
+    )
+    submit.add_argument(
+        "--idempotency-key", metavar="KEY", help="retrying with the same key returns the same job"
+    )
+    submit.add_argument(
+        "--allow-empty-intended",
+        action="store_true",
+        help="accept empty intended configs (their remediation removes everything)",
+    )
     computing = submit.add_argument_group(
-        "remediation options", "Applied to every device of the job. Given here, an option replaces the same "
-        "option of a JSON manifest's \"options\".")
-    computing.add_argument("--output", action="append", type=parse_outputs, metavar="NAME",
-                           help=f"what each device result holds: {', '.join(OUTPUT_NAMES)} (repeat the "
-                           f"option or separate with commas; default: {','.join(DEFAULT_OUTPUTS)}, so that "
-                           f"'{PROG} diff' works; the API's own default has no diff)")
-    computing.add_argument("--tag-rules", type=Path, metavar="FILE",
-                           help="hier_config tag rules, a YAML or JSON list of {match_rules: [...], "
-                           "apply_tags: [...]}, as in hier_config's tag_rules files")
-    computing.add_argument("--include-tag", action="append", metavar="TAG",
-                           help="keep only remediation lines with this tag (repeatable; tags come from "
-                           "--tag-rules)")
-    computing.add_argument("--exclude-tag", action="append", metavar="TAG",
-                           help="drop remediation lines with this tag (repeatable)")
-    computing.add_argument("--sectional-exiting", action="store_true",
-                           help="close sections with the platform's exit commands (e.g. exit-address-family)")
+        "remediation options",
+        "Applied to every device of the job. Given here, an option replaces the same "
+        'option of a JSON manifest\'s "options".',
+    )
+    computing.add_argument(
+        "--output",
+        action="append",
+        type=parse_outputs,
+        metavar="NAME",
+        help=f"what each device result holds: {', '.join(OUTPUT_NAMES)} (repeat the "
+        f"option or separate with commas; default: {','.join(DEFAULT_OUTPUTS)}, so that "
+        f"'{PROG} diff' works; the API's own default has no diff)",
+    )
+    computing.add_argument(
+        "--tag-rules",
+        type=Path,
+        metavar="FILE",
+        help="hier_config tag rules, a YAML or JSON list of {match_rules: [...], "
+        "apply_tags: [...]}, as in hier_config's tag_rules files",
+    )
+    computing.add_argument(
+        "--include-tag",
+        action="append",
+        metavar="TAG",
+        help="keep only remediation lines with this tag (repeatable; tags come from --tag-rules)",
+    )
+    computing.add_argument(
+        "--exclude-tag",
+        action="append",
+        metavar="TAG",
+        help="drop remediation lines with this tag (repeatable)",
+    )
+    computing.add_argument(
+        "--sectional-exiting",
+        action="store_true",
+        help="close sections with the platform's exit commands (e.g. exit-address-family)",
+    )
     submit.set_defaults(run=run_submit)
 
     status = commands.add_parser("status", parents=[connection], help="show a job's status and counters")
@@ -85,30 +124,42 @@ def build_parser() -> argparse.ArgumentParser:
 
     results = commands.add_parser("results", parents=[connection], help="show or save a job's results")
     results.add_argument("job_id", metavar="JOB")
-    results.add_argument("--out", type=Path, metavar="DIR",
-                         help="write result files to DIR: <id>.remediation.conf, <id>.rollback.conf, "
-                         "<id>.diff, <id>.future.conf (those the job asked for), errors.txt")
-    results.add_argument("--device", metavar="ID",
-                         help="print this device's outputs (remediation, rollback...)")
+    results.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="write result files to DIR: <id>.remediation.conf, <id>.rollback.conf, "
+        "<id>.diff, <id>.future.conf (those the job asked for), errors.txt",
+    )
+    results.add_argument(
+        "--device", metavar="ID", help="print this device's outputs (remediation, rollback...)"
+    )
     results.set_defaults(run=run_results)
 
     diff = commands.add_parser(
-        "diff", parents=[connection], help="show one device's diff, running -> intended",
+        "diff",
+        parents=[connection],
+        help="show one device's diff, running -> intended",
         description="hier_config's unified diff of one device, running -> intended: lines only in running in "
         "red (-), only in intended in green (+). The job must have asked for the diff output "
-        f"('{PROG} submit' does by default).")
+        f"('{PROG} submit' does by default).",
+    )
     diff.add_argument("job_id", metavar="JOB")
     diff.add_argument("device_id", metavar="ID")
     diff.set_defaults(run=run_diff)
 
     report = commands.add_parser(
-        "report", parents=[connection], help="show the changes most devices need",
+        "report",
+        parents=[connection],
+        help="show the changes most devices need",
         description="The remediation lines (with their parents) the job's devices have in common, most "
         "common first: how many devices need each, their share of the devices with changes, and how many "
-        "devices the changes so far cover together.")
+        "devices the changes so far cover together.",
+    )
     report.add_argument("job_id", metavar="JOB")
-    report.add_argument("--min-devices", type=_positive, metavar="N",
-                        help="only changes at least N devices need (default 1)")
+    report.add_argument(
+        "--min-devices", type=_positive, metavar="N", help="only changes at least N devices need (default 1)"
+    )
     report.add_argument("--limit", type=_positive, metavar="N", help="at most N changes (API default 100)")
     report.set_defaults(run=run_report)
     return parser
@@ -151,8 +202,12 @@ def run_submit(args: argparse.Namespace, out: Console, err: Console) -> int:
     try:
         status = output.watch_job(lambda: client.status(job_id), err)
     except KeyboardInterrupt:
-        err.print(f"{PROG}: stopped waiting; job {job_id} goes on: {PROG} status {job_id}", markup=False,
-                  highlight=False, soft_wrap=True)
+        err.print(
+            f"{PROG}: stopped waiting; job {job_id} goes on: {PROG} status {job_id}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
         return EXIT_INTERRUPTED
     return _report(client.results(job_id), status, args.out, out, err)
 
@@ -181,13 +236,19 @@ def run_diff(args: argparse.Namespace, out: Console, err: Console) -> int:
         return EXIT_DEVICES_FAILED
     diff = result.get("diff")
     if not isinstance(diff, str):
-        raise CliError(f"job {args.job_id} has no diff for {args.device_id!r}: it was submitted without the "
-                       f"diff output; submit again with --output diff (the default of '{PROG} submit')")
+        raise CliError(
+            f"job {args.job_id} has no diff for {args.device_id!r}: it was submitted without the "
+            f"diff output; submit again with --output diff (the default of '{PROG} submit')"
+        )
     if diff:
         out.print(output.diff_text(diff), soft_wrap=True)
     else:
-        err.print(f"{PROG}: {args.device_id}: no differences between running and intended", markup=False,
-                  highlight=False, soft_wrap=True)
+        err.print(
+            f"{PROG}: {args.device_id}: no differences between running and intended",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     return EXIT_OK
 
 
@@ -196,33 +257,52 @@ def run_report(args: argparse.Namespace, out: Console, err: Console) -> int:
     try:
         report = _client(args).report(args.job_id, args.min_devices, args.limit)
     except ApiError as exc:
-        raise CliError(exc.line(lambda field: f"{field} is {flags[field]}" if field in flags else None)) \
-            from None
+        raise CliError(
+            exc.line(lambda field: f"{field} is {flags[field]}" if field in flags else None)
+        ) from None
     output.render_report(out, report)
     if report["status"] not in output.TERMINAL_STATUSES:
-        err.print(f"{PROG}: job {report['job_id']} is {report['status']}: report of the results so far",
-                  markup=False, highlight=False, soft_wrap=True)
+        err.print(
+            f"{PROG}: job {report['job_id']} is {report['status']}: report of the results so far",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     return EXIT_DEVICES_FAILED if report["status"] in ("failed", "cancelled") else EXIT_OK
 
 
-def _report(body: JsonObject, status: JsonObject | None, out_dir: Path | None, out: Console,
-            err: Console) -> int:
+def _report(
+    body: JsonObject, status: JsonObject | None, out_dir: Path | None, out: Console, err: Console
+) -> int:
     """The results table, the files, and the exit code of a job's results."""
     output.render_results(out, body)
     if status and status.get("error"):
-        err.print(f"{PROG}: job {body['job_id']} {status['status']}: {status['error']}", markup=False,
-                  highlight=False, soft_wrap=True)
+        err.print(
+            f"{PROG}: job {body['job_id']} {status['status']}: {status['error']}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     if out_dir is not None:
         written, failed = output.write_result_files(out_dir, body["results"])
         note = f", {failed} failed device(s) in {out_dir / output.ERRORS_FILE}" if failed else ""
         kinds = ", ".join(output.present_outputs(body["results"])) or "the results"
-        out.print(f"wrote {kinds} of {written} device(s) to {out_dir}{note}", markup=False,
-                  highlight=False, soft_wrap=True)
+        out.print(
+            f"wrote {kinds} of {written} device(s) to {out_dir}{note}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     summary = body["summary"]
     if body["status"] not in output.TERMINAL_STATUSES:
         finished = summary["completed_devices"] + summary["failed_devices"]
-        err.print(f"{PROG}: job {body['job_id']} is {body['status']}: results so far ({finished} of "
-                  f"{summary['total_devices']})", markup=False, highlight=False, soft_wrap=True)
+        err.print(
+            f"{PROG}: job {body['job_id']} is {body['status']}: results so far ({finished} of "
+            f"{summary['total_devices']})",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
         return EXIT_DEVICES_FAILED
     if body["status"] != "completed" or summary["failed_devices"]:
         return EXIT_DEVICES_FAILED

@@ -30,7 +30,8 @@ def parse_outputs(value: str) -> list[str]:
     if unknown or not names:
         raise argparse.ArgumentTypeError(
             f"unknown output {', '.join(map(repr, unknown))}: choose from {', '.join(OUTPUT_NAMES)} "
-            "(repeat the option or separate with commas)")
+            "(repeat the option or separate with commas)"
+        )
     return names
 
 
@@ -79,8 +80,10 @@ def load_tag_rules(path: Path) -> TagRules:
     rules = TagRules(path, [], lines if len(lines) == len(data) else [])
     for index, rule in enumerate(data):
         if not isinstance(rule, dict):
-            raise CliError(f"{path}: {rules.describe(index)} is {_kind(rule)}, expected an object with "
-                           "match_rules and apply_tags")
+            raise CliError(
+                f"{path}: {rules.describe(index)} is {_kind(rule)}, expected an object with "
+                "match_rules and apply_tags"
+            )
         _check_json(rule, f"{path}: {rules.describe(index)}")
         rules.rules.append(rule)
     return rules
@@ -93,13 +96,15 @@ def _parse(path: Path, text: str) -> tuple[Any, list[int]]:
             return json.loads(text), []
         except json.JSONDecodeError as exc:
             if path.suffix.lower() == ".json":
-                raise CliError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, "
-                               f"column {exc.colno})") from None
+                raise CliError(
+                    f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
+                ) from None
     try:
         import yaml
     except ImportError:
-        raise CliError(f"{path}: reading YAML needs PyYAML (pip install 'netremedy[cli]'); or write the "
-                       "rules as JSON") from None
+        raise CliError(
+            f"{path}: reading YAML needs PyYAML (pip install 'netremedy[cli]'); or write the rules as JSON"
+        ) from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -129,8 +134,15 @@ def _check_json(value: Any, where: str, trail: str = "") -> None:
 
 
 def _kind(value: Any) -> str:
-    names = {dict: "an object", list: "a list", str: "text", bool: "a boolean", int: "a number",
-             float: "a number", type(None): "empty"}
+    names = {
+        dict: "an object",
+        list: "a list",
+        str: "text",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        type(None): "empty",
+    }
     return names.get(type(value), f"a {type(value).__name__}")
 
 

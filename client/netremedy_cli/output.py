@@ -21,14 +21,24 @@ JsonObject = dict[str, Any]
 TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})
 ERRORS_FILE = "errors.txt"
 # What --out writes for each output a device result holds, in this order.
-OUTPUT_FILES = {"remediation": ".remediation.conf", "rollback": ".rollback.conf", "diff": ".diff",
-                "future": ".future.conf"}
+OUTPUT_FILES = {
+    "remediation": ".remediation.conf",
+    "rollback": ".rollback.conf",
+    "diff": ".diff",
+    "future": ".future.conf",
+}
 # hier_config's unified diff: the line's indentation, then "- " (only in running) or "+ " (only in intended);
 # parents that are in both carry no marker.
 _DIFF_MARKER = re.compile(r"^\s*([-+]) ")
 _DIFF_STYLE = {"-": "red", "+": "green"}
-_STATUS_STYLE = {"success": "green", "completed": "green", "failed": "red", "cancelled": "yellow",
-                 "running": "cyan", "pending": "cyan"}
+_STATUS_STYLE = {
+    "success": "green",
+    "completed": "green",
+    "failed": "red",
+    "cancelled": "yellow",
+    "running": "cyan",
+    "pending": "cyan",
+}
 
 
 def styled_status(status: str) -> Text:
@@ -86,13 +96,16 @@ def render_results(console: Console, body: JsonObject) -> None:
         if result["status"] == "success" and isinstance(result.get("remediation"), str):
             detail = Text(str(len(result["remediation"].splitlines())))
         elif result["status"] == "success":  # the job asked for other outputs only
-            detail = Text(f"not requested (outputs: {', '.join(present_outputs([result])) or 'none'})",
-                          style="dim")
+            detail = Text(
+                f"not requested (outputs: {', '.join(present_outputs([result])) or 'none'})", style="dim"
+            )
         else:
             detail = Text(str(result.get("error", "")), style="red")
         table.add_row(Text(str(result["device_id"])), styled_status(str(result["status"])), detail)
-    table.caption = (f"{summary['total_devices']} devices: {summary['completed_devices']} succeeded, "
-                     f"{summary['failed_devices']} failed")
+    table.caption = (
+        f"{summary['total_devices']} devices: {summary['completed_devices']} succeeded, "
+        f"{summary['failed_devices']} failed"
+    )
     heading = Text.assemble(f"job {body['job_id']}: ", styled_status(str(body["status"])))
     console.print(heading, soft_wrap=True)
     console.print(table)
@@ -125,8 +138,13 @@ def diff_text(diff: str) -> Text:
 
 def present_outputs(results: Iterable[JsonObject]) -> list[str]:
     """The outputs (in the API's order) that at least one successful result holds."""
-    found = {kind for result in results if result.get("status") == "success"
-             for kind in OUTPUT_FILES if isinstance(result.get(kind), str)}
+    found = {
+        kind
+        for result in results
+        if result.get("status") == "success"
+        for kind in OUTPUT_FILES
+        if isinstance(result.get(kind), str)
+    }
     return [kind for kind in OUTPUT_FILES if kind in found]
 
 
@@ -144,11 +162,19 @@ def render_report(console: Console, report: JsonObject) -> None:
     table.add_column("covered", justify="right", no_wrap=True)
     for number, change in enumerate(changes, start=1):
         count, covered = int(change["device_count"]), int(change["devices_covered"])
-        table.add_row(str(number), Text(str(change["platform"])), change_path(change), str(count),
-                      _percent(count, base), f"{covered} ({_percent(covered, base)})")
-    heading = Text.assemble(f"job {report['job_id']}: ", styled_status(str(report["status"])),
-                            f", {report['total_devices']} devices, "
-                            f"{report['unique_changes']} distinct changes")
+        table.add_row(
+            str(number),
+            Text(str(change["platform"])),
+            change_path(change),
+            str(count),
+            _percent(count, base),
+            f"{covered} ({_percent(covered, base)})",
+        )
+    heading = Text.assemble(
+        f"job {report['job_id']}: ",
+        styled_status(str(report["status"])),
+        f", {report['total_devices']} devices, {report['unique_changes']} distinct changes",
+    )
     console.print(heading, soft_wrap=True)
     if changes:
         console.print(table)
@@ -179,8 +205,10 @@ def report_caption(report: JsonObject) -> str:
         parts = [f"no change is needed by enough of the {base} {_devices(base)} with changes (--min-devices)"]
     else:
         parts = ["no device needs a change"]
-    parts.append(f"{report['devices_without_changes']} {_devices(report['devices_without_changes'])} "
-                 f"{'needs' if report['devices_without_changes'] == 1 else 'need'} nothing")
+    parts.append(
+        f"{report['devices_without_changes']} {_devices(report['devices_without_changes'])} "
+        f"{'needs' if report['devices_without_changes'] == 1 else 'need'} nothing"
+    )
     parts.append(f"{report['failed_devices']} failed")
     if report.get("devices_without_remediation"):
         count = report["devices_without_remediation"]
@@ -198,8 +226,9 @@ def _percent(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f}%" if whole else "-"
 
 
-def write_result_files(out_dir: Path, results: list[JsonObject], *,
-                       whole_job: bool = True) -> tuple[int, int]:
+def write_result_files(
+    out_dir: Path, results: list[JsonObject], *, whole_job: bool = True
+) -> tuple[int, int]:
     """Per successful device, one file for each output its result holds, exactly the API's text:
     ``<id>.remediation.conf``, ``<id>.rollback.conf``, ``<id>.diff``, ``<id>.future.conf``; a device's files
     of outputs it does not hold (from an earlier run) are removed, so the directory never mixes two jobs.

@@ -37,7 +37,7 @@ class MotoServer:
             if self._process.poll() is not None:
                 raise RuntimeError(f"the AWS emulator exited at start; see {self._log_path}")
             try:
-                with urllib.request.urlopen(f"{self.endpoint}/moto-api/data.json", timeout=1):  # noqa: S310
+                with urllib.request.urlopen(f"{self.endpoint}/moto-api/data.json", timeout=1):
                     return
             except OSError:
                 time.sleep(0.1)

@@ -31,8 +31,17 @@ from moto.dynamodb.responses import DynamoResult
 from moto.sqs import models as sqs_models
 
 _LOCK = threading.RLock()
-_SERIALISED = ("put_item", "update_item", "delete_item", "get_item", "query", "scan", "transact_write_items",
-               "transact_get_items", "batch_get_item")
+_SERIALISED = (
+    "put_item",
+    "update_item",
+    "delete_item",
+    "get_item",
+    "query",
+    "scan",
+    "transact_write_items",
+    "transact_get_items",
+    "batch_get_item",
+)
 
 
 class _CopyWithoutTables:
@@ -71,7 +80,9 @@ def _transact_with_item_snapshots(original: Callable[..., Any]) -> Callable[...,
             target = _target_key(self, next(iter(entry.values())))
             if target is not None:
                 current = self.get_item(*target)
-                snapshots.append((*target, copy.deepcopy(current.to_json()["Attributes"]) if current else None))
+                snapshots.append(
+                    (*target, copy.deepcopy(current.to_json()["Attributes"]) if current else None)
+                )
         try:
             return original(self, transact_items)
         except Exception:
@@ -106,7 +117,6 @@ def _fast_unix_time(dt: Any = None) -> float:
 
 def _fast_unix_time_millis(dt: Any = None) -> float:
     return time.time() * 1000.0 if dt is None else float(_unix_time_millis(dt))
-
 
 
 class _VisibleMessages:
@@ -156,8 +166,14 @@ class _LazyCountAttributes(dict[str, Any]):
                 in_flight += 1
             elif not now < message.delayed_until:
                 visible += 1
-        dict.update(self, {"ApproximateNumberOfMessages": visible, "ApproximateNumberOfMessagesDelayed": delayed,
-                           "ApproximateNumberOfMessagesNotVisible": in_flight})
+        dict.update(
+            self,
+            {
+                "ApproximateNumberOfMessages": visible,
+                "ApproximateNumberOfMessagesDelayed": delayed,
+                "ApproximateNumberOfMessagesNotVisible": in_flight,
+            },
+        )
 
     def __getitem__(self, key: str) -> Any:
         if key in _COUNT_ATTRIBUTES:

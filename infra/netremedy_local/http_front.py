@@ -32,7 +32,9 @@ class _Route:
 
 
 class ApiFront:
-    def __init__(self, routes: list[tuple[RouteSpec, FunctionSpec, Handler]], region: str, stack_name: str) -> None:
+    def __init__(
+        self, routes: list[tuple[RouteSpec, FunctionSpec, Handler]], region: str, stack_name: str
+    ) -> None:
         self.routes = [_Route(*route) for route in routes]
         self.region = region
         self.stack_name = stack_name
@@ -46,8 +48,16 @@ class ApiFront:
                 return route, found.groupdict()
         return None
 
-    def event(self, method: str, target: str, headers: dict[str, str], body: bytes, route: _Route,
-              path_parameters: dict[str, str], source_ip: str) -> dict[str, Any]:
+    def event(
+        self,
+        method: str,
+        target: str,
+        headers: dict[str, str],
+        body: bytes,
+        route: _Route,
+        path_parameters: dict[str, str],
+        source_ip: str,
+    ) -> dict[str, Any]:
         parts = urlsplit(target)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         now = datetime.now(UTC)
@@ -107,7 +117,7 @@ def make_server(front: ApiFront, host: str, port: int) -> ThreadingHTTPServer:
     class RequestHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+        def log_message(self, format: str, *args: Any) -> None:
             return  # the functions log each request themselves
 
         def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
@@ -134,11 +144,18 @@ def make_server(front: ApiFront, host: str, port: int) -> ThreadingHTTPServer:
                 self._send(404, _json_error("Not Found"))
                 return
             route, path_parameters = matched
-            event = front.event(self.command, self.path, dict(self.headers.items()), body, route,
-                                path_parameters, self.client_address[0])
+            event = front.event(
+                self.command,
+                self.path,
+                dict(self.headers.items()),
+                body,
+                route,
+                path_parameters,
+                self.client_address[0],
+            )
             try:
                 result = front.invoke(route, event)
-            except Exception:  # a crashed function is a 500 from API Gateway, as in AWS
+            except Exception:  # a crashed function is a 500 from API Gateway, as in AWS  # noqa: BLE001
                 self._send(500, _json_error("Internal Server Error"))
                 return
             payload = result.get("body") or ""
@@ -148,7 +165,7 @@ def make_server(front: ApiFront, host: str, port: int) -> ThreadingHTTPServer:
             self._send(int(result.get("statusCode", 200)), data, headers)
 
         # Every method reaches the router, so an unknown one is API Gateway's 404, not the stdlib's 501.
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_TRACE = _handle  # noqa: N815
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_TRACE = _handle
 
     server = ThreadingHTTPServer((host, port), RequestHandler)
     server.daemon_threads = True

@@ -26,8 +26,10 @@ def _job_row_writes(operation: str, params: dict[str, Any]) -> int:
         return int(is_job(params.get("Key") or params.get("Item")))
     if operation == "TransactWriteItems":
         return sum(
-            1 for entry in params.get("TransactItems", [])
-            for op in entry.values() if is_job(op.get("Key") or op.get("Item"))
+            1
+            for entry in params.get("TransactItems", [])
+            for op in entry.values()
+            if is_job(op.get("Key") or op.get("Item"))
         )
     return 0
 
@@ -49,7 +51,7 @@ def install(state_dir: Path) -> None:
         created.meta.events.register("before-parameter-build", _count)
         return created
 
-    boto3.session.Session.client = client  # type: ignore[method-assign]
+    boto3.session.Session.client = client
     target = state_dir / "aws-calls" / f"{os.getpid()}.json"
     target.parent.mkdir(parents=True, exist_ok=True)
 

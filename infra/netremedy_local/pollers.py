@@ -42,7 +42,7 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> di
                 "body": message["Body"],
                 "attributes": message.get("Attributes", {}),
                 "messageAttributes": message.get("MessageAttributes", {}),
-                "md5OfBody": message.get("MD5OfBody") or hashlib.md5(message["Body"].encode()).hexdigest(),  # noqa: S324
+                "md5OfBody": message.get("MD5OfBody") or hashlib.md5(message["Body"].encode()).hexdigest(),
                 "eventSource": "aws:sqs",
                 "eventSourceARN": queue_arn,
                 "awsRegion": region,
@@ -81,8 +81,10 @@ def poll_once(config: PollerConfig, sqs: Any, handler: Any, wait_seconds: int = 
     context = LocalLambdaContext(config.function, config.region, config.stack_name)
     try:
         response = handler(sqs_event(messages, config.queue_arn, config.region), context)
-    except Exception as exc:  # an invocation error: every message returns after the visibility timeout
-        log.warning("%s failed on a batch of %d: %s", config.function.logical_id, len(messages), type(exc).__name__)
+    except Exception as exc:  # an invocation error: every message returns after the visibility timeout  # noqa: BLE001
+        log.warning(
+            "%s failed on a batch of %d: %s", config.function.logical_id, len(messages), type(exc).__name__
+        )
         return len(messages)
     done = messages_to_delete(messages, response, config.report_batch_item_failures)
     for start in range(0, len(done), 10):
@@ -103,7 +105,7 @@ def _run(config: PollerConfig, stop: Any) -> None:
     while not stop.is_set():
         try:
             poll_once(config, sqs, handler)
-        except Exception as exc:  # emulator restarting or unreachable: keep polling, like Lambda does
+        except Exception as exc:  # emulator restarting or unreachable: keep polling, like Lambda does  # noqa: BLE001
             log.warning("poller error: %s", type(exc).__name__)
             time.sleep(1)
 
@@ -115,8 +117,12 @@ class PollerPool:
         context = multiprocessing.get_context("spawn")
         self._stop = context.Event()
         self._processes = [
-            context.Process(target=_run, args=(config, self._stop), name=f"poller-{config.function.logical_id}-{i}",
-                            daemon=True)
+            context.Process(
+                target=_run,
+                args=(config, self._stop),
+                name=f"poller-{config.function.logical_id}-{i}",
+                daemon=True,
+            )
             for config in configs
             for i in range(processes_per_source)
         ]
@@ -136,4 +142,3 @@ class PollerPool:
             if process.is_alive():
                 process.terminate()
                 process.join(1)
-

@@ -61,7 +61,7 @@ class ResolvedStack:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (key, argument), = value.items()
+            ((key, argument),) = value.items()
             if key == "Ref":
                 return self._ref(argument)
             if key == "Fn::GetAtt":
@@ -96,8 +96,13 @@ def _physical_name(stack_name: str, logical_id: str) -> str:
 def _create_queue(stack: ResolvedStack, logical_id: str, properties: dict[str, Any]) -> None:
     sqs = boto3.client("sqs", region_name=stack.region)
     attributes: dict[str, str] = {}
-    for name in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "MaximumMessageSize",
-                 "ReceiveMessageWaitTimeSeconds"):
+    for name in (
+        "VisibilityTimeout",
+        "MessageRetentionPeriod",
+        "DelaySeconds",
+        "MaximumMessageSize",
+        "ReceiveMessageWaitTimeSeconds",
+    ):
         if name in properties:
             attributes[name] = str(properties[name])
     if "RedrivePolicy" in properties:
@@ -136,7 +141,8 @@ def _create_table(stack: ResolvedStack, logical_id: str, properties: dict[str, A
     if ttl and ttl.get("Enabled"):
         try:
             dynamodb.update_time_to_live(
-                TableName=name, TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True}
+                TableName=name,
+                TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
             )
         except ClientError as exc:  # already enabled on a reused emulator
             if exc.response["Error"]["Code"] != "ValidationException":
@@ -227,7 +233,9 @@ def _put_bucket_policy(stack: ResolvedStack, logical_id: str, properties: dict[s
 def _put_queue_policy(stack: ResolvedStack, logical_id: str, properties: dict[str, Any]) -> None:
     sqs = boto3.client("sqs", region_name=stack.region)
     for queue_url in properties["Queues"]:
-        sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps(properties["PolicyDocument"])})
+        sqs.set_queue_attributes(
+            QueueUrl=queue_url, Attributes={"Policy": json.dumps(properties["PolicyDocument"])}
+        )
     stack.refs[logical_id] = logical_id
 
 

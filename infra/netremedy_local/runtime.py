@@ -24,7 +24,9 @@ class LocalLambdaContext:
     def __init__(self, spec: FunctionSpec, region: str, stack_name: str) -> None:
         self.function_name = f"{stack_name}-{spec.logical_id}"
         self.function_version = "$LATEST"
-        self.invoked_function_arn = f"arn:aws:lambda:{region}:{LOCAL_ACCOUNT_ID}:function:{self.function_name}"
+        self.invoked_function_arn = (
+            f"arn:aws:lambda:{region}:{LOCAL_ACCOUNT_ID}:function:{self.function_name}"
+        )
         self.memory_limit_in_mb = spec.memory_mb
         self.aws_request_id = str(uuid.uuid4())
         self.log_group_name = f"/aws/lambda/{self.function_name}"

@@ -22,13 +22,17 @@ class Scheduler:
             event = {"version": "0", "source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
             try:
                 handler(event, LocalLambdaContext(function, self._region, self._stack_name))
-            except Exception as exc:  # a failed run is retried at the next tick, as EventBridge would
+            except Exception as exc:  # a failed run is retried at the next tick, as EventBridge would  # noqa: BLE001
                 log.warning("%s failed: %s", function.logical_id, type(exc).__name__)
 
     def start(self) -> None:
         for function, handler, interval in self._jobs:
-            thread = threading.Thread(target=self._loop, args=(function, handler, interval), daemon=True,
-                                      name=f"schedule-{function.logical_id}")
+            thread = threading.Thread(
+                target=self._loop,
+                args=(function, handler, interval),
+                daemon=True,
+                name=f"schedule-{function.logical_id}",
+            )
             thread.start()
             self._threads.append(thread)
 

@@ -53,7 +53,8 @@ class LocalSettings:
             workers=int(os.environ.get("LOCAL_WORKERS", str(os.cpu_count() or 2))),
             external_endpoint=os.environ.get("AWS_ENDPOINT_URL") or None,
             parameter_overrides=parse_parameter_overrides(os.environ.get("PARAMETER_OVERRIDES", "")),
-            schedule_seconds=float(os.environ["LOCAL_SCHEDULE_SECONDS"]) if "LOCAL_SCHEDULE_SECONDS" in os.environ
+            schedule_seconds=float(os.environ["LOCAL_SCHEDULE_SECONDS"])
+            if "LOCAL_SCHEDULE_SECONDS" in os.environ
             else None,
             paused_functions=frozenset(filter(None, os.environ.get("LOCAL_PAUSED_FUNCTIONS", "").split(","))),
         )
@@ -109,10 +110,14 @@ def run(settings: LocalSettings) -> int:
         _use_local_credentials(settings.region, endpoint)
         metering.install(settings.state_dir)
 
-        model = load_stack_model(settings.project_root / "template.yaml", settings.region, settings.stack_name)
+        model = load_stack_model(
+            settings.project_root / "template.yaml", settings.region, settings.stack_name
+        )
         unknown = set(settings.parameter_overrides) - set(model.parameters)
         if unknown:
-            raise ValueError(f"PARAMETER_OVERRIDES names parameters the template does not have: {sorted(unknown)}")
+            raise ValueError(
+                f"PARAMETER_OVERRIDES names parameters the template does not have: {sorted(unknown)}"
+            )
         model.parameters.update(settings.parameter_overrides)
         stack = provision(model, settings.region, settings.stack_name)
         environments = {
@@ -130,7 +135,11 @@ def run(settings: LocalSettings) -> int:
         os.environ.update(api_environment)
         front = ApiFront(
             [
-                (route, model.functions[route.function_id], load_handler(model.functions[route.function_id].handler))
+                (
+                    route,
+                    model.functions[route.function_id],
+                    load_handler(model.functions[route.function_id].handler),
+                )
                 for route in model.routes
             ],
             settings.region,
@@ -156,8 +165,11 @@ def run(settings: LocalSettings) -> int:
         pollers.start()
         scheduler = Scheduler(
             [
-                (model.functions[schedule.function_id], load_handler(model.functions[schedule.function_id].handler),
-                 settings.schedule_seconds or schedule.interval_seconds)
+                (
+                    model.functions[schedule.function_id],
+                    load_handler(model.functions[schedule.function_id].handler),
+                    settings.schedule_seconds or schedule.interval_seconds,
+                )
                 for schedule in model.schedules
             ],
             settings.region,
@@ -169,7 +181,12 @@ def run(settings: LocalSettings) -> int:
         api_url = f"http://{settings.host}:{server.server_address[1]}"
         stack_file.write_text(
             json.dumps(
-                {"api_url": api_url, "aws_endpoint": endpoint, "region": settings.region, "resources": stack.refs},
+                {
+                    "api_url": api_url,
+                    "aws_endpoint": endpoint,
+                    "region": settings.region,
+                    "resources": stack.refs,
+                },
                 indent=2,
             )
             + "\n"

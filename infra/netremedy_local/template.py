@@ -36,7 +36,7 @@ _CfnLoader.add_multi_constructor("!", _construct_tag)
 
 
 def load_yaml(path: Path) -> dict[str, Any]:
-    document: dict[str, Any] = yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)  # noqa: S506
+    document: dict[str, Any] = yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)
     return document
 
 
@@ -116,7 +116,9 @@ def _point_code_at_placeholder(sam: dict[str, Any]) -> None:
     if "CodeUri" in function_globals:
         function_globals["CodeUri"] = placeholder
     for resource in sam.get("Resources", {}).values():
-        if resource.get("Type") == "AWS::Serverless::Function" and "CodeUri" in resource.get("Properties", {}):
+        if resource.get("Type") == "AWS::Serverless::Function" and "CodeUri" in resource.get(
+            "Properties", {}
+        ):
             resource["Properties"]["CodeUri"] = placeholder
 
 
@@ -167,12 +169,16 @@ def load_stack_model(template_path: Path, region: str, stack_name: str) -> Stack
             if interval is None:
                 raise ValueError(f"{logical_id}: the local stack runs rate(...) schedules only")
             for target in properties.get("Targets", []):
-                model.schedules.append(ScheduleSpec(function_id=_ref_target(target["Arn"]), interval_seconds=interval))
+                model.schedules.append(
+                    ScheduleSpec(function_id=_ref_target(target["Arn"]), interval_seconds=interval)
+                )
         elif kind == "AWS::ApiGatewayV2::Api":
             for path, methods in properties.get("Body", {}).get("paths", {}).items():
                 for method, operation in methods.items():
                     integration = operation.get("x-amazon-apigateway-integration", {})
                     model.routes.append(
-                        RouteSpec(method=method.upper(), path=path, function_id=_ref_target(integration["uri"]))
+                        RouteSpec(
+                            method=method.upper(), path=path, function_id=_ref_target(integration["uri"])
+                        )
                     )
     return model

@@ -134,14 +134,25 @@ def _embedded_stack(state_dir: Path) -> Iterator[str]:
         and name not in ("PARAMETER_OVERRIDES", "LOCAL_PAUSED_FUNCTIONS", "LOCAL_SCHEDULE_SECONDS")
     }
     port = _free_port()
-    env.update(HOST="127.0.0.1", PORT=str(port), AWS_PORT=str(_free_port()), LOCAL_STATE_DIR=str(state_dir),
-               NETREMEDY_PROJECT_ROOT=str(PROJECT_ROOT), PYTHONUNBUFFERED="1")
+    env.update(
+        HOST="127.0.0.1",
+        PORT=str(port),
+        AWS_PORT=str(_free_port()),
+        LOCAL_STATE_DIR=str(state_dir),
+        NETREMEDY_PROJECT_ROOT=str(PROJECT_ROOT),
+        PYTHONUNBUFFERED="1",
+    )
     env.setdefault("LOCAL_WORKERS", "1")  # a handful of devices: one poller process is plenty
     api_url = f"http://127.0.0.1:{port}"
     log_path = state_dir / "serve.log"
     with log_path.open("wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "netremedy_local"], env=env, cwd=PROJECT_ROOT,
-                                   stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "netremedy_local"],
+            env=env,
+            cwd=PROJECT_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 90
         while True:

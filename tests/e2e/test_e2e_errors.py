@@ -9,10 +9,18 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from tests.e2e.conftest import Api
 
-GOOD = {"device_id": "edge1", "platform": "cisco_ios", "running_config": "hostname edge1\n",
-        "intended_config": "hostname edge1-new\n"}
-EMPTY_INTENDED = {"device_id": "edge2", "platform": "cisco_ios", "running_config": "hostname edge2\n",
-                  "intended_config": ""}
+GOOD = {
+    "device_id": "edge1",
+    "platform": "cisco_ios",
+    "running_config": "hostname edge1\n",
+    "intended_config": "hostname edge1-new\n",
+}
+EMPTY_INTENDED = {
+    "device_id": "edge2",
+    "platform": "cisco_ios",
+    "running_config": "hostname edge2\n",
+    "intended_config": "",
+}
 
 
 def test_a_failing_device_does_not_stop_the_others(api: Api) -> None:
@@ -22,12 +30,19 @@ def test_a_failing_device_does_not_stop_the_others(api: Api) -> None:
     assert (status["completed_devices"], status["failed_devices"]) == (1, 1), status
 
     body = api.results(job_id)
-    assert body["summary"] == {"total_devices": 2, "completed_devices": 1, "failed_devices": 1,
-                               "status": "completed"}
+    assert body["summary"] == {
+        "total_devices": 2,
+        "completed_devices": 1,
+        "failed_devices": 1,
+        "status": "completed",
+    }
     good, bad = body["results"]
-    assert good == {"device_id": "edge1", "status": "success",
-                    "remediation": "no hostname edge1\nhostname edge1-new",
-                    "rollback": "no hostname edge1-new\nhostname edge1"}
+    assert good == {
+        "device_id": "edge1",
+        "status": "success",
+        "remediation": "no hostname edge1\nhostname edge1-new",
+        "rollback": "no hostname edge1-new\nhostname edge1",
+    }
     assert bad["device_id"] == "edge2" and bad["status"] == "failed", bad
     assert "allow_empty_intended" in bad["error"] and "remediation" not in bad, bad
 
@@ -36,8 +51,12 @@ def test_allow_empty_intended_lets_an_empty_config_through(api: Api) -> None:
     job_id = api.submit([EMPTY_INTENDED], allow_empty_intended=True)
     assert api.wait(job_id)["failed_devices"] == 0
     (result,) = api.results(job_id)["results"]
-    assert result == {"device_id": "edge2", "status": "success", "remediation": "no hostname edge2",
-                      "rollback": "hostname edge2"}
+    assert result == {
+        "device_id": "edge2",
+        "status": "success",
+        "remediation": "no hostname edge2",
+        "rollback": "hostname edge2",
+    }
 
 
 def test_an_unknown_platform_is_a_422_naming_the_field_and_stores_nothing(api: Api) -> None:
@@ -58,11 +77,19 @@ def test_an_unknown_platform_is_a_422_naming_the_field_and_stores_nothing(api: A
 
 
 def test_bad_bodies_are_clear_4xx(api: Api) -> None:
-    truncated = api.request("POST", "/api/v1/batch/remediation", data=b'{"device_configs": [',
-                            headers={"Content-Type": "application/json"})
+    truncated = api.request(
+        "POST",
+        "/api/v1/batch/remediation",
+        data=b'{"device_configs": [',
+        headers={"Content-Type": "application/json"},
+    )
     assert truncated.status_code == 400 and truncated.json()["error"] == "invalid_json", truncated.text
-    form = api.request("POST", "/api/v1/batch/remediation", data=b"device_configs=x",
-                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+    form = api.request(
+        "POST",
+        "/api/v1/batch/remediation",
+        data=b"device_configs=x",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert form.status_code == 415 and form.json()["error"] == "unsupported_media_type", form.text
     empty = api.post_batch({"device_configs": []})
     assert empty.status_code == 422 and empty.json()["details"][0]["field"] == "device_configs", empty.text

@@ -9,12 +9,18 @@ if TYPE_CHECKING:
 
 RUNNING = "hostname {name}\nntp server 10.0.0.1\nip access-list extended EDGE\n permit ip any any\n"
 INTENDED = "hostname {name}\nntp server 10.0.0.2\nip access-list extended EDGE\n deny ip any any\n"
-ACL_RULES = [{"match_rules": [{"startswith": ["ip access-list", "no ip access-list"]}], "apply_tags": ["acl"]}]
+ACL_RULES = [
+    {"match_rules": [{"startswith": ["ip access-list", "no ip access-list"]}], "apply_tags": ["acl"]}
+]
 
 
 def _device(name: str) -> dict[str, Any]:
-    return {"device_id": name, "platform": "cisco_ios", "running_config": RUNNING.format(name=name),
-            "intended_config": INTENDED.format(name=name)}
+    return {
+        "device_id": name,
+        "platform": "cisco_ios",
+        "running_config": RUNNING.format(name=name),
+        "intended_config": INTENDED.format(name=name),
+    }
 
 
 def test_batch_options_filter_by_tag_and_add_the_diff(api: Api) -> None:
@@ -24,17 +30,26 @@ def test_batch_options_filter_by_tag_and_add_the_diff(api: Api) -> None:
     results = api.results(job_id)["results"]
     assert [set(result) for result in results] == [{"device_id", "status", "remediation", "diff"}] * 2
     first = results[0]
-    assert first["remediation"] == "no ntp server 10.0.0.1\nntp server 10.0.0.2"  # the ACL change is filtered out
+    assert (
+        first["remediation"] == "no ntp server 10.0.0.1\nntp server 10.0.0.2"
+    )  # the ACL change is filtered out
     # IOS numbers ACL entries (hier_config's cisco_ios driver), in the diff as in the remediation.
     assert "  - 10 permit ip any any" in first["diff"] and "  + 10 deny ip any any" in first["diff"]
 
 
 def test_one_device_answers_synchronously_what_a_job_would(api: Api) -> None:
-    response = api.request("POST", "/api/v1/remediation", json={**_device("solo"), "options": {"outputs": ["rollback"]}})
+    response = api.request(
+        "POST", "/api/v1/remediation", json={**_device("solo"), "options": {"outputs": ["rollback"]}}
+    )
     assert response.status_code == 200, response.text
-    assert response.json() == {"device_id": "solo", "status": "success", "rollback": (
-        "no ntp server 10.0.0.2\nntp server 10.0.0.1\n"
-        "ip access-list extended EDGE\n  no 10 deny ip any any\n  10 permit ip any any")}
+    assert response.json() == {
+        "device_id": "solo",
+        "status": "success",
+        "rollback": (
+            "no ntp server 10.0.0.2\nntp server 10.0.0.1\n"
+            "ip access-list extended EDGE\n  no 10 deny ip any any\n  10 permit ip any any"
+        ),
+    }
     refused = api.request("POST", "/api/v1/remediation", json={**_device("solo"), "options": {"outputs": []}})
     assert refused.status_code == 422 and refused.json()["details"][0]["field"] == "options.outputs"
 

@@ -39,20 +39,44 @@ SW1_RUNNING = "hostname sw1\nfeature lacp\nvlan 10\n  name users\n"
 SW1_INTENDED = "hostname sw1\nfeature lacp\nvlan 10\n  name staff\nvlan 20\n  name voice\n"
 
 DEVICES = [
-    {"device_id": "r1", "platform": "cisco_ios", "running_config": R1_RUNNING,
-     "intended_config": R1_INTENDED},
-    {"device_id": "r2", "platform": "cisco_ios", "running_config": "hostname r2\n",
-     "intended_config": "hostname r2\n"},
-    {"device_id": "sw1", "platform": "cisco_nxos", "running_config": SW1_RUNNING,
-     "intended_config": SW1_INTENDED},
+    {
+        "device_id": "r1",
+        "platform": "cisco_ios",
+        "running_config": R1_RUNNING,
+        "intended_config": R1_INTENDED,
+    },
+    {
+        "device_id": "r2",
+        "platform": "cisco_ios",
+        "running_config": "hostname r2\n",
+        "intended_config": "hostname r2\n",
+    },
+    {
+        "device_id": "sw1",
+        "platform": "cisco_nxos",
+        "running_config": SW1_RUNNING,
+        "intended_config": SW1_INTENDED,
+    },
 ]
 # hier_config's answers, line by line (indentation aside): deletions first, then additions, per section.
 EXPECTED = {
     "r1": (
-        ["no hostname r1", "no ntp server 10.0.0.10", "hostname r1-new", "interface GigabitEthernet0/1",
-         "description uplink to core", "ntp server 10.0.0.11"],
-        ["no hostname r1-new", "no ntp server 10.0.0.11", "hostname r1", "interface GigabitEthernet0/1",
-         "description uplink", "ntp server 10.0.0.10"],
+        [
+            "no hostname r1",
+            "no ntp server 10.0.0.10",
+            "hostname r1-new",
+            "interface GigabitEthernet0/1",
+            "description uplink to core",
+            "ntp server 10.0.0.11",
+        ],
+        [
+            "no hostname r1-new",
+            "no ntp server 10.0.0.11",
+            "hostname r1",
+            "interface GigabitEthernet0/1",
+            "description uplink",
+            "ntp server 10.0.0.10",
+        ],
     ),
     "r2": ([], []),  # already as intended: nothing to do, nothing to roll back
     "sw1": (
@@ -95,13 +119,24 @@ def test_openapi_document_describes_every_route(api: Api) -> None:
 
 def test_a_batch_goes_from_post_to_remediation_and_rollback(api: Api) -> None:
     job_id, status = completed_job(api, DEVICES)
-    assert status == {"job_id": job_id, "status": "completed", "progress": 100.0, "total_devices": 3,
-                      "completed_devices": 3, "failed_devices": 0, "error": None}
+    assert status == {
+        "job_id": job_id,
+        "status": "completed",
+        "progress": 100.0,
+        "total_devices": 3,
+        "completed_devices": 3,
+        "failed_devices": 0,
+        "error": None,
+    }
 
     body = api.results(job_id)
     assert body["job_id"] == job_id and body["status"] == "completed" and body["next_token"] is None
-    assert body["summary"] == {"total_devices": 3, "completed_devices": 3, "failed_devices": 0,
-                               "status": "completed"}
+    assert body["summary"] == {
+        "total_devices": 3,
+        "completed_devices": 3,
+        "failed_devices": 0,
+        "status": "completed",
+    }
     assert [result["device_id"] for result in body["results"]] == ["r1", "r2", "sw1"]  # ordered by id
     for result in body["results"]:
         remediation, rollback = EXPECTED[result["device_id"]]

@@ -29,7 +29,10 @@ def test_checkov_finds_no_failed_checks() -> None:
     # --skip-download: offline, no call to the vendor's platform for guideline links.
     run = subprocess.run(
         [str(CHECKOV), "-f", str(TEMPLATE), "--framework", "cloudformation", "-o", "json", "--skip-download"],
-        capture_output=True, text=True, timeout=300, cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=PROJECT_ROOT,
     )
     assert run.stdout.strip(), f"checkov printed nothing (exit {run.returncode}): {run.stderr}"
     report = json.loads(run.stdout)
@@ -40,7 +43,9 @@ def test_checkov_finds_no_failed_checks() -> None:
         for rep in reports
         for check in rep["results"]["failed_checks"]
     ]
-    assert not failed, "checkov findings (fix them in template.yaml or skip with a reason):\n" + "\n".join(failed)
+    assert not failed, "checkov findings (fix them in template.yaml or skip with a reason):\n" + "\n".join(
+        failed
+    )
     assert sum(rep["summary"]["passed"] for rep in reports) > 0, "checkov ran no checks on the template"
     assert all(rep["summary"]["parsing_errors"] == 0 for rep in reports)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
@@ -52,14 +57,18 @@ def test_every_checkov_skip_in_the_template_gives_a_reason() -> None:
         checkov = (resource.get("Metadata") or {}).get("checkov") or {}
         for skip in checkov.get("skip", []):
             skips += 1
-            assert str(skip.get("id", "")).startswith("CKV"), f"{logical_id}: skip without a check id: {skip!r}"
+            assert str(skip.get("id", "")).startswith("CKV"), (
+                f"{logical_id}: skip without a check id: {skip!r}"
+            )
             comment = str(skip.get("comment") or "").strip()
-            assert len(comment) >= MIN_SKIP_COMMENT, f"{logical_id}: skip of {skip['id']} needs a written reason"
+            assert len(comment) >= MIN_SKIP_COMMENT, (
+                f"{logical_id}: skip of {skip['id']} needs a written reason"
+            )
     assert skips, "no checkov skips found: the template's Metadata was not read"
 
 
 def test_the_bucket_table_and_queues_are_encrypted_and_the_bucket_is_private_and_tls_only() -> None:
-    (bucket_id, bucket), = _of_type("AWS::S3::Bucket").items()
+    ((bucket_id, bucket),) = _of_type("AWS::S3::Bucket").items()
     properties = bucket["Properties"]
     block = properties["PublicAccessBlockConfiguration"]
     for flag in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"):
@@ -68,7 +77,8 @@ def test_the_bucket_table_and_queues_are_encrypted_and_the_bucket_is_private_and
     assert rules and all(rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] for rule in rules)
 
     policies = [
-        res["Properties"] for res in _of_type("AWS::S3::BucketPolicy").values()
+        res["Properties"]
+        for res in _of_type("AWS::S3::BucketPolicy").values()
         if res["Properties"]["Bucket"] == {"Ref": bucket_id}
     ]
     assert policies, f"no bucket policy on {bucket_id}"

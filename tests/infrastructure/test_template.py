@@ -29,8 +29,14 @@ def test_sam_validate_lint_passes() -> None:
     if sam is None:
         pytest.skip("the SAM CLI is not installed (`make test` installs it into .venv-sam/)")
     env = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
-    run = subprocess.run([sam, "validate", "--lint", "--template", str(TEMPLATE), "--region", "us-east-1"],
-                         capture_output=True, text=True, timeout=300, env=env, cwd=PROJECT_ROOT)
+    run = subprocess.run(
+        [sam, "validate", "--lint", "--template", str(TEMPLATE), "--region", "us-east-1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=PROJECT_ROOT,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "is a valid SAM Template" in run.stdout + run.stderr
 
@@ -41,8 +47,13 @@ def test_every_handler_resolves_to_a_callable_in_the_package(logical_id: str) ->
     module_name, _, attribute = handler.rpartition(".")
     # In a fresh interpreter, as Lambda imports it, with only the template's variables set
     code = f"import importlib; f = getattr(importlib.import_module({module_name!r}), {attribute!r}); assert callable(f)"
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                         cwd=PROJECT_ROOT / "functions")
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=PROJECT_ROOT / "functions",
+    )
     assert run.returncode == 0, run.stderr
 
 
@@ -102,10 +113,12 @@ def test_policies_use_scoped_sam_policy_templates_only() -> None:
             continue
         for policy in resource["Properties"].get("Policies", []):
             assert isinstance(policy, dict) and len(policy) == 1, f"{logical_id}: {policy!r}"
-            (name, scope), = policy.items()
+            ((name, scope),) = policy.items()
             assert name.endswith("Policy") and "FullAccess" not in name, f"{logical_id}: {name}"
             # The one literal scope: the account's default event bus, by name.
-            scoped = any(isinstance(value, dict) for value in scope.values()) or scope == {"EventBusName": "default"}
+            scoped = any(isinstance(value, dict) for value in scope.values()) or scope == {
+                "EventBusName": "default"
+            }
             assert scoped, f"{logical_id}: {name} not scoped"
 
 

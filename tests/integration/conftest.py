@@ -46,12 +46,18 @@ class LocalStack:
     log_path: Path
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self.aws_endpoint, region_name=self.region,
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
+        return boto3.client(
+            service,
+            endpoint_url=self.aws_endpoint,
+            region_name=self.region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
 
     def submit(self, devices: list[dict[str, Any]], **extra: Any) -> str:
-        response = requests.post(f"{self.api_url}/api/v1/batch/remediation",
-                                 json={"device_configs": devices, **extra}, timeout=60)
+        response = requests.post(
+            f"{self.api_url}/api/v1/batch/remediation", json={"device_configs": devices, **extra}, timeout=60
+        )
         assert response.status_code == 202, response.text
         job_id: str = response.json()["job_id"]
         return job_id
@@ -79,9 +85,16 @@ class LocalStack:
 
     def job_count(self) -> int:
         """Job rows in the table (to show that a refused request stored nothing)."""
-        pages = self.client("dynamodb").get_paginator("scan").paginate(
-            TableName=self.resources["JobTable"], FilterExpression="sk = :job",
-            ExpressionAttributeValues={":job": {"S": "JOB"}}, Select="COUNT")
+        pages = (
+            self.client("dynamodb")
+            .get_paginator("scan")
+            .paginate(
+                TableName=self.resources["JobTable"],
+                FilterExpression="sk = :job",
+                ExpressionAttributeValues={":job": {"S": "JOB"}},
+                Select="COUNT",
+            )
+        )
         return sum(page["Count"] for page in pages)
 
     def queue_depth(self, logical_id: str = "DeviceQueue") -> int:
@@ -89,19 +102,28 @@ class LocalStack:
             QueueUrl=self.resources[logical_id],
             AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
         )["Attributes"]
-        return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+        return int(attributes["ApproximateNumberOfMessages"]) + int(
+            attributes["ApproximateNumberOfMessagesNotVisible"]
+        )
 
 
 @contextmanager
 def running_stack(state_dir: Path, port: int | None = None, **settings: str) -> Iterator[LocalStack]:
     """``python -m netremedy_local`` in a subprocess with the given settings (environment variables)."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_ENDPOINT_URL")}
-    env.update(PORT=str(port or _free_port()), AWS_PORT=str(_free_port()), LOCAL_STATE_DIR=str(state_dir),
-               NETREMEDY_PROJECT_ROOT=str(PROJECT_ROOT), PYTHONUNBUFFERED="1", **settings)
+    env.update(
+        PORT=str(port or _free_port()),
+        AWS_PORT=str(_free_port()),
+        LOCAL_STATE_DIR=str(state_dir),
+        NETREMEDY_PROJECT_ROOT=str(PROJECT_ROOT),
+        PYTHONUNBUFFERED="1",
+        **settings,
+    )
     log_path = state_dir / "serve.log"
     with log_path.open("wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "netremedy_local"], env=env, stdout=log,
-                                   stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "netremedy_local"], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
     stack_file = state_dir / "stack.json"
     deadline = time.monotonic() + 90
     while not stack_file.exists():
@@ -111,8 +133,13 @@ def running_stack(state_dir: Path, port: int | None = None, **settings: str) -> 
         time.sleep(0.2)
     description = json.loads(stack_file.read_text())
     try:
-        yield LocalStack(api_url=description["api_url"], aws_endpoint=description["aws_endpoint"],
-                         region=description["region"], resources=description["resources"], log_path=log_path)
+        yield LocalStack(
+            api_url=description["api_url"],
+            aws_endpoint=description["aws_endpoint"],
+            region=description["region"],
+            resources=description["resources"],
+            log_path=log_path,
+        )
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -125,5 +152,7 @@ def running_stack(state_dir: Path, port: int | None = None, **settings: str) -> 
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     # The spec's workflow is written against localhost:8000; use that port when it is free so the script
     # runs unchanged, as a user would run it against `make serve`.
-    with running_stack(tmp_path_factory.mktemp("local-stack"), port=8000 if _port_free(8000) else None) as stack:
+    with running_stack(
+        tmp_path_factory.mktemp("local-stack"), port=8000 if _port_free(8000) else None
+    ) as stack:
         yield stack

@@ -19,11 +19,17 @@ pytestmark = pytest.mark.integration
 
 NETREMEDY = Path(sys.executable).with_name("netremedy")
 DEVICES = {
-    "core-1": ("hostname core-1\ninterface Gi0/1\n description uplink\n ip address 10.0.0.1 255.255.255.0\n",
-               ("hostname core-1\ninterface Gi0/1\n description uplink [to dist]\n"
-                " ip address 10.0.0.2 255.255.255.0\n")),
-    "edge-2": ("hostname edge-2\nntp server 10.1.1.1\n",
-               "hostname edge-2\nntp server 10.1.1.2\nlogging host 10.9.9.9\n"),
+    "core-1": (
+        "hostname core-1\ninterface Gi0/1\n description uplink\n ip address 10.0.0.1 255.255.255.0\n",
+        (
+            "hostname core-1\ninterface Gi0/1\n description uplink [to dist]\n"
+            " ip address 10.0.0.2 255.255.255.0\n"
+        ),
+    ),
+    "edge-2": (
+        "hostname edge-2\nntp server 10.1.1.1\n",
+        "hostname edge-2\nntp server 10.1.1.2\nlogging host 10.9.9.9\n",
+    ),
 }
 
 
@@ -41,8 +47,9 @@ class Run:
 def netremedy(*args: str, cwd: Path, **env_vars: str) -> Run:
     env = {name: value for name, value in os.environ.items() if name not in ("NETREMEDY_URL", "FORCE_COLOR")}
     env.update(COLUMNS="200", **env_vars)
-    process = subprocess.run([str(NETREMEDY), *args], cwd=cwd, env=env, capture_output=True, text=True,
-                             timeout=120, check=False)
+    process = subprocess.run(
+        [str(NETREMEDY), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
     return Run(process.returncode, process.stdout, process.stderr)
 
 
@@ -73,13 +80,24 @@ def failing_job(local_stack: LocalStack, tmp_path_factory: pytest.TempPathFactor
     work = tmp_path_factory.mktemp("cli-failing")
     devices = DEVICES | {"zz-broken": ("hostname zz-broken\n\x00\n", "hostname zz-broken\n")}
     fleet = make_fleet(work / "fleet", devices)
-    run = netremedy("submit", str(fleet), "--platform", "cisco_ios", "--wait", "--out", str(work / "out"),
-                    "--url", local_stack.api_url, cwd=work)
+    run = netremedy(
+        "submit",
+        str(fleet),
+        "--platform",
+        "cisco_ios",
+        "--wait",
+        "--out",
+        str(work / "out"),
+        "--url",
+        local_stack.api_url,
+        cwd=work,
+    )
     return run, work / "out"
 
 
 def test_a_job_with_a_failing_device_exits_1_and_writes_the_apis_results(
-        local_stack: LocalStack, failing_job: tuple[Run, Path]) -> None:
+    local_stack: LocalStack, failing_job: tuple[Run, Path]
+) -> None:
     run, out = failing_job
     assert run.code == 1, run.stderr
     results = api_results(local_stack, run.job_id)
@@ -88,8 +106,14 @@ def test_a_job_with_a_failing_device_exits_1_and_writes_the_apis_results(
 
     # the CLI asks for the diff too by default
     assert sorted(path.name for path in out.iterdir()) == [
-        "core-1.diff", "core-1.remediation.conf", "core-1.rollback.conf",
-        "edge-2.diff", "edge-2.remediation.conf", "edge-2.rollback.conf", "errors.txt"]
+        "core-1.diff",
+        "core-1.remediation.conf",
+        "core-1.rollback.conf",
+        "edge-2.diff",
+        "edge-2.remediation.conf",
+        "edge-2.rollback.conf",
+        "errors.txt",
+    ]
     for device_id in ("core-1", "edge-2"):
         assert (out / f"{device_id}.remediation.conf").read_text() == results[device_id]["remediation"]
         assert (out / f"{device_id}.rollback.conf").read_text() == results[device_id]["rollback"]
@@ -102,7 +126,8 @@ def test_a_job_with_a_failing_device_exits_1_and_writes_the_apis_results(
 
 
 def test_status_of_a_finished_job_exits_0_and_says_completed(
-        local_stack: LocalStack, failing_job: tuple[Run, Path], tmp_path: Path) -> None:
+    local_stack: LocalStack, failing_job: tuple[Run, Path], tmp_path: Path
+) -> None:
     run = netremedy("status", failing_job[0].job_id, "--url", local_stack.api_url, cwd=tmp_path)
     assert run.code == 0, run.stderr
     assert "completed" in run.stdout
@@ -110,7 +135,8 @@ def test_status_of_a_finished_job_exits_0_and_says_completed(
 
 
 def test_results_of_one_device_print_the_apis_remediation_and_rollback(
-        local_stack: LocalStack, failing_job: tuple[Run, Path], tmp_path: Path) -> None:
+    local_stack: LocalStack, failing_job: tuple[Run, Path], tmp_path: Path
+) -> None:
     job_id = failing_job[0].job_id
     expected = api_results(local_stack, job_id)["core-1"]
 
@@ -120,27 +146,45 @@ def test_results_of_one_device_print_the_apis_remediation_and_rollback(
     assert expected["remediation"] in run.stdout and expected["rollback"] in run.stdout
     failed = netremedy("results", job_id, "--device", "zz-broken", "--url", local_stack.api_url, cwd=tmp_path)
     assert failed.code == 1 and "NUL byte" in failed.stdout
-    whole = netremedy("results", job_id, "--out", str(tmp_path / "again"), "--url", local_stack.api_url,
-                      cwd=tmp_path)
+    whole = netremedy(
+        "results", job_id, "--out", str(tmp_path / "again"), "--url", local_stack.api_url, cwd=tmp_path
+    )
     assert whole.code == 1
     again = (tmp_path / "again" / "edge-2.rollback.conf").read_text()
     assert again == (failing_job[1] / "edge-2.rollback.conf").read_text()
 
 
 def test_an_all_good_job_exits_0_with_files_equal_to_a_direct_api_submission(
-        local_stack: LocalStack, tmp_path: Path) -> None:
+    local_stack: LocalStack, tmp_path: Path
+) -> None:
     fleet = make_fleet(tmp_path / "fleet", DEVICES)
     (fleet / "edge-2" / "platform").write_text("cisco_nxos\n")
 
-    run = netremedy("submit", str(fleet), "--platform", "cisco_ios", "--out", str(tmp_path / "out"),
-                    "--url", local_stack.api_url, cwd=tmp_path)
+    run = netremedy(
+        "submit",
+        str(fleet),
+        "--platform",
+        "cisco_ios",
+        "--out",
+        str(tmp_path / "out"),
+        "--url",
+        local_stack.api_url,
+        cwd=tmp_path,
+    )
 
     assert run.code == 0, run.stderr
     assert not (tmp_path / "out" / "errors.txt").exists()
-    direct = local_stack.submit([
-        {"device_id": device_id, "platform": "cisco_nxos" if device_id == "edge-2" else "cisco_ios",
-         "running_config": running, "intended_config": intended}
-        for device_id, (running, intended) in DEVICES.items()])
+    direct = local_stack.submit(
+        [
+            {
+                "device_id": device_id,
+                "platform": "cisco_nxos" if device_id == "edge-2" else "cisco_ios",
+                "running_config": running,
+                "intended_config": intended,
+            }
+            for device_id, (running, intended) in DEVICES.items()
+        ]
+    )
     local_stack.wait(direct)
     expected = api_results(local_stack, direct)
     for device_id in DEVICES:
@@ -150,16 +194,28 @@ def test_an_all_good_job_exits_0_with_files_equal_to_a_direct_api_submission(
 
 def test_submit_without_wait_prints_only_the_job_id(local_stack: LocalStack, tmp_path: Path) -> None:
     manifest = tmp_path / "job.json"
-    manifest.write_text(json.dumps({"device_configs": [
-        {"device_id": "r1", "platform": "cisco_ios", "running_config": "hostname a",
-         "intended_config": "hostname b"}]}))
+    manifest.write_text(
+        json.dumps(
+            {
+                "device_configs": [
+                    {
+                        "device_id": "r1",
+                        "platform": "cisco_ios",
+                        "running_config": "hostname a",
+                        "intended_config": "hostname b",
+                    }
+                ]
+            }
+        )
+    )
     run = netremedy("submit", str(manifest), "--url", local_stack.api_url, cwd=tmp_path)
     assert run.code == 0, run.stderr
     assert local_stack.status(run.stdout.strip())["total_devices"] == 1
 
 
-@pytest.mark.parametrize("command", [["submit", "{fleet}", "--platform", "cisco_ios", "--wait"],
-                                     ["status", "some-job"]])
+@pytest.mark.parametrize(
+    "command", [["submit", "{fleet}", "--platform", "cisco_ios", "--wait"], ["status", "some-job"]]
+)
 def test_an_unreachable_api_is_one_line_and_exit_2(tmp_path: Path, command: list[str]) -> None:
     fleet = make_fleet(tmp_path / "fleet", DEVICES)
     url = f"http://127.0.0.1:{closed_port()}"
@@ -171,12 +227,24 @@ def test_an_unreachable_api_is_one_line_and_exit_2(tmp_path: Path, command: list
     assert "Traceback" not in run.stdout + run.stderr
 
 
-def test_an_unknown_platform_is_the_apis_error_naming_the_field(local_stack: LocalStack,
-                                                                 tmp_path: Path) -> None:
+def test_an_unknown_platform_is_the_apis_error_naming_the_field(
+    local_stack: LocalStack, tmp_path: Path
+) -> None:
     manifest = tmp_path / "job.json"
-    manifest.write_text(json.dumps({"device_configs": [
-        {"device_id": "r1", "platform": "cisco_ioz", "running_config": "hostname a",
-         "intended_config": "hostname b"}]}))
+    manifest.write_text(
+        json.dumps(
+            {
+                "device_configs": [
+                    {
+                        "device_id": "r1",
+                        "platform": "cisco_ioz",
+                        "running_config": "hostname a",
+                        "intended_config": "hostname b",
+                    }
+                ]
+            }
+        )
+    )
 
     run = netremedy("submit", str(manifest), "--wait", "--url", local_stack.api_url, cwd=tmp_path)
 
@@ -189,8 +257,17 @@ def test_an_unknown_platform_is_the_apis_error_naming_the_field(local_stack: Loc
 
 def test_a_job_is_seen_only_by_its_caller(local_stack: LocalStack, tmp_path: Path) -> None:
     fleet = make_fleet(tmp_path / "fleet", {"r1": DEVICES["edge-2"]})
-    job_id = netremedy("submit", str(fleet), "--platform", "cisco_ios", "--caller", "alice",
-                       "--url", local_stack.api_url, cwd=tmp_path).job_id
+    job_id = netremedy(
+        "submit",
+        str(fleet),
+        "--platform",
+        "cisco_ios",
+        "--caller",
+        "alice",
+        "--url",
+        local_stack.api_url,
+        cwd=tmp_path,
+    ).job_id
 
     other = netremedy("status", job_id, "--caller", "bob", "--url", local_stack.api_url, cwd=tmp_path)
     assert other.code == 2
@@ -200,7 +277,8 @@ def test_a_job_is_seen_only_by_its_caller(local_stack: LocalStack, tmp_path: Pat
 
 
 def test_the_url_comes_from_the_local_stack_file_in_the_current_directory(
-        local_stack: LocalStack, failing_job: tuple[Run, Path], tmp_path: Path) -> None:
+    local_stack: LocalStack, failing_job: tuple[Run, Path], tmp_path: Path
+) -> None:
     (tmp_path / ".local").mkdir()
     (tmp_path / ".local" / "stack.json").write_text(json.dumps({"api_url": local_stack.api_url}))
     run = netremedy("status", failing_job[0].job_id, cwd=tmp_path)
@@ -209,7 +287,8 @@ def test_the_url_comes_from_the_local_stack_file_in_the_current_directory(
 
 
 def test_diff_prints_the_apis_diff_of_one_device_coloured_on_a_terminal(
-        local_stack: LocalStack, failing_job: tuple[Run, Path], tmp_path: Path) -> None:
+    local_stack: LocalStack, failing_job: tuple[Run, Path], tmp_path: Path
+) -> None:
     job_id = failing_job[0].job_id
     diff = api_results(local_stack, job_id)["core-1"]["diff"]
 
@@ -217,8 +296,9 @@ def test_diff_prints_the_apis_diff_of_one_device_coloured_on_a_terminal(
     assert plain.code == 0, plain.stderr
     assert plain.stdout == diff + "\n"  # piped: the API's text exactly, no colour codes
 
-    coloured = netremedy("diff", job_id, "core-1", "--url", local_stack.api_url, cwd=tmp_path,
-                         FORCE_COLOR="1")
+    coloured = netremedy(
+        "diff", job_id, "core-1", "--url", local_stack.api_url, cwd=tmp_path, FORCE_COLOR="1"
+    )
     assert coloured.code == 0, coloured.stderr
     lines = dict(zip(diff.splitlines(), coloured.stdout.splitlines(), strict=True))
     assert lines["interface Gi0/1"] == "interface Gi0/1"  # context: plain
@@ -227,43 +307,69 @@ def test_diff_prints_the_apis_diff_of_one_device_coloured_on_a_terminal(
 
 
 def test_diff_of_a_failed_device_is_its_error_and_exit_1(
-        local_stack: LocalStack, failing_job: tuple[Run, Path], tmp_path: Path) -> None:
+    local_stack: LocalStack, failing_job: tuple[Run, Path], tmp_path: Path
+) -> None:
     run = netremedy("diff", failing_job[0].job_id, "zz-broken", "--url", local_stack.api_url, cwd=tmp_path)
     assert run.code == 1
     assert run.stdout.startswith("zz-broken: failed: ") and "NUL byte" in run.stdout
 
 
 def test_a_job_without_the_diff_output_writes_only_what_it_asked_for_and_diff_says_so(
-        local_stack: LocalStack, tmp_path: Path) -> None:
+    local_stack: LocalStack, tmp_path: Path
+) -> None:
     fleet = make_fleet(tmp_path / "fleet", DEVICES)
-    run = netremedy("submit", str(fleet), "--platform", "cisco_ios", "--output", "remediation,future",
-                    "--out", str(tmp_path / "out"), "--url", local_stack.api_url, cwd=tmp_path)
+    run = netremedy(
+        "submit",
+        str(fleet),
+        "--platform",
+        "cisco_ios",
+        "--output",
+        "remediation,future",
+        "--out",
+        str(tmp_path / "out"),
+        "--url",
+        local_stack.api_url,
+        cwd=tmp_path,
+    )
     assert run.code == 0, run.stderr
     results = api_results(local_stack, run.job_id)
     assert sorted(results["edge-2"]) == ["device_id", "future", "remediation", "status"]
     assert sorted(path.name for path in (tmp_path / "out").iterdir()) == [
-        "core-1.future.conf", "core-1.remediation.conf", "edge-2.future.conf", "edge-2.remediation.conf"]
+        "core-1.future.conf",
+        "core-1.remediation.conf",
+        "edge-2.future.conf",
+        "edge-2.remediation.conf",
+    ]
     assert (tmp_path / "out" / "edge-2.future.conf").read_text() == results["edge-2"]["future"]
 
     diff = netremedy("diff", run.job_id, "edge-2", "--url", local_stack.api_url, cwd=tmp_path)
     assert diff.code == 2 and diff.stdout == ""
-    assert diff.stderr == (f"netremedy: error: job {run.job_id} has no diff for 'edge-2': it was submitted "
-                           "without the diff output; submit again with --output diff (the default of "
-                           "'netremedy submit')\n")
+    assert diff.stderr == (
+        f"netremedy: error: job {run.job_id} has no diff for 'edge-2': it was submitted "
+        "without the diff output; submit again with --output diff (the default of "
+        "'netremedy submit')\n"
+    )
 
 
 def test_report_shows_the_change_common_to_most_devices_with_its_count(
-        local_stack: LocalStack, tmp_path: Path) -> None:
-    devices = {f"r{index}": (f"hostname r{index}\nntp server 10.1.1.1\n",
-                             f"hostname r{index}\nntp server 10.1.1.2\n"
-                             + (f"interface Gi0/{index}\n description port {index}\n" if index % 2 else ""))
-               for index in range(1, 6)}
+    local_stack: LocalStack, tmp_path: Path
+) -> None:
+    devices = {
+        f"r{index}": (
+            f"hostname r{index}\nntp server 10.1.1.1\n",
+            f"hostname r{index}\nntp server 10.1.1.2\n"
+            + (f"interface Gi0/{index}\n description port {index}\n" if index % 2 else ""),
+        )
+        for index in range(1, 6)
+    }
     devices["r6"] = ("hostname r6\n", "hostname r6\n")  # needs nothing
     fleet = make_fleet(tmp_path / "fleet", devices)
-    job_id = netremedy("submit", str(fleet), "--platform", "cisco_ios", "--wait",
-                       "--url", local_stack.api_url, cwd=tmp_path).job_id
-    response = requests.get(f"{local_stack.api_url}/api/v1/batch/jobs/{job_id}/report",
-                            params={"limit": 3}, timeout=60)
+    job_id = netremedy(
+        "submit", str(fleet), "--platform", "cisco_ios", "--wait", "--url", local_stack.api_url, cwd=tmp_path
+    ).job_id
+    response = requests.get(
+        f"{local_stack.api_url}/api/v1/batch/jobs/{job_id}/report", params={"limit": 3}, timeout=60
+    )
     assert response.status_code == 200, response.text
     report = response.json()
     common = {change["line"]: change["device_count"] for change in report["changes"][:2]}
@@ -273,16 +379,21 @@ def test_report_shows_the_change_common_to_most_devices_with_its_count(
     run = netremedy("report", job_id, "--limit", "3", "--url", local_stack.api_url, cwd=tmp_path)
 
     assert run.code == 0, run.stderr
-    rows = [[cell.strip() for cell in line.rstrip()[1:-1].split("│")] for line in run.stdout.splitlines()
-            if line.startswith("│")]
+    rows = [
+        [cell.strip() for cell in line.rstrip()[1:-1].split("│")]
+        for line in run.stdout.splitlines()
+        if line.startswith("│")
+    ]
     for number, change in enumerate(report["changes"][:2], start=1):
         assert rows[number - 1] == [str(number), "cisco_ios", change["line"], "5", "100.0%", "5 (100.0%)"]
     assert len([row for row in rows if row[0]]) == 3
     assert run.stdout.splitlines()[-1].startswith(
-        "the top 3 changes cover 5 of 5 devices with changes; 1 device needs nothing; 0 failed")
+        "the top 3 changes cover 5 of 5 devices with changes; 1 device needs nothing; 0 failed"
+    )
 
-    only_common = netremedy("report", job_id, "--min-devices", "2", "--url", local_stack.api_url,
-                            cwd=tmp_path)
+    only_common = netremedy(
+        "report", job_id, "--min-devices", "2", "--url", local_stack.api_url, cwd=tmp_path
+    )
     assert only_common.code == 0, only_common.stderr
     assert "ntp server 10.1.1.2" in only_common.stdout and "description port" not in only_common.stdout
 
@@ -300,45 +411,96 @@ TAG_RULES = """\
 """
 
 
-def test_tag_rules_with_include_tag_give_the_apis_filtered_remediation(local_stack: LocalStack,
-                                                                       tmp_path: Path) -> None:
+def test_tag_rules_with_include_tag_give_the_apis_filtered_remediation(
+    local_stack: LocalStack, tmp_path: Path
+) -> None:
     running = "hostname sw1\ninterface Vlan2\n description old\n mtu 1500\n"
-    intended = ("hostname sw1\ninterface Vlan2\n description users [floor 2]\n mtu 9000\n"
-                "ip access-list extended MGMT\n permit ip any any\n")
+    intended = (
+        "hostname sw1\ninterface Vlan2\n description users [floor 2]\n mtu 9000\n"
+        "ip access-list extended MGMT\n permit ip any any\n"
+    )
     fleet = make_fleet(tmp_path / "fleet", {"sw1": (running, intended)})
     (tmp_path / "tag_rules.yml").write_text(TAG_RULES)
 
-    run = netremedy("submit", str(fleet), "--platform", "cisco_ios", "--tag-rules", "tag_rules.yml",
-                    "--include-tag", "safe", "--out", "out", "--url", local_stack.api_url, cwd=tmp_path)
+    run = netremedy(
+        "submit",
+        str(fleet),
+        "--platform",
+        "cisco_ios",
+        "--tag-rules",
+        "tag_rules.yml",
+        "--include-tag",
+        "safe",
+        "--out",
+        "out",
+        "--url",
+        local_stack.api_url,
+        cwd=tmp_path,
+    )
 
     assert run.code == 0, run.stderr
-    options = {"tag_rules": [
-        {"match_rules": [{"startswith": "interface Vlan"}, {"startswith": ["description"]}],
-         "apply_tags": ["safe"]},
-        {"match_rules": [{"startswith": ["ip access-list"]}], "apply_tags": ["manual"]}],
-        "include_tags": ["safe"]}
-    direct = local_stack.submit([{"device_id": "sw1", "platform": "cisco_ios", "running_config": running,
-                                  "intended_config": intended}], options=options)
+    options = {
+        "tag_rules": [
+            {
+                "match_rules": [{"startswith": "interface Vlan"}, {"startswith": ["description"]}],
+                "apply_tags": ["safe"],
+            },
+            {"match_rules": [{"startswith": ["ip access-list"]}], "apply_tags": ["manual"]},
+        ],
+        "include_tags": ["safe"],
+    }
+    direct = local_stack.submit(
+        [
+            {
+                "device_id": "sw1",
+                "platform": "cisco_ios",
+                "running_config": running,
+                "intended_config": intended,
+            }
+        ],
+        options=options,
+    )
     local_stack.wait(direct)
     expected = api_results(local_stack, direct)["sw1"]["remediation"]
     assert expected == "interface Vlan2\n  description users [floor 2]"
     assert (tmp_path / "out" / "sw1.remediation.conf").read_text() == expected
 
 
-def test_a_tag_filter_the_api_refuses_is_one_line_naming_the_field(local_stack: LocalStack,
-                                                                   tmp_path: Path) -> None:
+def test_a_tag_filter_the_api_refuses_is_one_line_naming_the_field(
+    local_stack: LocalStack, tmp_path: Path
+) -> None:
     fleet = make_fleet(tmp_path / "fleet", {"r1": DEVICES["edge-2"]})
     (tmp_path / "rules.yml").write_text('- match_rules: [{re_search: "("}]\n  apply_tags: [x]\n')
 
-    unknown = netremedy("submit", str(fleet), "--platform", "cisco_ios", "--include-tag", "safe",
-                        "--url", local_stack.api_url, cwd=tmp_path)
-    bad_rule = netremedy("submit", str(fleet), "--platform", "cisco_ios", "--tag-rules", "rules.yml",
-                         "--url", local_stack.api_url, cwd=tmp_path)
+    unknown = netremedy(
+        "submit",
+        str(fleet),
+        "--platform",
+        "cisco_ios",
+        "--include-tag",
+        "safe",
+        "--url",
+        local_stack.api_url,
+        cwd=tmp_path,
+    )
+    bad_rule = netremedy(
+        "submit",
+        str(fleet),
+        "--platform",
+        "cisco_ios",
+        "--tag-rules",
+        "rules.yml",
+        "--url",
+        local_stack.api_url,
+        cwd=tmp_path,
+    )
 
     assert unknown.code == 2 and unknown.stdout == ""
-    assert unknown.stderr == ("netremedy: error: options: include_tags: 'safe' is applied by no tag_rules "
-                              "entry\n")
+    assert unknown.stderr == (
+        "netremedy: error: options: include_tags: 'safe' is applied by no tag_rules entry\n"
+    )
     assert bad_rule.code == 2 and len(bad_rule.stderr.splitlines()) == 1
     assert bad_rule.stderr.startswith(
-        "netremedy: error: options.tag_rules[0].match_rules[0].re_search: is not a valid regular expression")
+        "netremedy: error: options.tag_rules[0].match_rules[0].re_search: is not a valid regular expression"
+    )
     assert bad_rule.stderr.endswith("[options.tag_rules[0] is rule 1 of rules.yml (line 1)]\n")

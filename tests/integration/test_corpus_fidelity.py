@@ -30,9 +30,12 @@ def service_results(local_stack: LocalStack) -> dict[tuple[str, str], dict[str, 
     jobs: dict[str, str] = {}
     for platform in sorted({platform for platform, _ in PAIRS}):
         devices = [
-            {"device_id": case.name, "platform": platform,
-             "running_config": (case / "running.conf").read_text(encoding="utf-8"),
-             "intended_config": (case / "intended.conf").read_text(encoding="utf-8")}
+            {
+                "device_id": case.name,
+                "platform": platform,
+                "running_config": (case / "running.conf").read_text(encoding="utf-8"),
+                "intended_config": (case / "intended.conf").read_text(encoding="utf-8"),
+            }
             for pair_platform, case in PAIRS
             if pair_platform == platform
         ]

@@ -7,21 +7,45 @@ from tests.integration.conftest import LocalStack
 
 pytestmark = pytest.mark.integration
 
-DUPLICATE_SECTION_CONFIG = "interface GigabitEthernet0/1\n description a\ninterface GigabitEthernet0/1\n description b\n"
+DUPLICATE_SECTION_CONFIG = (
+    "interface GigabitEthernet0/1\n description a\ninterface GigabitEthernet0/1\n description b\n"
+)
 
 
 def test_failing_devices_are_reported_and_the_others_succeed(local_stack: LocalStack) -> None:
-    duplicate = (CORPUS_DIR / "cisco_ios" / "ciscoconfparse_sample_02.conf")
+    duplicate = CORPUS_DIR / "cisco_ios" / "ciscoconfparse_sample_02.conf"
     duplicate_text = duplicate.read_text() if duplicate.is_file() else DUPLICATE_SECTION_CONFIG
     devices = [
-        {"device_id": "good1", "platform": "cisco_ios", "running_config": "hostname a", "intended_config": "hostname b"},
-        {"device_id": "dup", "platform": "cisco_ios", "running_config": duplicate_text,
-         "intended_config": "hostname b"},
-        {"device_id": "binary", "platform": "cisco_ios", "running_config": "hostname a\n\x00\x01\x02",
-         "intended_config": "hostname b"},
-        {"device_id": "empty", "platform": "arista_eos", "running_config": "hostname a", "intended_config": " \n"},
-        {"device_id": "good2", "platform": "juniper_junos", "running_config": "set system host-name a",
-         "intended_config": "set system host-name b"},
+        {
+            "device_id": "good1",
+            "platform": "cisco_ios",
+            "running_config": "hostname a",
+            "intended_config": "hostname b",
+        },
+        {
+            "device_id": "dup",
+            "platform": "cisco_ios",
+            "running_config": duplicate_text,
+            "intended_config": "hostname b",
+        },
+        {
+            "device_id": "binary",
+            "platform": "cisco_ios",
+            "running_config": "hostname a\n\x00\x01\x02",
+            "intended_config": "hostname b",
+        },
+        {
+            "device_id": "empty",
+            "platform": "arista_eos",
+            "running_config": "hostname a",
+            "intended_config": " \n",
+        },
+        {
+            "device_id": "good2",
+            "platform": "juniper_junos",
+            "running_config": "set system host-name a",
+            "intended_config": "set system host-name b",
+        },
     ]
     job_id = local_stack.submit(devices)
     status = local_stack.wait(job_id)
@@ -37,8 +61,14 @@ def test_failing_devices_are_reported_and_the_others_succeed(local_stack: LocalS
 
 def test_allow_empty_intended_lets_an_empty_intended_through(local_stack: LocalStack) -> None:
     job_id = local_stack.submit(
-        [{"device_id": "wipe", "platform": "cisco_ios", "running_config": "hostname a\nip domain-name x",
-          "intended_config": ""}],
+        [
+            {
+                "device_id": "wipe",
+                "platform": "cisco_ios",
+                "running_config": "hostname a\nip domain-name x",
+                "intended_config": "",
+            }
+        ],
         allow_empty_intended=True,
     )
     local_stack.wait(job_id)

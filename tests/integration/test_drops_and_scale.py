@@ -42,17 +42,33 @@ def _drop(stack: LocalStack, name: str, manifest: Any) -> None:
 
 
 def test_an_inline_drop_runs_a_job_and_writes_its_results_back(local_stack: LocalStack) -> None:
-    manifest = {"device_configs": [
-        {"device_id": f"drop{i}", "platform": "cisco_ios", "running_config": f"hostname drop{i}",
-         "intended_config": f"hostname drop{i}-new"} for i in range(3)]}
+    manifest = {
+        "device_configs": [
+            {
+                "device_id": f"drop{i}",
+                "platform": "cisco_ios",
+                "running_config": f"hostname drop{i}",
+                "intended_config": f"hostname drop{i}-new",
+            }
+            for i in range(3)
+        ]
+    }
     _drop(local_stack, "inline.json", manifest)
     accepted = _wait_for_object(local_stack, "accepted/inline.json")
     job_id = accepted["job_id"]
     assert accepted["total_devices"] == 3 and accepted["source"].endswith("/incoming/inline.json")
     summary = _wait_for_object(local_stack, f"results/{job_id}/summary.json")
-    assert (summary["status"], summary["completed_devices"], summary["source"]) == ("completed", 3, accepted["source"])
-    api_results = {r["device_id"]: r for r in requests.get(
-        f"{local_stack.api_url}/api/v1/batch/jobs/{job_id}/results", timeout=30).json()["results"]}
+    assert (summary["status"], summary["completed_devices"], summary["source"]) == (
+        "completed",
+        3,
+        accepted["source"],
+    )
+    api_results = {
+        r["device_id"]: r
+        for r in requests.get(f"{local_stack.api_url}/api/v1/batch/jobs/{job_id}/results", timeout=30).json()[
+            "results"
+        ]
+    }
     for device_id, result in api_results.items():
         assert _wait_for_object(local_stack, f"results/{job_id}/devices/{device_id}.json") == result
     assert api_results["drop1"]["remediation"] == "no hostname drop1\nhostname drop1-new"
@@ -60,30 +76,81 @@ def test_an_inline_drop_runs_a_job_and_writes_its_results_back(local_stack: Loca
 
 def test_a_drop_by_key_reads_configs_that_live_in_the_bucket(local_stack: LocalStack) -> None:
     s3, bucket = _s3(local_stack), _bucket(local_stack)
-    s3.put_object(Bucket=bucket, Key="backups/core 1+a/running.conf", Body=b"hostname core1\nip domain-name a")
-    s3.put_object(Bucket=bucket, Key="backups/core 1+a/intended.conf", Body=b"hostname core1\nip domain-name b")
-    _drop(local_stack, "by key + space.json", {"device_configs": [
-        {"device_id": "core1", "platform": "cisco_ios", "running_config_key": "backups/core 1+a/running.conf",
-         "intended_config_key": "backups/core 1+a/intended.conf"}]})
+    s3.put_object(
+        Bucket=bucket, Key="backups/core 1+a/running.conf", Body=b"hostname core1\nip domain-name a"
+    )
+    s3.put_object(
+        Bucket=bucket, Key="backups/core 1+a/intended.conf", Body=b"hostname core1\nip domain-name b"
+    )
+    _drop(
+        local_stack,
+        "by key + space.json",
+        {
+            "device_configs": [
+                {
+                    "device_id": "core1",
+                    "platform": "cisco_ios",
+                    "running_config_key": "backups/core 1+a/running.conf",
+                    "intended_config_key": "backups/core 1+a/intended.conf",
+                }
+            ]
+        },
+    )
     job_id = _wait_for_object(local_stack, "accepted/by key + space.json")["job_id"]
     _wait_for_object(local_stack, f"results/{job_id}/summary.json")
-    result = requests.get(f"{local_stack.api_url}/api/v1/batch/jobs/{job_id}/results/core1", timeout=30).json()
-    assert result == {"device_id": "core1", "status": "success",
-                      "remediation": "no ip domain-name a\nip domain-name b",
-                      "rollback": "no ip domain-name b\nip domain-name a"}
+    result = requests.get(
+        f"{local_stack.api_url}/api/v1/batch/jobs/{job_id}/results/core1", timeout=30
+    ).json()
+    assert result == {
+        "device_id": "core1",
+        "status": "success",
+        "remediation": "no ip domain-name a\nip domain-name b",
+        "rollback": "no ip domain-name b\nip domain-name a",
+    }
 
 
 @pytest.mark.parametrize(
     ("name", "manifest", "reason"),
     [
         ("not-json.json", b"{device_configs: oops", "not valid JSON"),
-        ("schema.json", {"device_configs": [{"device_id": "x", "platform": "ios", "running_config": "a",
-                                             "intended_config": "b"}]}, "device_configs[0].platform"),
-        ("missing-key.json", {"device_configs": [{"device_id": "x", "platform": "cisco_ios",
-                                                  "running_config_key": "nowhere/running.conf",
-                                                  "intended_config": "hostname b"}]}, "nowhere/running.conf"),
-        ("both.json", {"device_configs": [{"device_id": "x", "platform": "cisco_ios", "running_config": "a",
-                                           "running_config_key": "k", "intended_config": "b"}]}, "exactly one"),
+        (
+            "schema.json",
+            {
+                "device_configs": [
+                    {"device_id": "x", "platform": "ios", "running_config": "a", "intended_config": "b"}
+                ]
+            },
+            "device_configs[0].platform",
+        ),
+        (
+            "missing-key.json",
+            {
+                "device_configs": [
+                    {
+                        "device_id": "x",
+                        "platform": "cisco_ios",
+                        "running_config_key": "nowhere/running.conf",
+                        "intended_config": "hostname b",
+                    }
+                ]
+            },
+            "nowhere/running.conf",
+        ),
+        (
+            "both.json",
+            {
+                "device_configs": [
+                    {
+                        "device_id": "x",
+                        "platform": "cisco_ios",
+                        "running_config": "a",
+                        "running_config_key": "k",
+                        "intended_config": "b",
+                    }
+                ]
+            },
+            "exactly one",
+        ),
     ],
 )
 def test_a_refused_drop_explains_itself_and_creates_no_job(
@@ -100,8 +167,16 @@ def test_a_refused_drop_explains_itself_and_creates_no_job(
 
 
 def test_the_same_drop_twice_starts_one_job(local_stack: LocalStack) -> None:
-    manifest = {"device_configs": [{"device_id": "twice", "platform": "vyos", "running_config": "set system host-name a",
-                                    "intended_config": "set system host-name b"}]}
+    manifest = {
+        "device_configs": [
+            {
+                "device_id": "twice",
+                "platform": "vyos",
+                "running_config": "set system host-name a",
+                "intended_config": "set system host-name b",
+            }
+        ]
+    }
     before = local_stack.job_count()
     _drop(local_stack, "twice.json", manifest)
     first = _wait_for_object(local_stack, "accepted/twice.json")
@@ -109,8 +184,17 @@ def test_the_same_drop_twice_starts_one_job(local_stack: LocalStack) -> None:
     _drop(local_stack, "twice.json", manifest)
     sqs = local_stack.client("sqs")
     head = _s3(local_stack).head_object(Bucket=_bucket(local_stack), Key="incoming/twice.json")
-    notification = {"Records": [{"eventName": "ObjectCreated:Put", "s3": {
-        "bucket": {"name": _bucket(local_stack)}, "object": {"key": "incoming/twice.json", "eTag": head["ETag"].strip('"')}}}]}
+    notification = {
+        "Records": [
+            {
+                "eventName": "ObjectCreated:Put",
+                "s3": {
+                    "bucket": {"name": _bucket(local_stack)},
+                    "object": {"key": "incoming/twice.json", "eTag": head["ETag"].strip('"')},
+                },
+            }
+        ]
+    }
     sqs.send_message(QueueUrl=local_stack.resources["DropQueue"], MessageBody=json.dumps(notification))
     deadline = time.monotonic() + 30
     while local_stack.queue_depth("DropQueue") and time.monotonic() < deadline:
@@ -121,8 +205,15 @@ def test_the_same_drop_twice_starts_one_job(local_stack: LocalStack) -> None:
 
 
 def test_a_2000_device_job_pages_every_device_exactly_once(local_stack: LocalStack) -> None:
-    devices = [{"device_id": f"fleet{i:04d}", "platform": "cisco_ios", "running_config": f"hostname f{i}",
-                "intended_config": f"hostname f{i}-new"} for i in range(2000)]
+    devices = [
+        {
+            "device_id": f"fleet{i:04d}",
+            "platform": "cisco_ios",
+            "running_config": f"hostname f{i}",
+            "intended_config": f"hostname f{i}-new",
+        }
+        for i in range(2000)
+    ]
     job_id = local_stack.submit(devices)
     local_stack.wait(job_id, timeout=300)
     url = f"{local_stack.api_url}/api/v1/batch/jobs/{job_id}/results"
@@ -147,7 +238,9 @@ def test_a_2000_device_job_pages_every_device_exactly_once(local_stack: LocalSta
     assert bad.status_code == 400 and bad.json()["details"][0]["field"] == "next_token"
     # The finished job offers everything as one JSON Lines download
     deadline = time.monotonic() + 60
-    while (bundle := requests.get(f"{local_stack.api_url}/api/v1/batch/jobs/{job_id}/bundle", timeout=30)).status_code != 200:
+    while (
+        bundle := requests.get(f"{local_stack.api_url}/api/v1/batch/jobs/{job_id}/bundle", timeout=30)
+    ).status_code != 200:
         assert bundle.status_code == 409 and time.monotonic() < deadline
         time.sleep(0.5)
     lines = requests.get(bundle.json()["url"], timeout=60).text.splitlines()
@@ -162,15 +255,34 @@ def test_the_largest_corpus_config_goes_end_to_end_through_s3(local_stack: Local
     s3, bucket = _s3(local_stack), _bucket(local_stack)
     s3.put_object(Bucket=bucket, Key="backups/dfw1/running.conf", Body=running.encode())
     s3.put_object(Bucket=bucket, Key="backups/dfw1/intended.conf", Body=intended.encode())
-    _drop(local_stack, "largest.json", {"device_configs": [
-        {"device_id": "dfw1-core-01", "platform": "cisco_xr", "running_config_key": "backups/dfw1/running.conf",
-         "intended_config_key": "backups/dfw1/intended.conf"}]})
+    _drop(
+        local_stack,
+        "largest.json",
+        {
+            "device_configs": [
+                {
+                    "device_id": "dfw1-core-01",
+                    "platform": "cisco_xr",
+                    "running_config_key": "backups/dfw1/running.conf",
+                    "intended_config_key": "backups/dfw1/intended.conf",
+                }
+            ]
+        },
+    )
     job_id = _wait_for_object(local_stack, "accepted/largest.json")["job_id"]
     local_stack.wait(job_id, timeout=180)
     # The device's message carried an S3 key (claim check) and so does its result item
     assert s3.head_object(Bucket=bucket, Key=f"inputs/{job_id}/dfw1-core-01.json")["ContentLength"] > 262_144
     assert s3.head_object(Bucket=bucket, Key=f"outputs/{job_id}/dfw1-core-01.json")["ContentLength"] > 100_000
-    result = requests.get(f"{local_stack.api_url}/api/v1/batch/jobs/{job_id}/results/dfw1-core-01", timeout=60).json()
-    workflow = WorkflowRemediation(get_hconfig(Platform.CISCO_XR, running), get_hconfig(Platform.CISCO_XR, intended))
-    assert result["remediation"] == "\n".join(c.cisco_style_text() for c in workflow.remediation_config.all_children_sorted())
-    assert result["rollback"] == "\n".join(c.cisco_style_text() for c in workflow.rollback_config.all_children_sorted())
+    result = requests.get(
+        f"{local_stack.api_url}/api/v1/batch/jobs/{job_id}/results/dfw1-core-01", timeout=60
+    ).json()
+    workflow = WorkflowRemediation(
+        get_hconfig(Platform.CISCO_XR, running), get_hconfig(Platform.CISCO_XR, intended)
+    )
+    assert result["remediation"] == "\n".join(
+        c.cisco_style_text() for c in workflow.remediation_config.all_children_sorted()
+    )
+    assert result["rollback"] == "\n".join(
+        c.cisco_style_text() for c in workflow.rollback_config.all_children_sorted()
+    )

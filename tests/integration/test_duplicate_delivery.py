@@ -12,13 +12,23 @@ pytestmark = pytest.mark.integration
 
 
 def _devices(count: int) -> list[dict[str, str]]:
-    return [{"device_id": f"dev{i:03d}", "platform": "cisco_ios", "running_config": f"hostname dev{i}",
-             "intended_config": f"hostname dev{i}-new"} for i in range(count)]
+    return [
+        {
+            "device_id": f"dev{i:03d}",
+            "platform": "cisco_ios",
+            "running_config": f"hostname dev{i}",
+            "intended_config": f"hostname dev{i}-new",
+        }
+        for i in range(count)
+    ]
 
 
 def _copy_of(job_id: str, device: dict[str, str]) -> str:
-    payload = DevicePayload(platform=device["platform"], running_config=device["running_config"],  # type: ignore[arg-type]
-                            intended_config=device["intended_config"])
+    payload = DevicePayload(
+        platform=device["platform"],
+        running_config=device["running_config"],  # type: ignore[arg-type]
+        intended_config=device["intended_config"],
+    )
     return DeviceMessage(job_id=job_id, device_id=device["device_id"], payload=payload).model_dump_json()
 
 
@@ -31,8 +41,10 @@ def test_duplicate_messages_do_not_change_counters(local_stack: LocalStack) -> N
         for start in range(0, len(devices), 10):
             sqs.send_message_batch(
                 QueueUrl=local_stack.resources["DeviceQueue"],
-                Entries=[{"Id": f"c{copy}-{i}", "MessageBody": _copy_of(job_id, device)}
-                         for i, device in enumerate(devices[start:start + 10])],
+                Entries=[
+                    {"Id": f"c{copy}-{i}", "MessageBody": _copy_of(job_id, device)}
+                    for i, device in enumerate(devices[start : start + 10])
+                ],
             )
     # When the job finishes and every copy has been consumed
     status = local_stack.wait(job_id)
@@ -47,6 +59,7 @@ def test_duplicate_messages_do_not_change_counters(local_stack: LocalStack) -> N
     results = local_stack.results(job_id)["results"]
     assert [result["device_id"] for result in results] == [device["device_id"] for device in devices]
     table = local_stack.client("dynamodb")
-    item = table.get_item(TableName=local_stack.resources["JobTable"],
-                          Key={"pk": {"S": f"JOB#{job_id}"}, "sk": {"S": "JOB"}})["Item"]
+    item = table.get_item(
+        TableName=local_stack.resources["JobTable"], Key={"pk": {"S": f"JOB#{job_id}"}, "sk": {"S": "JOB"}}
+    )["Item"]
     assert json.loads(json.dumps(item["completed_devices"])) == {"N": "40"}

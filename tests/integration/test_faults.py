@@ -28,7 +28,9 @@ from tests.integration.conftest import LocalStack, running_stack
 pytestmark = pytest.mark.integration
 
 DEADLINE_SECONDS = 20
-WORKER = load_stack_model(PROJECT_ROOT / "template.yaml", "us-east-1", "x").functions["RemediateDevicesFunction"]
+WORKER = load_stack_model(PROJECT_ROOT / "template.yaml", "us-east-1", "x").functions[
+    "RemediateDevicesFunction"
+]
 
 
 @pytest.fixture(scope="module")
@@ -50,9 +52,12 @@ def paused_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStac
 def worker(paused_stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[PollerConfig]:
     """This process as a worker of the paused stack: the real handler, over HTTP to its emulator."""
     settings = {
-        "AWS_ENDPOINT_URL": paused_stack.aws_endpoint, "AWS_DEFAULT_REGION": paused_stack.region,
-        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-        "TABLE_NAME": paused_stack.resources["JobTable"], "BUCKET_NAME": paused_stack.resources["ResultBucket"],
+        "AWS_ENDPOINT_URL": paused_stack.aws_endpoint,
+        "AWS_DEFAULT_REGION": paused_stack.region,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "TABLE_NAME": paused_stack.resources["JobTable"],
+        "BUCKET_NAME": paused_stack.resources["ResultBucket"],
         "DEVICE_QUEUE_URL": paused_stack.resources["DeviceQueue"],
         "JOB_DEADLINE_SECONDS": str(DEADLINE_SECONDS),
     }
@@ -61,18 +66,33 @@ def worker(paused_stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Iterato
     client.cache_clear()
     load_settings.cache_clear()
     queue_arn = paused_stack.client("sqs").get_queue_attributes(
-        QueueUrl=paused_stack.resources["DeviceQueue"], AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    yield PollerConfig(function=WORKER, environment=settings, queue_url=paused_stack.resources["DeviceQueue"],
-                       queue_arn=queue_arn, batch_size=10, report_batch_item_failures=True,
-                       region=paused_stack.region, stack_name="paused")
+        QueueUrl=paused_stack.resources["DeviceQueue"], AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"]
+    yield PollerConfig(
+        function=WORKER,
+        environment=settings,
+        queue_url=paused_stack.resources["DeviceQueue"],
+        queue_arn=queue_arn,
+        batch_size=10,
+        report_batch_item_failures=True,
+        region=paused_stack.region,
+        stack_name="paused",
+    )
     client.cache_clear()
     load_settings.cache_clear()
 
 
 def _devices(prefix: str, count: int, size: int = 0) -> list[dict[str, str]]:
     padding = "".join(f"\ninterface Gi0/{i}\n description pad" for i in range(size))
-    return [{"device_id": f"{prefix}{i:02d}", "platform": "cisco_ios", "running_config": f"hostname {prefix}{i}",
-             "intended_config": f"hostname {prefix}{i}-new{padding}"} for i in range(count)]
+    return [
+        {
+            "device_id": f"{prefix}{i:02d}",
+            "platform": "cisco_ios",
+            "running_config": f"hostname {prefix}{i}",
+            "intended_config": f"hostname {prefix}{i}-new{padding}",
+        }
+        for i in range(count)
+    ]
 
 
 def _messages_of(stack: LocalStack, job_id: str, visibility: int) -> list[dict[str, Any]]:
@@ -80,15 +100,21 @@ def _messages_of(stack: LocalStack, job_id: str, visibility: int) -> list[dict[s
     sqs, taken = stack.client("sqs"), []
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        messages = sqs.receive_message(QueueUrl=stack.resources["DeviceQueue"], MaxNumberOfMessages=10,
-                                       VisibilityTimeout=visibility, AttributeNames=["All"]).get("Messages", [])
+        messages = sqs.receive_message(
+            QueueUrl=stack.resources["DeviceQueue"],
+            MaxNumberOfMessages=10,
+            VisibilityTimeout=visibility,
+            AttributeNames=["All"],
+        ).get("Messages", [])
         if not messages:
             break
         taken.extend(m for m in messages if json.loads(m["Body"])["job_id"] == job_id)
     return taken
 
 
-def _run_worker_until(stack: LocalStack, worker: PollerConfig, job_id: str, status: str, timeout: float = 60) -> None:
+def _run_worker_until(
+    stack: LocalStack, worker: PollerConfig, job_id: str, status: str, timeout: float = 60
+) -> None:
     sqs, handler = stack.client("sqs"), remediate_devices.handler
     deadline = time.monotonic() + timeout
     while stack.status(job_id)["status"] != status:
@@ -117,8 +143,10 @@ def test_a_worker_that_dies_before_or_after_writing_is_made_good_exactly_once(
     for message in before_write:
         remediate_message(load_settings(), DeviceMessage.model_validate_json(message["Body"]))
     # ...and after writing the second batch, but before deleting its messages
-    remediate_devices.handler(sqs_event(after_write, worker.queue_arn, worker.region),
-                              LocalLambdaContext(WORKER, worker.region, "paused"))
+    remediate_devices.handler(
+        sqs_event(after_write, worker.queue_arn, worker.region),
+        LocalLambdaContext(WORKER, worker.region, "paused"),
+    )
     assert paused_stack.status(job_id)["completed_devices"] == 10
     # Then after the visibility timeout all 20 messages come back, a restarted worker handles them,
     # and every device is counted exactly once
@@ -137,18 +165,22 @@ def test_a_poison_message_goes_to_the_dead_letter_queue_and_its_device_is_still_
     job_id = paused_stack.submit(_devices("poison", 2))
     sqs = paused_stack.client("sqs")
     taken = _messages_of(paused_stack, job_id, visibility=60)
-    poison = json.dumps({"job_id": job_id, "device_id": "poison00", "payload_key": f"inputs/{job_id}/missing.json"})
+    poison = json.dumps(
+        {"job_id": job_id, "device_id": "poison00", "payload_key": f"inputs/{job_id}/missing.json"}
+    )
     for message in taken:
         sqs.delete_message(QueueUrl=worker.queue_url, ReceiptHandle=message["ReceiptHandle"])
     sqs.send_message(QueueUrl=worker.queue_url, MessageBody=poison)
-    sqs.send_message(QueueUrl=worker.queue_url, MessageBody=next(m["Body"] for m in taken
-                                                                  if "poison01" in m["Body"]))
+    sqs.send_message(
+        QueueUrl=worker.queue_url, MessageBody=next(m["Body"] for m in taken if "poison01" in m["Body"])
+    )
     # When the worker fails it on every receive until the queue's redrive policy (maxReceiveCount 5) moves it
     context = LocalLambdaContext(WORKER, worker.region, "paused")
     failures = 0
     for _ in range(12):
-        messages = sqs.receive_message(QueueUrl=worker.queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0,
-                                       AttributeNames=["All"]).get("Messages", [])
+        messages = sqs.receive_message(
+            QueueUrl=worker.queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0, AttributeNames=["All"]
+        ).get("Messages", [])
         mine = [m for m in messages if json.loads(m["Body"])["job_id"] == job_id]
         if not mine:
             if failures:
@@ -159,7 +191,9 @@ def test_a_poison_message_goes_to_the_dead_letter_queue_and_its_device_is_still_
         except BatchProcessingError:  # every record failed: Lambda fails the invocation, nothing is deleted
             response = {"batchItemFailures": [{"itemIdentifier": m["MessageId"]} for m in mine]}
         failures += len(response["batchItemFailures"])
-        finished = {m["MessageId"] for m in mine} - {f["itemIdentifier"] for f in response["batchItemFailures"]}
+        finished = {m["MessageId"] for m in mine} - {
+            f["itemIdentifier"] for f in response["batchItemFailures"]
+        }
         for message in mine:
             if message["MessageId"] in finished:
                 sqs.delete_message(QueueUrl=worker.queue_url, ReceiptHandle=message["ReceiptHandle"])
@@ -180,8 +214,10 @@ def test_lost_messages_are_failed_after_the_deadline_and_the_job_ends(
     sqs = paused_stack.client("sqs")
     for message in taken:
         sqs.delete_message(QueueUrl=worker.queue_url, ReceiptHandle=message["ReceiptHandle"])
-    remediate_devices.handler(sqs_event(taken[:2], worker.queue_arn, worker.region),
-                              LocalLambdaContext(WORKER, worker.region, "paused"))
+    remediate_devices.handler(
+        sqs_event(taken[:2], worker.queue_arn, worker.region),
+        LocalLambdaContext(WORKER, worker.region, "paused"),
+    )
     assert paused_stack.status(job_id)["status"] == "running"
     # When the deadline passes, the sweeper finishes the job
     status = _wait_for(paused_stack, job_id, "completed", timeout=DEADLINE_SECONDS + 30)
@@ -200,8 +236,11 @@ def test_fanout_that_fails_half_way_fails_the_job_and_leaves_nothing_running(
     # Given a queue that starts refusing messages part way through the job (large ones are refused)
     sqs.set_queue_attributes(QueueUrl=queue, Attributes={"MaximumMessageSize": "2048"})
     try:
-        response = requests.post(f"{paused_stack.api_url}/api/v1/batch/remediation", timeout=60,
-                                 json={"device_configs": _devices("half", 30) + _devices("huge", 10, size=60)})
+        response = requests.post(
+            f"{paused_stack.api_url}/api/v1/batch/remediation",
+            timeout=60,
+            json={"device_configs": _devices("half", 30) + _devices("huge", 10, size=60)},
+        )
     finally:
         sqs.set_queue_attributes(QueueUrl=queue, Attributes=original)
     # Then the client is told, with the job id, and the job is failed with the reason
@@ -230,4 +269,3 @@ def test_cancel_stops_the_remaining_devices(paused_stack: LocalStack, worker: Po
     # The sweeper leaves a cancelled job alone, and a second cancel says it already ended
     again = requests.delete(f"{paused_stack.api_url}/api/v1/batch/jobs/{job_id}", timeout=30)
     assert again.status_code == 409 and "cancelled" in again.json()["message"]
-

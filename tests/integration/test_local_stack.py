@@ -28,15 +28,22 @@ def _env(**overrides: str) -> dict[str, str]:
 
 def test_stack_json_names_every_data_resource_of_the_template(local_stack: LocalStack) -> None:
     model = load_stack_model(PROJECT_ROOT / "template.yaml", "us-east-1", "x")
-    data = {lid for lid, res in model.resources.items()
-            if res["Type"] in ("AWS::SQS::Queue", "AWS::DynamoDB::Table", "AWS::S3::Bucket")}
+    data = {
+        lid
+        for lid, res in model.resources.items()
+        if res["Type"] in ("AWS::SQS::Queue", "AWS::DynamoDB::Table", "AWS::S3::Bucket")
+    }
     assert data <= set(local_stack.resources)
     tables = local_stack.client("dynamodb").list_tables()["TableNames"]
     assert local_stack.resources["JobTable"] in tables
     dlq_arn = local_stack.client("sqs").get_queue_attributes(
-        QueueUrl=local_stack.resources["DeviceDeadLetterQueue"], AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    redrive = json.loads(local_stack.client("sqs").get_queue_attributes(
-        QueueUrl=local_stack.resources["DeviceQueue"], AttributeNames=["RedrivePolicy"])["Attributes"]["RedrivePolicy"])
+        QueueUrl=local_stack.resources["DeviceDeadLetterQueue"], AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"]
+    redrive = json.loads(
+        local_stack.client("sqs").get_queue_attributes(
+            QueueUrl=local_stack.resources["DeviceQueue"], AttributeNames=["RedrivePolicy"]
+        )["Attributes"]["RedrivePolicy"]
+    )
     assert redrive["deadLetterTargetArn"] == dlq_arn and int(redrive["maxReceiveCount"]) == 5
 
 
@@ -50,8 +57,13 @@ def test_a_port_in_use_is_a_one_line_error_naming_the_variable(tmp_path: Path) -
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        run = subprocess.run([sys.executable, "-m", "netremedy_local"], capture_output=True, text=True, timeout=60,
-                             env=_env(PORT=str(port), AWS_PORT=str(_free_port()), LOCAL_STATE_DIR=str(tmp_path)))
+        run = subprocess.run(
+            [sys.executable, "-m", "netremedy_local"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=_env(PORT=str(port), AWS_PORT=str(_free_port()), LOCAL_STATE_DIR=str(tmp_path)),
+        )
     assert run.returncode == 2
     assert run.stderr.strip() == f"error: port {port} is already in use; set PORT to another port"
 
@@ -60,8 +72,11 @@ def test_an_aws_endpoint_url_already_set_is_used_instead_of_the_embedded_emulato
     # Given an AWS endpoint already running (as LocalStack would be)
     aws_port = _free_port()
     endpoint = f"http://127.0.0.1:{aws_port}"
-    emulator = subprocess.Popen([sys.executable, "-m", "netremedy_local.emulator_server", "-H", "127.0.0.1",
-                                 "-p", str(aws_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    emulator = subprocess.Popen(
+        [sys.executable, "-m", "netremedy_local.emulator_server", "-H", "127.0.0.1", "-p", str(aws_port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     stack = None
     try:
         deadline = time.monotonic() + 30
@@ -73,10 +88,18 @@ def test_an_aws_endpoint_url_already_set_is_used_instead_of_the_embedded_emulato
                 assert time.monotonic() < deadline, "emulator did not start"
                 time.sleep(0.1)
         # When the local stack starts with AWS_ENDPOINT_URL pointing at it (and AWS_PORT left at a busy port)
-        stack = subprocess.Popen([sys.executable, "-m", "netremedy_local"], stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL,
-                                 env=_env(PORT=str(_free_port()), AWS_PORT=str(aws_port), AWS_ENDPOINT_URL=endpoint,
-                                          LOCAL_STATE_DIR=str(tmp_path), STACK_NAME="external"))
+        stack = subprocess.Popen(
+            [sys.executable, "-m", "netremedy_local"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=_env(
+                PORT=str(_free_port()),
+                AWS_PORT=str(aws_port),
+                AWS_ENDPOINT_URL=endpoint,
+                LOCAL_STATE_DIR=str(tmp_path),
+                STACK_NAME="external",
+            ),
+        )
         stack_file = tmp_path / "stack.json"
         deadline = time.monotonic() + 60
         while not stack_file.exists():
@@ -85,21 +108,39 @@ def test_an_aws_endpoint_url_already_set_is_used_instead_of_the_embedded_emulato
         description = json.loads(stack_file.read_text())
         # Then it uses that endpoint, created the template's resources there, and serves jobs through it
         assert description["aws_endpoint"] == endpoint
-        dynamodb = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1",
-                                aws_access_key_id="testing", aws_secret_access_key="testing")
+        dynamodb = boto3.client(
+            "dynamodb",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
         assert description["resources"]["JobTable"] in dynamodb.list_tables()["TableNames"]
         api = description["api_url"]
-        created = requests.post(f"{api}/api/v1/batch/remediation", timeout=30, json={"device_configs": [
-            {"device_id": "r1", "platform": "vyos", "running_config": "set system host-name a",
-             "intended_config": "set system host-name b"}]})
+        created = requests.post(
+            f"{api}/api/v1/batch/remediation",
+            timeout=30,
+            json={
+                "device_configs": [
+                    {
+                        "device_id": "r1",
+                        "platform": "vyos",
+                        "running_config": "set system host-name a",
+                        "intended_config": "set system host-name b",
+                    }
+                ]
+            },
+        )
         assert created.status_code == 202
         job_id = created.json()["job_id"]
         deadline = time.monotonic() + 60
         while requests.get(f"{api}/api/v1/batch/jobs/{job_id}", timeout=10).json()["status"] != "completed":
             assert time.monotonic() < deadline
             time.sleep(0.2)
-        item = dynamodb.get_item(TableName=description["resources"]["JobTable"],
-                                 Key={"pk": {"S": f"JOB#{job_id}"}, "sk": {"S": "JOB"}})
+        item = dynamodb.get_item(
+            TableName=description["resources"]["JobTable"],
+            Key={"pk": {"S": f"JOB#{job_id}"}, "sk": {"S": "JOB"}},
+        )
         assert item["Item"]["completed_devices"] == {"N": "1"}
     finally:
         if stack is not None:

@@ -12,27 +12,53 @@ from tests.integration.conftest import LocalStack
 pytestmark = pytest.mark.integration
 
 SPEC_DEVICES = [
-    {"device_id": "router1", "platform": "cisco_ios", "running_config": "hostname router1",
-     "intended_config": "hostname router1-new"},
-    {"device_id": "router2", "platform": "cisco_ios", "running_config": "hostname router2",
-     "intended_config": "hostname router2-new"},
-    {"device_id": "switch1", "platform": "cisco_nxos", "running_config": "hostname switch1",
-     "intended_config": "hostname switch1-new"},
+    {
+        "device_id": "router1",
+        "platform": "cisco_ios",
+        "running_config": "hostname router1",
+        "intended_config": "hostname router1-new",
+    },
+    {
+        "device_id": "router2",
+        "platform": "cisco_ios",
+        "running_config": "hostname router2",
+        "intended_config": "hostname router2-new",
+    },
+    {
+        "device_id": "switch1",
+        "platform": "cisco_nxos",
+        "running_config": "hostname switch1",
+        "intended_config": "hostname switch1-new",
+    },
 ]
 
 
 def test_the_three_device_example(local_stack: LocalStack) -> None:
     job_id = local_stack.submit(SPEC_DEVICES)
     status = local_stack.wait(job_id)
-    assert status == {"job_id": job_id, "status": "completed", "progress": 100.0, "total_devices": 3,
-                      "completed_devices": 3, "failed_devices": 0, "error": None}
+    assert status == {
+        "job_id": job_id,
+        "status": "completed",
+        "progress": 100.0,
+        "total_devices": 3,
+        "completed_devices": 3,
+        "failed_devices": 0,
+        "error": None,
+    }
     results = local_stack.results(job_id)
-    assert results["summary"] == {"total_devices": 3, "completed_devices": 3, "failed_devices": 0,
-                                  "status": "completed"}
+    assert results["summary"] == {
+        "total_devices": 3,
+        "completed_devices": 3,
+        "failed_devices": 0,
+        "status": "completed",
+    }
     by_id = {result["device_id"]: result for result in results["results"]}
-    assert by_id["router1"] == {"device_id": "router1", "status": "success",
-                                "remediation": "no hostname router1\nhostname router1-new",
-                                "rollback": "no hostname router1-new\nhostname router1"}
+    assert by_id["router1"] == {
+        "device_id": "router1",
+        "status": "success",
+        "remediation": "no hostname router1\nhostname router1-new",
+        "rollback": "no hostname router1-new\nhostname router1",
+    }
     assert by_id["router2"]["remediation"] == "no hostname router2\nhostname router2-new"
     # NX-OS replaces the hostname in place: hier_config emits no negation for it.
     assert by_id["switch1"]["remediation"] == "hostname switch1-new"

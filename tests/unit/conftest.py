@@ -48,7 +48,13 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         monkeypatch.setenv("DEVICE_QUEUE_URL", queue_url)
         monkeypatch.setenv("FINALIZE_QUEUE_URL", finalize_url)
         monkeypatch.setenv("FANOUT_QUEUE_URL", fanout_url)
-        yield {"table": TABLE, "bucket": BUCKET, "queue_url": queue_url, "finalize_url": finalize_url, "fanout_url": fanout_url}
+        yield {
+            "table": TABLE,
+            "bucket": BUCKET,
+            "queue_url": queue_url,
+            "finalize_url": finalize_url,
+            "fanout_url": fanout_url,
+        }
     client.cache_clear()
     load_settings.cache_clear()
 

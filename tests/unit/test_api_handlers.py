@@ -11,12 +11,24 @@ from netremedy.models.platforms import PLATFORM_NAMES
 from tests.unit.events import context, http_event
 
 SPEC_DEVICES = [
-    {"device_id": "router1", "platform": "cisco_ios", "running_config": "hostname router1",
-     "intended_config": "hostname router1-new"},
-    {"device_id": "router2", "platform": "cisco_ios", "running_config": "hostname router2",
-     "intended_config": "hostname router2-new"},
-    {"device_id": "switch1", "platform": "cisco_nxos", "running_config": "hostname switch1",
-     "intended_config": "hostname switch1-new"},
+    {
+        "device_id": "router1",
+        "platform": "cisco_ios",
+        "running_config": "hostname router1",
+        "intended_config": "hostname router1-new",
+    },
+    {
+        "device_id": "router2",
+        "platform": "cisco_ios",
+        "running_config": "hostname router2",
+        "intended_config": "hostname router2-new",
+    },
+    {
+        "device_id": "switch1",
+        "platform": "cisco_nxos",
+        "running_config": "hostname switch1",
+        "intended_config": "hostname switch1-new",
+    },
 ]
 
 
@@ -38,22 +50,38 @@ def test_create_answers_202_with_job_id_and_queues_every_device(aws: dict[str, A
     status, body = _post({"device_configs": SPEC_DEVICES})
     assert status == 202
     assert body["total_devices"] == 3 and len(body["job_id"]) == 36
-    messages = boto3.client("sqs").receive_message(QueueUrl=aws["queue_url"], MaxNumberOfMessages=10)["Messages"]
+    messages = boto3.client("sqs").receive_message(QueueUrl=aws["queue_url"], MaxNumberOfMessages=10)[
+        "Messages"
+    ]
     packets = [json.loads(message["Body"]) for message in messages]
     assert sorted(device["device_id"] for packet in packets for device in packet["devices"]) == [
-        "router1", "router2", "switch1"]
+        "router1",
+        "router2",
+        "switch1",
+    ]
     assert {packet["job_id"] for packet in packets} == {body["job_id"]}
 
 
 def test_new_job_reports_pending_with_zero_progress(aws: dict[str, Any]) -> None:
     _, created = _post({"device_configs": SPEC_DEVICES})
-    event = http_event("GET", f"/api/v1/batch/jobs/{created['job_id']}", route="/api/v1/batch/jobs/{job_id}",
-                       path_parameters={"job_id": created["job_id"]})
+    event = http_event(
+        "GET",
+        f"/api/v1/batch/jobs/{created['job_id']}",
+        route="/api/v1/batch/jobs/{job_id}",
+        path_parameters={"job_id": created["job_id"]},
+    )
     response = job_status.handler(event, context())
     assert response["statusCode"] == 200
     body = json.loads(response["body"])
-    assert body == {"job_id": created["job_id"], "status": "pending", "progress": 0.0, "total_devices": 3,
-                    "completed_devices": 0, "failed_devices": 0, "error": None}
+    assert body == {
+        "job_id": created["job_id"],
+        "status": "pending",
+        "progress": 0.0,
+        "total_devices": 3,
+        "completed_devices": 0,
+        "failed_devices": 0,
+        "error": None,
+    }
 
 
 def test_unknown_platform_is_422_naming_the_field_and_the_valid_names(aws: dict[str, Any]) -> None:
@@ -74,8 +102,10 @@ def test_unknown_platform_is_422_naming_the_field_and_the_valid_names(aws: dict[
         ({"device_configs": [dict(SPEC_DEVICES[0], device_id="a/b")]}, "device_configs[0].device_id"),
         ({"device_configs": [SPEC_DEVICES[0], SPEC_DEVICES[0]]}, "device_configs"),
         ({"device_configs": [dict(SPEC_DEVICES[0], running_config=5)]}, "device_configs[0].running_config"),
-        ({"device_configs": [{k: v for k, v in SPEC_DEVICES[0].items() if k != "intended_config"}]},
-         "device_configs[0].intended_config"),
+        (
+            {"device_configs": [{k: v for k, v in SPEC_DEVICES[0].items() if k != "intended_config"}]},
+            "device_configs[0].intended_config",
+        ),
     ],
 )
 def test_bad_bodies_are_422_naming_the_field_and_store_nothing(
@@ -95,8 +125,9 @@ def test_malformed_json_is_400(aws: dict[str, Any]) -> None:
 
 def test_a_form_encoded_body_is_415_and_not_echoed(aws: dict[str, Any]) -> None:
     secret = "enable secret 5 $1$abcd$SECRETHASH"
-    status, body = _post(raw_body=f"running_config={secret}",
-                         headers={"content-type": "application/x-www-form-urlencoded"})
+    status, body = _post(
+        raw_body=f"running_config={secret}", headers={"content-type": "application/x-www-form-urlencoded"}
+    )
     assert (status, body["error"]) == (415, "unsupported_media_type")
     assert "SECRETHASH" not in json.dumps(body)
     assert _nothing_stored(aws)
@@ -107,7 +138,9 @@ def test_unknown_job_is_404_json_for_status_and_results(aws: dict[str, Any]) -> 
         (job_status, "/api/v1/batch/jobs/nope", "/api/v1/batch/jobs/{job_id}"),
         (job_results, "/api/v1/batch/jobs/nope/results", "/api/v1/batch/jobs/{job_id}/results"),
     ):
-        response = module.handler(http_event("GET", path, route=route, path_parameters={"job_id": "nope"}), context())
+        response = module.handler(
+            http_event("GET", path, route=route, path_parameters={"job_id": "nope"}), context()
+        )
         assert response["statusCode"] == 404
         assert json.loads(response["body"])["error"] == "job_not_found"
 
@@ -132,8 +165,10 @@ def test_fanout_failure_marks_the_job_failed_and_answers_503(
 
 
 def test_a_lone_surrogate_escape_is_422_and_stores_nothing(aws: dict[str, Any]) -> None:
-    raw = ('{"device_configs": [{"device_id": "r1", "platform": "cisco_ios", '
-           '"running_config": "hostname \\udc80", "intended_config": "hostname b"}]}')
+    raw = (
+        '{"device_configs": [{"device_id": "r1", "platform": "cisco_ios", '
+        '"running_config": "hostname \\udc80", "intended_config": "hostname b"}]}'
+    )
     status, body = _post(raw_body=raw)
     assert status == 422
     assert [detail["field"] for detail in body["details"]] == ["device_configs[0].running_config"]

@@ -44,9 +44,16 @@ class Recorder(BaseAdapter):
 @pytest.fixture
 def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Fixed fake credentials from the environment, and nothing else the credential chain could find."""
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION",
-                 "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-                 "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN"):
+    for name in (
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_ROLE_ARN",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
@@ -58,8 +65,16 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 def recording_client(url: str, **options: Any) -> tuple[ApiClient, Recorder]:
     client = ApiClient(url, **options)
-    recorder = Recorder({"job_id": "job-1", "total_devices": 1, "status": "completed", "results": [],
-                         "summary": {}, "next_token": None})
+    recorder = Recorder(
+        {
+            "job_id": "job-1",
+            "total_devices": 1,
+            "status": "completed",
+            "results": [],
+            "summary": {},
+            "next_token": None,
+        }
+    )
     client.session.mount("https://", recorder)
     client.session.mount("http://", recorder)
     return client, recorder
@@ -69,30 +84,36 @@ def _hmac(key: bytes, text: str) -> bytes:
     return hmac.new(key, text.encode(), hashlib.sha256).digest()
 
 
-def expected_signature(request: requests.PreparedRequest, signed_headers: list[str], amz_date: str,
-                       scope: str) -> str:
+def expected_signature(
+    request: requests.PreparedRequest, signed_headers: list[str], amz_date: str, scope: str
+) -> str:
     """SigV4 as AWS documents it, written out independently of botocore: what API Gateway will check."""
     url = urlsplit(request.url or "")
     sent = {name.lower(): " ".join(str(value).split()) for name, value in request.headers.items()}
     sent["host"] = url.netloc  # http.client adds Host from the URL when sending
     body = request.body if isinstance(request.body, bytes) else str(request.body or "").encode()
-    canonical = "\n".join([
-        request.method or "",
-        url.path or "/",
-        url.query,
-        "".join(f"{name}:{sent[name]}\n" for name in signed_headers),
-        ";".join(signed_headers),
-        hashlib.sha256(body).hexdigest(),
-    ])
-    string_to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope,
-                                hashlib.sha256(canonical.encode()).hexdigest()])
+    canonical = "\n".join(
+        [
+            request.method or "",
+            url.path or "/",
+            url.query,
+            "".join(f"{name}:{sent[name]}\n" for name in signed_headers),
+            ";".join(signed_headers),
+            hashlib.sha256(body).hexdigest(),
+        ]
+    )
+    string_to_sign = "\n".join(
+        ["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()]
+    )
     date, region, service, terminator = scope.split("/")
     key = _hmac(_hmac(_hmac(_hmac(f"AWS4{SECRET_KEY}".encode(), date), region), service), terminator)
     return hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
 
 
-AUTHORIZATION = re.compile(r"^AWS4-HMAC-SHA256 Credential=(?P<key>[^/]+)/(?P<scope>[^,]+), "
-                           r"SignedHeaders=(?P<signed>[^,]+), Signature=(?P<signature>[0-9a-f]{64})$")
+AUTHORIZATION = re.compile(
+    r"^AWS4-HMAC-SHA256 Credential=(?P<key>[^/]+)/(?P<scope>[^,]+), "
+    r"SignedHeaders=(?P<signed>[^,]+), Signature=(?P<signature>[0-9a-f]{64})$"
+)
 
 
 def header(request: requests.PreparedRequest, name: str) -> str:
@@ -110,22 +131,36 @@ def parse_authorization(request: requests.PreparedRequest) -> re.Match[str]:
 def test_a_post_to_api_gateway_is_signed_for_execute_api_in_the_hosts_region() -> None:
     client, recorder = recording_client(AWS_URL, caller="ignored-on-aws")
 
-    client.submit({"device_configs": [{"device_id": "r1", "running_config": "banner motd ^ünïcode^"}]},
-                  idempotency_key="retry-1")
+    client.submit(
+        {"device_configs": [{"device_id": "r1", "running_config": "banner motd ^ünïcode^"}]},
+        idempotency_key="retry-1",
+    )
 
     (request,) = recorder.sent
     amz_date = header(request, "X-Amz-Date")
     assert re.fullmatch(r"\d{8}T\d{6}Z", amz_date)
-    assert abs((datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
-                - datetime.now(UTC)).total_seconds()) < 300
+    assert (
+        abs(
+            (
+                datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC) - datetime.now(UTC)
+            ).total_seconds()
+        )
+        < 300
+    )
     assert header(request, "X-Amz-Security-Token") == SESSION_TOKEN
     auth = parse_authorization(request)
     assert auth["key"] == ACCESS_KEY
     assert auth["scope"] == f"{amz_date[:8]}/eu-west-1/execute-api/aws4_request"
     signed = auth["signed"].split(";")
     assert signed == sorted(signed)
-    assert {"host", "x-amz-date", "x-amz-security-token", "content-type", "idempotency-key",
-            "x-netremedy-caller"} <= set(signed)
+    assert {
+        "host",
+        "x-amz-date",
+        "x-amz-security-token",
+        "content-type",
+        "idempotency-key",
+        "x-netremedy-caller",
+    } <= set(signed)
     # the signature covers the exact bytes sent, non-ASCII body included
     assert auth["signature"] == expected_signature(request, signed, amz_date, auth["scope"])
 
@@ -139,8 +174,9 @@ def test_a_get_is_signed_too() -> None:
     (request,) = recorder.sent
     assert request.url == f"{AWS_URL}/api/v1/batch/jobs/0b5e0c2e-1111-2222-3333-444455556666"
     auth = parse_authorization(request)
-    assert auth["signature"] == expected_signature(request, auth["signed"].split(";"),
-                                                   header(request, "X-Amz-Date"), auth["scope"])
+    assert auth["signature"] == expected_signature(
+        request, auth["signed"].split(";"), header(request, "X-Amz-Date"), auth["scope"]
+    )
 
 
 @pytest.mark.usefixtures("aws_env")
@@ -156,8 +192,9 @@ def test_a_get_with_a_query_is_signed_over_the_query_it_sends() -> None:
     assert urlsplit(page.url or "").query == "limit=1000&next_token=a%2Bb%2Fc%3D%3D"
     for request in recorder.sent:
         auth = parse_authorization(request)
-        assert auth["signature"] == expected_signature(request, auth["signed"].split(";"),
-                                                       header(request, "X-Amz-Date"), auth["scope"])
+        assert auth["signature"] == expected_signature(
+            request, auth["signed"].split(";"), header(request, "X-Amz-Date"), auth["scope"]
+        )
 
 
 @pytest.mark.usefixtures("aws_env")
@@ -173,8 +210,9 @@ def test_the_local_stack_gets_no_signature_but_the_caller_header() -> None:
     assert request.headers["x-netremedy-caller"] == "alice"
 
 
-def test_signing_is_forced_with_sigv4_using_the_sessions_region(aws_env: None,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_signing_is_forced_with_sigv4_using_the_sessions_region(
+    aws_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-southeast-2")
     client, recorder = recording_client("https://remedy.example.net", sigv4=True)
 
@@ -197,14 +235,17 @@ def test_signing_a_custom_domain_without_a_region_is_a_usage_error() -> None:
         ApiClient("https://remedy.example.net", sigv4=True)
 
 
-@pytest.mark.parametrize(("url", "signed", "region"), [
-    (AWS_URL, True, "eu-west-1"),
-    ("https://A1B2.EXECUTE-API.US-EAST-2.AMAZONAWS.COM/prod", True, "us-east-2"),
-    ("https://vpce-1.execute-api.us-east-1.vpce.amazonaws.com", True, None),
-    ("http://127.0.0.1:8000", False, None),
-    ("http://localhost:8000", False, None),
-    ("https://amazonaws.com.example.org", False, None),
-])
+@pytest.mark.parametrize(
+    ("url", "signed", "region"),
+    [
+        (AWS_URL, True, "eu-west-1"),
+        ("https://A1B2.EXECUTE-API.US-EAST-2.AMAZONAWS.COM/prod", True, "us-east-2"),
+        ("https://vpce-1.execute-api.us-east-1.vpce.amazonaws.com", True, None),
+        ("http://127.0.0.1:8000", False, None),
+        ("http://localhost:8000", False, None),
+        ("https://amazonaws.com.example.org", False, None),
+    ],
+)
 def test_which_urls_are_signed_and_their_region(url: str, signed: bool, region: str | None) -> None:
     assert needs_signing(url) is signed
     assert needs_signing(url, force=True) is True

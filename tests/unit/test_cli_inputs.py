@@ -10,8 +10,13 @@ from netremedy_cli.errors import CliError
 from netremedy_cli.inputs import load_submission
 
 
-def make_device(root: Path, device_id: str, running: str = "hostname a\n", intended: str = "hostname b\n",
-                platform: str | None = None) -> Path:
+def make_device(
+    root: Path,
+    device_id: str,
+    running: str = "hostname a\n",
+    intended: str = "hostname b\n",
+    platform: str | None = None,
+) -> Path:
     device = root / device_id
     device.mkdir(parents=True)
     (device / "running.conf").write_text(running)
@@ -27,8 +32,12 @@ def write_manifest(path: Path, devices: list[dict[str, Any]], **options: Any) ->
 
 
 def entry(device_id: str, platform: str = "cisco_ios") -> dict[str, Any]:
-    return {"device_id": device_id, "platform": platform, "running_config": "hostname x",
-            "intended_config": "hostname y"}
+    return {
+        "device_id": device_id,
+        "platform": platform,
+        "running_config": "hostname x",
+        "intended_config": "hostname y",
+    }
 
 
 def test_directory_devices_are_read_in_name_order_with_their_files_verbatim(tmp_path: Path) -> None:
@@ -38,13 +47,23 @@ def test_directory_devices_are_read_in_name_order_with_their_files_verbatim(tmp_
 
     body = load_submission([tmp_path], platform="cisco_ios").body()
 
-    assert body == {"device_configs": [
-        {"device_id": "r1", "platform": "cisco_ios", "running_config": "hostname a\n",
-         "intended_config": "hostname b\n"},
-        # no newline translation: the API sees exactly the exported bytes
-        {"device_id": "sw2", "platform": "cisco_ios", "running_config": "hostname sw2\r\n interface [x]\n",
-         "intended_config": "hostname sw2-new"},
-    ]}
+    assert body == {
+        "device_configs": [
+            {
+                "device_id": "r1",
+                "platform": "cisco_ios",
+                "running_config": "hostname a\n",
+                "intended_config": "hostname b\n",
+            },
+            # no newline translation: the API sees exactly the exported bytes
+            {
+                "device_id": "sw2",
+                "platform": "cisco_ios",
+                "running_config": "hostname sw2\r\n interface [x]\n",
+                "intended_config": "hostname sw2-new",
+            },
+        ]
+    }
 
 
 def test_a_platform_file_wins_over_the_platform_option(tmp_path: Path) -> None:
@@ -54,7 +73,9 @@ def test_a_platform_file_wins_over_the_platform_option(tmp_path: Path) -> None:
     devices = load_submission([tmp_path], platform="cisco_ios").devices
 
     assert {device["device_id"]: device["platform"] for device in devices} == {
-        "leaf1": "cisco_nxos", "r1": "cisco_ios"}
+        "leaf1": "cisco_nxos",
+        "r1": "cisco_ios",
+    }
 
 
 def test_platform_files_alone_are_enough(tmp_path: Path) -> None:
@@ -66,8 +87,11 @@ def test_a_device_without_any_platform_is_an_error_naming_it(tmp_path: Path) -> 
     make_device(tmp_path, "r1", platform="cisco_ios")
     make_device(tmp_path, "core-7")
 
-    with pytest.raises(CliError, match=r"device 'core-7' has no platform: pass --platform or write it to "
-                                       r".*core-7/platform"):
+    with pytest.raises(
+        CliError,
+        match=r"device 'core-7' has no platform: pass --platform or write it to "
+        r".*core-7/platform",
+    ):
         load_submission([tmp_path])
 
 
@@ -110,13 +134,16 @@ def test_a_manifest_is_sent_as_written(tmp_path: Path) -> None:
     assert load_submission([manifest], platform="arista_eos").body() == {"device_configs": devices}
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ("{not json", r"jobs\.json: not valid JSON \(Expecting property name .* at line 1, column 2\)"),
-    ("[]", r'expected a JSON object \{"device_configs": \[\.\.\.\]\}'),
-    ('{"devices": []}', "expected a JSON object"),
-    ('{"device_configs": [], "extra": 1}', "unknown top-level field"),
-    ('{"device_configs": ["r1"]}', r"device_configs\[0\] is not a JSON object"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", r"jobs\.json: not valid JSON \(Expecting property name .* at line 1, column 2\)"),
+        ("[]", r'expected a JSON object \{"device_configs": \[\.\.\.\]\}'),
+        ('{"devices": []}', "expected a JSON object"),
+        ('{"device_configs": [], "extra": 1}', "unknown top-level field"),
+        ('{"device_configs": ["r1"]}', r"device_configs\[0\] is not a JSON object"),
+    ],
+)
 def test_a_malformed_manifest_is_an_error_naming_the_file(tmp_path: Path, content: str, message: str) -> None:
     manifest = tmp_path / "jobs.json"
     manifest.write_text(content)
@@ -140,9 +167,11 @@ def test_every_path_is_merged_into_one_job_in_order(tmp_path: Path) -> None:
     assert [device["device_id"] for device in submission.devices] == ["r1", "r2", "r3", "sw9"]
     # the API numbers the merged list; the CLI maps a field back to the file it came from
     assert submission.describe_field("device_configs[3].platform") == (
-        f"device_configs[3] is 'sw9' from {last} entry 0")
+        f"device_configs[3] is 'sw9' from {last} entry 0"
+    )
     assert submission.describe_field("device_configs[1].running_config") == (
-        f"device_configs[1] is 'r2' from {tmp_path / 'fleet' / 'r2'}")
+        f"device_configs[1] is 'r2' from {tmp_path / 'fleet' / 'r2'}"
+    )
     assert submission.describe_field("device_configs") is None
 
 

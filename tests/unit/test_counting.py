@@ -14,16 +14,26 @@ from netremedy.models.settings import load_settings
 def _job(aws: dict[str, Any], job_id: str, total: int) -> None:
     job_table.put_new_job(
         aws["table"],
-        JobItem(job_id=job_id, status="pending", total_devices=total, created_at="t", updated_at="t", expires_at=1),
+        JobItem(
+            job_id=job_id, status="pending", total_devices=total, created_at="t", updated_at="t", expires_at=1
+        ),
     )
 
 
 def _result(job_id: str, device_id: str, status: str = "success") -> DeviceResultItem:
     if status == "success":
-        return DeviceResultItem(job_id=job_id, device_id=device_id, status="success", remediation="r",
-                                rollback="b", finished_at="t", expires_at=1)
-    return DeviceResultItem(job_id=job_id, device_id=device_id, status="failed", error="bad", finished_at="t",
-                            expires_at=1)
+        return DeviceResultItem(
+            job_id=job_id,
+            device_id=device_id,
+            status="success",
+            remediation="r",
+            rollback="b",
+            finished_at="t",
+            expires_at=1,
+        )
+    return DeviceResultItem(
+        job_id=job_id, device_id=device_id, status="failed", error="bad", finished_at="t", expires_at=1
+    )
 
 
 def test_batch_counts_successes_and_failures_and_starts_the_job(aws: dict[str, Any]) -> None:
@@ -80,8 +90,9 @@ def test_a_redelivery_closes_a_job_whose_worker_died_before_closing_it(aws: dict
 def test_one_batch_can_span_several_jobs(aws: dict[str, Any]) -> None:
     _job(aws, "j1", 1)
     _job(aws, "j2", 2)
-    count = record_results(load_settings(), [_result("j1", "a"), _result("j2", "a"), _result("j2", "b")],
-                           {"j1", "j2"})
+    count = record_results(
+        load_settings(), [_result("j1", "a"), _result("j2", "a"), _result("j2", "b")], {"j1", "j2"}
+    )
     assert count.recorded == 3 and count.jobs_completed == ["j1", "j2"]
 
 
@@ -108,8 +119,10 @@ def test_transaction_conflicts_are_retried(aws: dict[str, Any], monkeypatch: pyt
             calls["n"] += 1
             if calls["n"] <= 2:
                 raise ClientError(
-                    {"Error": {"Code": "TransactionCanceledException", "Message": "conflict"},
-                     "CancellationReasons": [{"Code": "TransactionConflict"}, {"Code": "None"}]},
+                    {
+                        "Error": {"Code": "TransactionCanceledException", "Message": "conflict"},
+                        "CancellationReasons": [{"Code": "TransactionConflict"}, {"Code": "None"}],
+                    },
                     "TransactWriteItems",
                 )
             return real.transact_write_items(**kwargs)

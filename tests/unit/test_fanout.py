@@ -131,18 +131,26 @@ def test_payload_key_layout() -> None:
 @pytest.mark.parametrize(("count", "per_message"), [(1, 25), (25, 25), (26, 25), (100, 7), (30, 1)])
 def test_devices_are_packed_up_to_devices_per_message(count: int, per_message: int) -> None:
     devices = [_device(f"d{i:03d}") for i in range(count)]
-    plan = plan_fanout(JOB_ID, devices, allow_empty_intended=False, message_max_bytes=262_144,
-                       devices_per_message=per_message)
+    plan = plan_fanout(
+        JOB_ID,
+        devices,
+        allow_empty_intended=False,
+        message_max_bytes=262_144,
+        devices_per_message=per_message,
+    )
     packets = _packets(plan)
-    assert [len(packet.devices) for packet in packets] == [min(per_message, count - start)
-                                                         for start in range(0, count, per_message)]
+    assert [len(packet.devices) for packet in packets] == [
+        min(per_message, count - start) for start in range(0, count, per_message)
+    ]
     assert [d.device_id for d in _messages(plan)] == [d.device_id for d in devices]  # order kept, each once
 
 
 def test_a_packet_stays_under_a_quarter_of_the_message_limit_so_batches_hold_several() -> None:
     limit = 262_144
     devices = [_device(f"d{i}", 10_000) for i in range(40)]
-    plan = plan_fanout(JOB_ID, devices, allow_empty_intended=False, message_max_bytes=limit, devices_per_message=25)
+    plan = plan_fanout(
+        JOB_ID, devices, allow_empty_intended=False, message_max_bytes=limit, devices_per_message=25
+    )
     bodies = [message.body for batch in plan.batches for message in batch]
     assert all(len(body.encode()) <= limit // 4 for body in bodies)
     assert max(len(batch) for batch in plan.batches) >= 3
@@ -153,8 +161,14 @@ def test_options_travel_once_per_message_and_only_when_set() -> None:
     from netremedy.models.options import RemediationOptions
 
     devices = [_device(f"d{i}") for i in range(30)]
-    plan = plan_fanout(JOB_ID, devices, allow_empty_intended=False, message_max_bytes=262_144,
-                       devices_per_message=25, options=RemediationOptions(outputs=["diff"]))
+    plan = plan_fanout(
+        JOB_ID,
+        devices,
+        allow_empty_intended=False,
+        message_max_bytes=262_144,
+        devices_per_message=25,
+        options=RemediationOptions(outputs=["diff"]),
+    )
     bodies = [message.body for batch in plan.batches for message in batch]
     assert [body.count('"outputs"') for body in bodies] == [1, 1]
     assert all(packet.options is not None and packet.options.outputs == ["diff"] for packet in _packets(plan))

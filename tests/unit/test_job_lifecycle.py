@@ -21,8 +21,12 @@ from netremedy.models.settings import load_settings
 from tests.unit.events import context, http_event, sqs_records
 
 DEVICES = [
-    {"device_id": f"r{i}", "platform": "cisco_ios", "running_config": f"hostname r{i}",
-     "intended_config": f"hostname r{i}-new"}
+    {
+        "device_id": f"r{i}",
+        "platform": "cisco_ios",
+        "running_config": f"hostname r{i}",
+        "intended_config": f"hostname r{i}-new",
+    }
     for i in range(3)
 ]
 
@@ -33,16 +37,26 @@ def _as(caller: str | None, event: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
-def _post(body: Any, caller: str | None = None, headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+def _post(
+    body: Any, caller: str | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, Any]]:
     event = _as(caller, http_event("POST", "/api/v1/batch/remediation", body=body, headers=headers))
     response = create_job.handler(event, context())
     return response["statusCode"], json.loads(response["body"])
 
 
-def _job_call(module: Any, method: str, job_id: str, suffix: str = "", caller: str | None = None
-              ) -> tuple[int, dict[str, Any]]:
-    event = _as(caller, http_event(method, f"/api/v1/batch/jobs/{job_id}{suffix}",
-                                   route=f"/api/v1/batch/jobs/{{job_id}}{suffix}", path_parameters={"job_id": job_id}))
+def _job_call(
+    module: Any, method: str, job_id: str, suffix: str = "", caller: str | None = None
+) -> tuple[int, dict[str, Any]]:
+    event = _as(
+        caller,
+        http_event(
+            method,
+            f"/api/v1/batch/jobs/{job_id}{suffix}",
+            route=f"/api/v1/batch/jobs/{{job_id}}{suffix}",
+            path_parameters={"job_id": job_id},
+        ),
+    )
     response = module.handler(event, context())
     return response["statusCode"], json.loads(response["body"])
 
@@ -50,7 +64,9 @@ def _job_call(module: Any, method: str, job_id: str, suffix: str = "", caller: s
 def _drain(aws: dict[str, Any]) -> list[str]:
     sqs = boto3.client("sqs")
     bodies: list[str] = []
-    while messages := sqs.receive_message(QueueUrl=aws["queue_url"], MaxNumberOfMessages=10).get("Messages", []):
+    while messages := sqs.receive_message(QueueUrl=aws["queue_url"], MaxNumberOfMessages=10).get(
+        "Messages", []
+    ):
         bodies.extend(message["Body"] for message in messages)
     return bodies
 
@@ -79,8 +95,11 @@ def test_a_finished_job_cannot_be_cancelled(aws: dict[str, Any]) -> None:
 def test_another_callers_job_is_not_found(aws: dict[str, Any]) -> None:
     _, created = _post({"device_configs": DEVICES}, caller="arn:aws:iam::1:user/alice")
     job_id = created["job_id"]
-    for module, method, suffix in ((job_status, "GET", ""), (job_results, "GET", "/results"),
-                                   (cancel_job, "DELETE", "")):
+    for module, method, suffix in (
+        (job_status, "GET", ""),
+        (job_results, "GET", "/results"),
+        (cancel_job, "DELETE", ""),
+    ):
         status, body = _job_call(module, method, job_id, suffix, caller="arn:aws:iam::1:user/mallory")
         assert (status, body["error"]) == (404, "job_not_found"), module.__name__
     status, body = _job_call(job_status, "GET", job_id, caller="arn:aws:iam::1:user/alice")
@@ -93,7 +112,11 @@ def test_the_same_idempotency_key_gets_the_same_job(aws: dict[str, Any]) -> None
     first_status, first = _post({"device_configs": DEVICES}, headers=key)
     second_status, second = _post({"device_configs": DEVICES}, headers=key)
     assert first_status == second_status == 202 and first == second
-    jobs = [item for item in boto3.client("dynamodb").scan(TableName=aws["table"])["Items"] if item["sk"]["S"] == "JOB"]
+    jobs = [
+        item
+        for item in boto3.client("dynamodb").scan(TableName=aws["table"])["Items"]
+        if item["sk"]["S"] == "JOB"
+    ]
     assert len(jobs) == 1
     # Another caller with the same key gets its own job
     _, other = _post({"device_configs": DEVICES}, caller="arn:aws:iam::1:user/bob", headers=key)
@@ -122,7 +145,9 @@ def test_a_dead_letter_fails_its_device_so_the_job_ends(aws: dict[str, Any]) -> 
     assert response == {"batchItemFailures": []}
     _, status = _job_call(job_status, "GET", created["job_id"])
     assert (status["status"], status["completed_devices"], status["failed_devices"]) == ("completed", 2, 1)
-    results = {r["device_id"]: r for r in _job_call(job_results, "GET", created["job_id"], "/results")[1]["results"]}
+    results = {
+        r["device_id"]: r for r in _job_call(job_results, "GET", created["job_id"], "/results")[1]["results"]
+    }
     dead = json.loads(bodies[2])["devices"][0]["device_id"]
     assert results[dead]["status"] == "failed" and "after 5 attempts" in results[dead]["error"]
 
@@ -135,7 +160,10 @@ def test_a_malformed_message_that_names_its_device_fails_it_at_once(aws: dict[st
     assert response == {"batchItemFailures": []}
     result = _job_call(job_results, "GET", created["job_id"], "/results")[1]
     assert result["status"] == "completed"
-    assert result["results"][0]["status"] == "failed" and "malformed device message" in result["results"][0]["error"]
+    assert (
+        result["results"][0]["status"] == "failed"
+        and "malformed device message" in result["results"][0]["error"]
+    )
 
 
 @pytest.mark.usefixtures("one_device_per_message")
@@ -155,8 +183,11 @@ def test_the_sweeper_fails_devices_that_never_reported_after_the_deadline(
     assert again == {"jobs_finished": [], "jobs_failed": [], "devices_failed": 0}
     _, status = _job_call(job_status, "GET", created["job_id"])
     assert (status["status"], status["completed_devices"], status["failed_devices"]) == ("completed", 1, 2)
-    failed = [r for r in _job_call(job_results, "GET", created["job_id"], "/results")[1]["results"]
-              if r["status"] == "failed"]
+    failed = [
+        r
+        for r in _job_call(job_results, "GET", created["job_id"], "/results")[1]["results"]
+        if r["status"] == "failed"
+    ]
     assert len(failed) == 2 and all("deadline" in r["error"] for r in failed)
 
 

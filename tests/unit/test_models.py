@@ -145,8 +145,16 @@ def test_wrong_type_for_running_config_is_rejected() -> None:
 
 
 def test_a_lone_surrogate_in_a_config_is_refused_at_validation() -> None:
-    body = {"device_configs": [{"device_id": "r1", "platform": "cisco_ios", "running_config": "hostname \udc80",
-                                "intended_config": "hostname b"}]}
+    body = {
+        "device_configs": [
+            {
+                "device_id": "r1",
+                "platform": "cisco_ios",
+                "running_config": "hostname \udc80",
+                "intended_config": "hostname b",
+            }
+        ]
+    }
     with pytest.raises(ValidationError) as refused:
         BatchRemediationRequest.model_validate(body)
     (error,) = refused.value.errors()

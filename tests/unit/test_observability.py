@@ -14,8 +14,9 @@ SECRET = "enable secret 5 $1$mERr$hx5rVt7rPNoS4wqbXKX7m0"
 
 
 def _submit(devices: list[dict[str, str]]) -> str:
-    response = create_job.handler(http_event("POST", "/api/v1/batch/remediation", body={"device_configs": devices}),
-                                  context())
+    response = create_job.handler(
+        http_event("POST", "/api/v1/batch/remediation", body={"device_configs": devices}), context()
+    )
     job_id: str = json.loads(response["body"])["job_id"]
     return job_id
 
@@ -35,14 +36,20 @@ def job_events(aws: dict[str, Any]) -> str:
     url = sqs.create_queue(QueueName="job-events")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     events = boto3.client("events")
-    events.put_rule(Name="jobs", EventPattern=json.dumps({"source": ["netremedy"], "detail-type": ["JobCompleted"]}))
+    events.put_rule(
+        Name="jobs", EventPattern=json.dumps({"source": ["netremedy"], "detail-type": ["JobCompleted"]})
+    )
     events.put_targets(Rule="jobs", Targets=[{"Id": "q", "Arn": arn}])
     return url
 
 
 DEVICES = [
-    {"device_id": "r1", "platform": "cisco_ios", "running_config": f"hostname r1\n{SECRET}",
-     "intended_config": "hostname r1-new\nntp server 10.0.0.1"},
+    {
+        "device_id": "r1",
+        "platform": "cisco_ios",
+        "running_config": f"hostname r1\n{SECRET}",
+        "intended_config": "hostname r1-new\nntp server 10.0.0.1",
+    },
     {"device_id": "r2", "platform": "cisco_ios", "running_config": "hostname r2", "intended_config": ""},
 ]
 
@@ -60,7 +67,11 @@ def test_worker_emits_device_metrics_once_even_when_the_batch_is_delivered_twice
     (metrics,) = _emf(first)
     assert metrics["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "netremedy"
     # r1: 4 remediation lines (no hostname, no enable secret, hostname, ntp server); r2 fails (empty intended)
-    assert (metrics["DevicesSucceeded"], metrics["DevicesFailed"], metrics["RemediationLines"]) == ([1.0], [1.0], [4.0])
+    assert (metrics["DevicesSucceeded"], metrics["DevicesFailed"], metrics["RemediationLines"]) == (
+        [1.0],
+        [1.0],
+        [4.0],
+    )
     assert all("DevicesSucceeded" not in document for document in _emf(second))
     assert SECRET not in first + second and "$1$mERr$" not in first + second
 
@@ -71,14 +82,32 @@ def test_a_completed_job_is_announced_on_eventbridge_with_its_counts_and_duratio
     job_id = _submit(DEVICES)
     remediate_devices.handler(sqs_records(drain_queue(aws["queue_url"])), context())
     capsys.readouterr()
-    assert write_back_results.handler(sqs_records(drain_queue(aws["finalize_url"])), context()) == {"batchItemFailures": []}
+    assert write_back_results.handler(sqs_records(drain_queue(aws["finalize_url"])), context()) == {
+        "batchItemFailures": []
+    }
     (event,) = [json.loads(body) for body in drain_queue(job_events)]
     assert (event["source"], event["detail-type"]) == ("netremedy", "JobCompleted")
     detail = event["detail"]
-    assert {key: detail[key] for key in ("job_id", "status", "source", "total_devices", "completed_devices",
-                                         "failed_devices", "results_prefix")} == {
-        "job_id": job_id, "status": "completed", "source": "api", "total_devices": 2, "completed_devices": 1,
-        "failed_devices": 1, "results_prefix": f"results/{job_id}/"}
+    assert {
+        key: detail[key]
+        for key in (
+            "job_id",
+            "status",
+            "source",
+            "total_devices",
+            "completed_devices",
+            "failed_devices",
+            "results_prefix",
+        )
+    } == {
+        "job_id": job_id,
+        "status": "completed",
+        "source": "api",
+        "total_devices": 2,
+        "completed_devices": 1,
+        "failed_devices": 1,
+        "results_prefix": f"results/{job_id}/",
+    }
     assert detail["duration_seconds"] >= 0
     (metrics,) = _emf(capsys.readouterr().out)
     assert metrics["JobDuration"] == [detail["duration_seconds"]]
@@ -86,12 +115,20 @@ def test_a_completed_job_is_announced_on_eventbridge_with_its_counts_and_duratio
 
 def test_a_cancelled_job_is_announced_too(aws: dict[str, Any], job_events: str) -> None:
     job_id = _submit(DEVICES)
-    event = http_event("DELETE", f"/api/v1/batch/jobs/{job_id}", route="/api/v1/batch/jobs/{job_id}",
-                       path_parameters={"job_id": job_id})
+    event = http_event(
+        "DELETE",
+        f"/api/v1/batch/jobs/{job_id}",
+        route="/api/v1/batch/jobs/{job_id}",
+        path_parameters={"job_id": job_id},
+    )
     assert cancel_job.handler(event, context())["statusCode"] == 200
     write_back_results.handler(sqs_records(drain_queue(aws["finalize_url"])), context())
     (announced,) = [json.loads(body)["detail"] for body in drain_queue(job_events)]
-    assert (announced["job_id"], announced["status"], announced["results_prefix"]) == (job_id, "cancelled", None)
+    assert (announced["job_id"], announced["status"], announced["results_prefix"]) == (
+        job_id,
+        "cancelled",
+        None,
+    )
 
 
 def test_a_job_that_could_not_be_fanned_out_is_announced_as_failed(
@@ -103,8 +140,9 @@ def test_a_job_that_could_not_be_fanned_out_is_announced_as_failed(
         raise RuntimeError("queue unavailable")
 
     monkeypatch.setattr(device_queue, "send_batches", refuse)
-    response = create_job.handler(http_event("POST", "/api/v1/batch/remediation", body={"device_configs": DEVICES}),
-                                  context())
+    response = create_job.handler(
+        http_event("POST", "/api/v1/batch/remediation", body={"device_configs": DEVICES}), context()
+    )
     assert response["statusCode"] == 503
     job_id = json.loads(response["body"])["job_id"]
     write_back_results.handler(sqs_records(drain_queue(aws["finalize_url"])), context())

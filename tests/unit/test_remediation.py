@@ -90,7 +90,9 @@ def test_an_intended_config_with_no_lines_is_refused_unless_allowed(intended: st
     with pytest.raises(RemediationError, match="allow_empty_intended"):
         compute_remediation("cisco_ios", running, intended)
     allowed = compute_remediation("cisco_ios", running, intended, allow_empty_intended=True)
-    workflow = WorkflowRemediation(get_hconfig(Platform.CISCO_IOS, running), get_hconfig(Platform.CISCO_IOS, intended))
+    workflow = WorkflowRemediation(
+        get_hconfig(Platform.CISCO_IOS, running), get_hconfig(Platform.CISCO_IOS, intended)
+    )
     assert allowed.remediation == "\n".join(
         c.cisco_style_text() for c in workflow.remediation_config.all_children_sorted()
     )

@@ -23,16 +23,28 @@ def test_issued_tokens_round_trip() -> None:
 
 
 def _run_job(aws: dict[str, Any], count: int) -> str:
-    devices = [{"device_id": f"d{i:02d}", "platform": "cisco_ios", "running_config": f"hostname d{i}",
-                "intended_config": f"hostname n{i}"} for i in range(count)]
-    response = create_job.handler(http_event("POST", "/api/v1/batch/remediation", body={"device_configs": devices}),
-                                  context())
+    devices = [
+        {
+            "device_id": f"d{i:02d}",
+            "platform": "cisco_ios",
+            "running_config": f"hostname d{i}",
+            "intended_config": f"hostname n{i}",
+        }
+        for i in range(count)
+    ]
+    response = create_job.handler(
+        http_event("POST", "/api/v1/batch/remediation", body={"device_configs": devices}), context()
+    )
     job_id: str = json.loads(response["body"])["job_id"]
     sqs = boto3.client("sqs")
-    while messages := sqs.receive_message(QueueUrl=aws["queue_url"], MaxNumberOfMessages=10).get("Messages", []):
+    while messages := sqs.receive_message(QueueUrl=aws["queue_url"], MaxNumberOfMessages=10).get(
+        "Messages", []
+    ):
         remediate_devices.handler(sqs_records([m["Body"] for m in messages]), context())
-        sqs.delete_message_batch(QueueUrl=aws["queue_url"], Entries=[
-            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
+        sqs.delete_message_batch(
+            QueueUrl=aws["queue_url"],
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+        )
     return job_id
 
 
@@ -54,13 +66,19 @@ def test_completion_is_announced_once_and_written_back(aws: dict[str, Any]) -> N
     announced = sqs.receive_message(QueueUrl=aws["finalize_url"], MaxNumberOfMessages=10)["Messages"]
     assert [json.loads(m["Body"]) for m in announced] == [{"job_id": job_id}]
     # When the finalize message is handled
-    assert write_back_results.handler(sqs_records([announced[0]["Body"]]), context()) == {"batchItemFailures": []}
+    assert write_back_results.handler(sqs_records([announced[0]["Body"]]), context()) == {
+        "batchItemFailures": []
+    }
     # Then S3 holds the JSONL bundle and the summary, matching the API's results (an API job's caller reads
     # devices from the API: no object per device)
     s3 = boto3.client("s3")
     read = lambda key: s3.get_object(Bucket=aws["bucket"], Key=key)["Body"].read()  # noqa: E731
     summary = json.loads(read(f"results/{job_id}/summary.json"))
-    assert (summary["status"], summary["completed_devices"], summary["total_devices"]) == ("completed", 12, 12)
+    assert (summary["status"], summary["completed_devices"], summary["total_devices"]) == (
+        "completed",
+        12,
+        12,
+    )
     lines = [json.loads(line) for line in read(f"results/{job_id}/results.jsonl").decode().splitlines()]
     api = job_results(load_settings(), job_id, "anonymous").results
     assert lines == [result.model_dump() for result in api]
@@ -89,11 +107,25 @@ def test_write_back_of_a_job_counted_but_not_yet_closed(aws: dict[str, Any]) -> 
     from netremedy.logic.finalize import write_back_results
     from netremedy.models.items import DeviceResultItem, JobItem
 
-    job_table.put_new_job(aws["table"], JobItem(job_id="j1", status="pending", total_devices=1, created_at="t",
-                                                updated_at="t", expires_at=1))
-    job_table.commit_device_results(aws["table"], [DeviceResultItem(
-        job_id="j1", device_id="a", status="success", remediation="r", rollback="b", finished_at="t",
-        expires_at=1)], "t")
+    job_table.put_new_job(
+        aws["table"],
+        JobItem(job_id="j1", status="pending", total_devices=1, created_at="t", updated_at="t", expires_at=1),
+    )
+    job_table.commit_device_results(
+        aws["table"],
+        [
+            DeviceResultItem(
+                job_id="j1",
+                device_id="a",
+                status="success",
+                remediation="r",
+                rollback="b",
+                finished_at="t",
+                expires_at=1,
+            )
+        ],
+        "t",
+    )
     assert job_table.get_job(aws["table"], "j1").status == "running"  # type: ignore[union-attr]
     # When the write-back runs, it writes the results as for a completed job
     summary = write_back_results(load_settings(), job_table.get_job(aws["table"], "j1"))  # type: ignore[arg-type]

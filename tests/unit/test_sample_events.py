@@ -114,8 +114,10 @@ def _results(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     status, body = _http("JobResultsFunction.json", job_id)
     assert status == 200 and {"job_id", "status", "results", "summary", "next_token"} <= set(body)
     assert (body["status"], body["next_token"]) == ("completed", None)
-    assert [(r["device_id"], r["status"]) for r in body["results"]] == [("router1", "success"),
-                                                                          ("router2", "success")]
+    assert [(r["device_id"], r["status"]) for r in body["results"]] == [
+        ("router1", "success"),
+        ("router2", "success"),
+    ]
 
 
 def _device(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -148,7 +150,11 @@ def _api_docs(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
 def _report(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     job_id = _completed_job(aws, written_back=False)
     status, body = _http("JobReportFunction.json", job_id)
-    assert status == 200 and (body["job_id"], body["devices_with_changes"], body["truncated"]) == (job_id, 2, False)
+    assert status == 200 and (body["job_id"], body["devices_with_changes"], body["truncated"]) == (
+        job_id,
+        2,
+        False,
+    )
     by_line = {change["line"]: change for change in body["changes"]}
     assert by_line["hostname router1-new"]["device_ids"] == ["router1"]
     assert by_line["no hostname router2"]["device_count"] == 1
@@ -158,15 +164,19 @@ def _single_device(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None
     status, body = _http("SingleDeviceFunction.json")
     assert status == 200 and set(body) == {"device_id", "status", "remediation", "rollback", "diff"}
     assert body["remediation"] == "interface GigabitEthernet0/1\n  description uplink to core"
-    assert body["diff"] == ("interface GigabitEthernet0/1\n  - description uplink\n"
-                            "  + description uplink to core")
+    assert body["diff"] == (
+        "interface GigabitEthernet0/1\n  - description uplink\n  + description uplink to core"
+    )
 
 
 def _platforms(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     status, body = _http("SingleDeviceFunction-platforms.json")
     assert status == 200
     platforms = {platform["name"]: platform for platform in body["platforms"]}
-    assert platforms["cisco_ios"]["support"] == "platform driver" and platforms["hp_comware5"]["negation_prefix"] == "undo "
+    assert (
+        platforms["cisco_ios"]["support"] == "platform driver"
+        and platforms["hp_comware5"]["negation_prefix"] == "undo "
+    )
 
 
 def _worker(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,7 +4,7 @@ The endpoint comes from the standard ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_<
 botocore reads itself, so the same code talks to AWS, LocalStack or the embedded emulator.
 """
 
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import boto3
@@ -14,9 +14,9 @@ from botocore.config import Config
 _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=32)
 
 
-@lru_cache(maxsize=None)
+@cache
 def client(service: str) -> Any:
-    return boto3.session.Session().client(service, config=_CLIENT_CONFIG)  # type: ignore[call-overload]
+    return boto3.session.Session().client(service, config=_CLIENT_CONFIG)
 
 
 def error_code(exc: BaseException) -> str:

@@ -14,12 +14,16 @@ class EventNotPublishedError(Exception):
 
 
 def publish_job_completed(bus_name: str, detail: dict[str, Any]) -> None:
-    response = client("events").put_events(Entries=[{
-        "EventBusName": bus_name,
-        "Source": EVENT_SOURCE,
-        "DetailType": JOB_COMPLETED,
-        "Detail": json.dumps(detail),
-    }])
+    response = client("events").put_events(
+        Entries=[
+            {
+                "EventBusName": bus_name,
+                "Source": EVENT_SOURCE,
+                "DetailType": JOB_COMPLETED,
+                "Detail": json.dumps(detail),
+            }
+        ]
+    )
     if response.get("FailedEntryCount"):
         entry = response["Entries"][0]
         # Raised so the announcement is retried (SQS redelivery) instead of the event being lost.

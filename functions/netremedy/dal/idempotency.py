@@ -1,13 +1,13 @@
 """Idempotency records for POST retries (Powertools idempotency), kept in the job table's own partition."""
 
-from functools import lru_cache
+from functools import cache
 
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from netremedy.dal.clients import client
 
 
-@lru_cache(maxsize=None)
+@cache
 def create_job_records(table: str) -> DynamoDBPersistenceLayer:
     # The table's key is pk + sk: records live under one static pk with the hashed key as sk, and expire
     # through the table's TTL attribute like everything else.

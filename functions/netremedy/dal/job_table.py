@@ -161,7 +161,13 @@ def _transaction(results: list[DeviceResultItem], now: str) -> tuple[list[dict[s
             item = {"pk": job_partition_key(job_id), "sk": device_sort_key(result.device_id)}
             item.update(result.model_dump())
             entries.append(
-                {"Put": {"TableName": "", "Item": _to_item(item), "ConditionExpression": "attribute_not_exists(pk)"}}
+                {
+                    "Put": {
+                        "TableName": "",
+                        "Item": _to_item(item),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
             )
             owners.append((job_id, result.device_id))
     return entries, owners
@@ -220,7 +226,9 @@ def _drop_refused(
 
 def _result_from_item(item: dict[str, Any]) -> DeviceResultItem:
     values = _from_item(item)
-    return DeviceResultItem.model_validate({key: value for key, value in values.items() if key not in ("pk", "sk")})
+    return DeviceResultItem.model_validate(
+        {key: value for key, value in values.items() if key not in ("pk", "sk")}
+    )
 
 
 def query_device_results(
@@ -233,10 +241,16 @@ def query_device_results(
     request: dict[str, Any] = {
         "TableName": table,
         "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-        "ExpressionAttributeValues": {":pk": {"S": job_partition_key(job_id)}, ":prefix": {"S": DEVICE_SORT_PREFIX}},
+        "ExpressionAttributeValues": {
+            ":pk": {"S": job_partition_key(job_id)},
+            ":prefix": {"S": DEVICE_SORT_PREFIX},
+        },
     }
     if after is not None:
-        request["ExclusiveStartKey"] = {"pk": {"S": job_partition_key(job_id)}, "sk": {"S": device_sort_key(after)}}
+        request["ExclusiveStartKey"] = {
+            "pk": {"S": job_partition_key(job_id)},
+            "sk": {"S": device_sort_key(after)},
+        }
     if page_size is not None:
         request["PaginationConfig"] = {"PageSize": page_size}
     for page in client("dynamodb").get_paginator("query").paginate(**request):

@@ -8,12 +8,11 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyValidationError,
 )
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from netremedy.logic.jobs import JobFinishedError, JobNotFoundError, JobSubmissionError
 from netremedy.logic.results import BundleNotReadyError, DeviceNotFoundError, InvalidPageTokenError
@@ -51,14 +50,21 @@ def documented_errors(*statuses: int) -> dict[int, Any]:
         503: "The job could not be started; retry",
     }
     return {
-        status: {"description": descriptions[status], "content": {"application/json": {"model": ErrorResponse}}}
+        status: {
+            "description": descriptions[status],
+            "content": {"application/json": {"model": ErrorResponse}},
+        }
         for status in statuses
     }
 
 
-def error_response(status: int, error: str, message: str, details: Sequence[ErrorDetail] = ()) -> Response[str]:
+def error_response(
+    status: int, error: str, message: str, details: Sequence[ErrorDetail] = ()
+) -> Response[Any]:
     body = ErrorResponse(error=error, message=message, details=list(details))
-    return Response(status_code=status, content_type="application/json", body=body.model_dump_json(exclude_none=True))
+    return Response(
+        status_code=status, content_type="application/json", body=body.model_dump_json(exclude_none=True)
+    )
 
 
 def _field_path(location: Sequence[Any]) -> str:
@@ -79,7 +85,9 @@ def _validation_failed(exc: RequestValidationError) -> Response[str]:
     if any(error.get("type") == "json_invalid" for error in errors):
         return error_response(400, "invalid_json", "The request body is not valid JSON")
     details = [
-        ErrorDetail(field=_field_path(error.get("loc", ())), message=_readable(str(error.get("msg", "invalid value"))))
+        ErrorDetail(
+            field=_field_path(error.get("loc", ())), message=_readable(str(error.get("msg", "invalid value")))
+        )
         for error in errors
     ]
     summary = "; ".join(f"{detail.field}: {detail.message}" for detail in details[:3])
@@ -104,7 +112,9 @@ def _unreadable_body(event: dict[str, Any]) -> dict[str, Any] | None:
     try:
         base64.b64decode(event["body"]).decode("utf-8")
     except (ValueError, UnicodeDecodeError):
-        return _refusal(400, ErrorResponse(error="invalid_json", message="The request body is not UTF-8 JSON"))
+        return _refusal(
+            400, ErrorResponse(error="invalid_json", message="The request body is not UTF-8 JSON")
+        )
     return None
 
 
@@ -124,61 +134,96 @@ def _unsupported_media_type(event: dict[str, Any]) -> dict[str, Any] | None:
     return _refusal(415, body)
 
 
+def _no_job(exc: JobNotFoundError) -> Response[str]:
+    return error_response(404, "job_not_found", f"No job with id {exc.args[0]!r}")
+
+
+def _bad_token(exc: InvalidPageTokenError) -> Response[str]:
+    return error_response(
+        400, "invalid_next_token", str(exc), [ErrorDetail(field="next_token", message=str(exc))]
+    )
+
+
+def _no_device(exc: DeviceNotFoundError) -> Response[str]:
+    return error_response(404, "device_not_found", str(exc))
+
+
+def _bundle_not_ready(exc: BundleNotReadyError) -> Response[str]:
+    return error_response(409, "bundle_not_ready", str(exc))
+
+
+def _finished(exc: JobFinishedError) -> Response[str]:
+    return error_response(409, "job_finished", str(exc))
+
+
+def _key_reused(exc: IdempotencyValidationError) -> Response[str]:
+    detail = ErrorDetail(
+        field="headers.idempotency-key", message="already used with a different request body"
+    )
+    return error_response(
+        422,
+        "idempotency_key_reused",
+        "This Idempotency-Key was used for another request body; use a new key for a new request",
+        [detail],
+    )
+
+
+def _key_in_progress(exc: IdempotencyAlreadyInProgressError) -> Response[str]:
+    return error_response(
+        409,
+        "request_in_progress",
+        "A request with this Idempotency-Key is still being processed; retry shortly",
+    )
+
+
+def _not_submitted(exc: JobSubmissionError) -> Response[str]:
+    body = ErrorResponse(
+        error="job_not_started",
+        message=f"The job could not be started: {exc}; please retry",
+        job_id=exc.job_id,
+    )
+    return Response(
+        status_code=503, content_type="application/json", body=body.model_dump_json(exclude_none=True)
+    )
+
+
+def _no_route(exc: NotFoundError) -> Response[str]:
+    return error_response(404, "not_found", "No such API route")
+
+
+def _unexpected(exc: Exception) -> Response[str]:
+    # The type only: exception text can quote request content.
+    logger.error("unhandled error", extra={"error_type": exc.__class__.__name__})
+    return error_response(500, "internal_error", "Internal error; the request was not completed")
+
+
+# The one map from errors to HTTP responses; Exception last, as the catch-all.
+_ERROR_RESPONSES: tuple[tuple[type[Exception], Callable[[Any], Response[str]]], ...] = (
+    (RequestValidationError, _validation_failed),
+    (JobNotFoundError, _no_job),
+    (InvalidPageTokenError, _bad_token),
+    (DeviceNotFoundError, _no_device),
+    (BundleNotReadyError, _bundle_not_ready),
+    (JobFinishedError, _finished),
+    (IdempotencyValidationError, _key_reused),
+    (IdempotencyAlreadyInProgressError, _key_in_progress),
+    (JobSubmissionError, _not_submitted),
+    (Exception, _unexpected),
+)
+
+
+def new_router() -> Router:
+    """Powertools' Router, typed (its constructor carries no annotations)."""
+    return Router()
+
+
 def build_handler(router: Router) -> LambdaHandler:
     """A Lambda handler that serves ``router``'s routes, with validation and JSON errors."""
     app = APIGatewayHttpResolver(enable_validation=True)
     app.include_router(router)
-
-    @app.exception_handler(RequestValidationError)
-    def _invalid(exc: RequestValidationError) -> Response[str]:
-        return _validation_failed(exc)
-
-    @app.exception_handler(JobNotFoundError)
-    def _no_job(exc: JobNotFoundError) -> Response[str]:
-        return error_response(404, "job_not_found", f"No job with id {exc.args[0]!r}")
-
-    @app.exception_handler(InvalidPageTokenError)
-    def _bad_token(exc: InvalidPageTokenError) -> Response[str]:
-        return error_response(400, "invalid_next_token", str(exc), [ErrorDetail(field="next_token", message=str(exc))])
-
-    @app.exception_handler(DeviceNotFoundError)
-    def _no_device(exc: DeviceNotFoundError) -> Response[str]:
-        return error_response(404, "device_not_found", str(exc))
-
-    @app.exception_handler(BundleNotReadyError)
-    def _bundle_not_ready(exc: BundleNotReadyError) -> Response[str]:
-        return error_response(409, "bundle_not_ready", str(exc))
-
-    @app.exception_handler(JobFinishedError)
-    def _finished(exc: JobFinishedError) -> Response[str]:
-        return error_response(409, "job_finished", str(exc))
-
-    @app.exception_handler(IdempotencyValidationError)
-    def _key_reused(exc: IdempotencyValidationError) -> Response[str]:
-        detail = ErrorDetail(field="headers.idempotency-key", message="already used with a different request body")
-        return error_response(422, "idempotency_key_reused", "This Idempotency-Key was used for another request "
-                              "body; use a new key for a new request", [detail])
-
-    @app.exception_handler(IdempotencyAlreadyInProgressError)
-    def _key_in_progress(exc: IdempotencyAlreadyInProgressError) -> Response[str]:
-        return error_response(409, "request_in_progress", "A request with this Idempotency-Key is still being "
-                              "processed; retry shortly")
-
-    @app.exception_handler(JobSubmissionError)
-    def _not_submitted(exc: JobSubmissionError) -> Response[str]:
-        body = ErrorResponse(error="job_not_started", message=f"The job could not be started: {exc}; please retry",
-                             job_id=exc.job_id)
-        return Response(status_code=503, content_type="application/json", body=body.model_dump_json(exclude_none=True))
-
-    @app.not_found
-    def _no_route(exc: NotFoundError) -> Response[str]:
-        return error_response(404, "not_found", "No such API route")
-
-    @app.exception_handler(Exception)
-    def _unexpected(exc: Exception) -> Response[str]:
-        # The type only: exception text can quote request content.
-        logger.error("unhandled error", extra={"error_type": exc.__class__.__name__})
-        return error_response(500, "internal_error", "Internal error; the request was not completed")
+    for error_class, respond in _ERROR_RESPONSES:
+        app.exception_handler(error_class)(respond)
+    app.not_found(_no_route)
 
     @logger.inject_lambda_context(clear_state=True)
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -3,13 +3,12 @@
 from functools import lru_cache
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from netremedy import __version__
 from netremedy.handlers import cancel_job, create_job, job_report, job_results, job_status, single_device
-from netremedy.handlers.api import build_handler
+from netremedy.handlers.api import build_handler, new_router
 
-router = Router()
+router = new_router()
 
 
 @lru_cache(maxsize=1)

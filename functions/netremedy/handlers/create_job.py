@@ -8,17 +8,22 @@ import re
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 
 from netremedy.dal.idempotency import create_job_records
-from netremedy.handlers.api import build_handler, caller_identity, documented_responses, error_response
+from netremedy.handlers.api import (
+    build_handler,
+    caller_identity,
+    documented_responses,
+    error_response,
+    new_router,
+)
 from netremedy.logic.jobs import submit_job
 from netremedy.models.api import BatchRemediationRequest, ErrorDetail, JobCreatedResponse
 from netremedy.models.settings import load_settings
 from netremedy.observability import logger
 
-router = Router()
+router = new_router()
 IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
 _IDEMPOTENCY = IdempotencyConfig(
     event_key_jmespath="key", payload_validation_jmespath="body", expires_after_seconds=24 * 3600
@@ -42,7 +47,9 @@ def create_batch_job(body: BatchRemediationRequest) -> Response[JobCreatedRespon
     if key is None:
         created = JobCreatedResponse.model_validate(_submit({"owner": owner, "body": body}))
     elif not IDEMPOTENCY_KEY_PATTERN.match(key):
-        detail = ErrorDetail(field="headers.idempotency-key", message="must be 1-255 printable ASCII characters")
+        detail = ErrorDetail(
+            field="headers.idempotency-key", message="must be 1-255 printable ASCII characters"
+        )
         return error_response(400, "invalid_idempotency_key", "Invalid Idempotency-Key header", [detail])
     else:
         _IDEMPOTENCY.register_lambda_context(router.lambda_context)

@@ -23,8 +23,10 @@ def _dead_letter(record: SQSRecord) -> list[DeviceResultItem]:
         return []
     job_id, device_ids = named
     receives = record.attributes.approximate_receive_count
-    error = (f"the device could not be processed after {receives} attempts (its message went to the "
-             "dead-letter queue). Submit it again; if it fails the same way, report it with the job id")
+    error = (
+        f"the device could not be processed after {receives} attempts (its message went to the "
+        "dead-letter queue). Submit it again; if it fails the same way, report it with the job id"
+    )
     return [failed_result(load_settings(), job_id, device_id, error=error) for device_id in device_ids]
 
 
@@ -37,6 +39,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if results:
         count = record_results(load_settings(), results, {result.job_id for result in results})
         count_devices(count.succeeded, count.failed)
-        logger.info("dead letters counted", extra={"recorded": count.recorded, "duplicates": count.duplicates,
-                                                   "jobs_completed": count.jobs_completed})
+        logger.info(
+            "dead letters counted",
+            extra={
+                "recorded": count.recorded,
+                "duplicates": count.duplicates,
+                "jobs_completed": count.jobs_completed,
+            },
+        )
     return dict(processor.response())

@@ -28,8 +28,11 @@ def _fan_out(record: SQSRecord) -> None:
     except Exception as exc:
         if int(record.attributes.approximate_receive_count) < LAST_RECEIVE:
             raise
-        fail_unstarted_job(load_settings(), job_id,
-                           f"fan-out failed {LAST_RECEIVE} times ({error_code(exc)}); submit the job again")
+        fail_unstarted_job(
+            load_settings(),
+            job_id,
+            f"fan-out failed {LAST_RECEIVE} times ({error_code(exc)}); submit the job again",
+        )
         logger.error("fan-out gave up", extra={"job_id": job_id, "error_type": error_code(exc)})
         return
     logger.info("job fanned out" if started else "job no longer waiting", extra={"job_id": job_id})
@@ -37,4 +40,6 @@ def _fan_out(record: SQSRecord) -> None:
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return dict(process_partial_response(event=event, record_handler=_fan_out, processor=processor, context=context))
+    return dict(
+        process_partial_response(event=event, record_handler=_fan_out, processor=processor, context=context)
+    )

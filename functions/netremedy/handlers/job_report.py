@@ -5,14 +5,13 @@ The report uses hier_config, imported on the first request (the API documentatio
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from netremedy.handlers.api import build_handler, caller_identity, documented_responses
+from netremedy.handlers.api import build_handler, caller_identity, documented_responses, new_router
 from netremedy.models.api import REPORT_LIMIT_DEFAULT, REPORT_LIMIT_MAX, FleetReportResponse
 from netremedy.models.settings import load_settings
 
-router = Router()
+router = new_router()
 
 
 @router.get(
@@ -27,11 +26,14 @@ def get_fleet_report(
     job_id: str,
     min_devices: Annotated[int, Query(ge=1, description="Only lines at least this many devices need")] = 1,
     limit: Annotated[int, Query(ge=1, le=REPORT_LIMIT_MAX, description="At most this many lines")] = (
-        REPORT_LIMIT_DEFAULT),
+        REPORT_LIMIT_DEFAULT
+    ),
 ) -> FleetReportResponse:
     from netremedy.logic.fleet_report import fleet_report
 
-    return fleet_report(load_settings(), job_id, caller_identity(router), min_devices=min_devices, limit=limit)
+    return fleet_report(
+        load_settings(), job_id, caller_identity(router), min_devices=min_devices, limit=limit
+    )
 
 
 handler = build_handler(router)

@@ -3,10 +3,9 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from netremedy.handlers.api import build_handler, caller_identity, documented_responses
+from netremedy.handlers.api import build_handler, caller_identity, documented_responses, new_router
 from netremedy.logic.results import RESULTS_PAGE_MAX, device_result, job_results, results_bundle
 from netremedy.models.api import (
     DeviceFailure,
@@ -16,7 +15,7 @@ from netremedy.models.api import (
 )
 from netremedy.models.settings import load_settings
 
-router = Router()
+router = new_router()
 
 
 @router.get(
@@ -46,7 +45,9 @@ def get_device_result(job_id: str, device_id: str) -> DeviceSuccess | DeviceFail
 @router.get(
     "/api/v1/batch/jobs/<job_id>/bundle",
     summary="Download link for every result of a completed job",
-    responses=documented_responses(200, ResultsBundleResponse, "A pre-signed URL to a JSON Lines file", 404, 409, 422),
+    responses=documented_responses(
+        200, ResultsBundleResponse, "A pre-signed URL to a JSON Lines file", 404, 409, 422
+    ),
 )
 def get_results_bundle(job_id: str) -> ResultsBundleResponse:
     return results_bundle(load_settings(), job_id, caller_identity(router))

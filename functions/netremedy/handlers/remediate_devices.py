@@ -33,8 +33,12 @@ def _remediate_record(record: SQSRecord) -> list[DeviceResultItem]:
             raise
         fields = ", ".join(sorted({".".join(map(str, error["loc"])) or "body" for error in exc.errors()}))
         job_id, device_ids = named
-        return [failed_result(load_settings(), job_id, device_id, error=f"malformed device message (fields: {fields})")
-                for device_id in device_ids]
+        return [
+            failed_result(
+                load_settings(), job_id, device_id, error=f"malformed device message (fields: {fields})"
+            )
+            for device_id in device_ids
+        ]
     return remediate_message(load_settings(), message)
 
 
@@ -43,8 +47,9 @@ def _remediate_record(record: SQSRecord) -> list[DeviceResultItem]:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     with processor(records=event["Records"], handler=_remediate_record, lambda_context=context):
         processed = processor.process()
-    results: list[DeviceResultItem] = [result for status, records, _ in processed if status == "success"
-                                       for result in records]
+    results: list[DeviceResultItem] = [
+        result for status, records, _ in processed if status == "success" for result in records
+    ]
     if results:
         count = record_results(load_settings(), results, {result.job_id for result in results})
         count_devices(count.succeeded, count.failed, count.remediation_lines)

@@ -4,13 +4,11 @@ The parity endpoints of hier_config's own REST API. hier_config is imported on t
 load: the API documentation function includes these routes and must not pay for it.
 """
 
-from aws_lambda_powertools.event_handler.api_gateway import Router
-
-from netremedy.handlers.api import build_handler, documented_responses
+from netremedy.handlers.api import build_handler, documented_responses, new_router
 from netremedy.models.api import DeviceFailure, DeviceSuccess, PlatformsResponse, SingleDeviceRequest
 from netremedy.observability import logger
 
-router = Router()
+router = new_router()
 # A synchronous answer must fit in Lambda's 6 MB response (JSON escaping adds a little).
 SYNC_OUTPUT_MAX_BYTES = 5_000_000
 
@@ -21,25 +19,36 @@ SYNC_OUTPUT_MAX_BYTES = 5_000_000
     description="The fields of one device_configs entry plus allow_empty_intended and options; answers with the "
     "device's result (status 'failed' with an error when hier_config cannot process it). For more than one "
     "device, or configs that take long, use a batch job.",
-    responses=documented_responses(200, DeviceSuccess | DeviceFailure, "The device's result", 400, 413, 415, 422),
+    responses=documented_responses(
+        200, DeviceSuccess | DeviceFailure, "The device's result", 400, 413, 415, 422
+    ),
 )
 def remediate_one_device(body: SingleDeviceRequest) -> DeviceSuccess | DeviceFailure:
     from netremedy.logic.remediation import RemediationError, compute_remediation
 
     try:
-        text = compute_remediation(body.platform, body.running_config, body.intended_config,
-                                   allow_empty_intended=body.allow_empty_intended, options=body.options)
+        text = compute_remediation(
+            body.platform,
+            body.running_config,
+            body.intended_config,
+            allow_empty_intended=body.allow_empty_intended,
+            options=body.options,
+        )
     except RemediationError as exc:
         logger.info("device failed", extra={"device_id": body.device_id})
         return DeviceFailure(device_id=body.device_id, error=str(exc))
     outputs = text.outputs()
     size = sum(len(output.encode("utf-8")) for output in outputs.values())
     if size > SYNC_OUTPUT_MAX_BYTES:
-        return DeviceFailure(device_id=body.device_id, error=(
-            f"the outputs are {size} bytes, more than a synchronous answer can carry ({SYNC_OUTPUT_MAX_BYTES}); "
-            "submit this device as a batch job (POST /api/v1/batch/remediation), whose results have no such limit"))
+        return DeviceFailure(
+            device_id=body.device_id,
+            error=(
+                f"the outputs are {size} bytes, more than a synchronous answer can carry ({SYNC_OUTPUT_MAX_BYTES}); "
+                "submit this device as a batch job (POST /api/v1/batch/remediation), whose results have no such limit"
+            ),
+        )
     logger.info("device computed", extra={"device_id": body.device_id})
-    return DeviceSuccess(device_id=body.device_id, **outputs)
+    return DeviceSuccess.model_validate({"device_id": body.device_id} | outputs)
 
 
 @router.get(

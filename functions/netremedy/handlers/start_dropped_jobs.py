@@ -36,4 +36,6 @@ def _start(record: SQSRecord) -> None:
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return dict(process_partial_response(event=event, record_handler=_start, processor=processor, context=context))
+    return dict(
+        process_partial_response(event=event, record_handler=_start, processor=processor, context=context)
+    )

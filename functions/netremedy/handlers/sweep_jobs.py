@@ -14,8 +14,11 @@ from netremedy.observability import count_devices, logger, metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     report = sweep_overdue_jobs(load_settings())
     count_devices(0, report.devices_failed)
-    summary = {"jobs_finished": report.jobs_finished, "jobs_failed": report.jobs_failed,
-               "devices_failed": report.devices_failed}
+    summary = {
+        "jobs_finished": report.jobs_finished,
+        "jobs_failed": report.jobs_failed,
+        "devices_failed": report.devices_failed,
+    }
     if report.jobs_finished or report.jobs_failed:
         logger.warning("overdue jobs finished", extra=summary)
     return summary

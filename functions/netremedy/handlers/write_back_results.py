@@ -22,12 +22,19 @@ def _finish(record: SQSRecord) -> None:
         logger.info("job not ended or gone; nothing to do", extra={"job_id": job_id})
         return
     job_duration(detail["duration_seconds"])
-    logger.info("job finished", extra={"job_id": job_id, "status": detail["status"],
-                                       "results_written": detail["results_prefix"] is not None})
+    logger.info(
+        "job finished",
+        extra={
+            "job_id": job_id,
+            "status": detail["status"],
+            "results_written": detail["results_prefix"] is not None,
+        },
+    )
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return dict(process_partial_response(event=event, record_handler=_finish, processor=processor,
-                                         context=context))
+    return dict(
+        process_partial_response(event=event, record_handler=_finish, processor=processor, context=context)
+    )

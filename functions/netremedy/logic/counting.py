@@ -53,8 +53,9 @@ def identify_devices(body: str) -> tuple[str, list[str]] | None:
     entries = document.get("devices") if "devices" in document else [document]
     if not isinstance(job_id, str) or not job_id or not isinstance(entries, list):
         return None
-    device_ids = [entry.get("device_id") for entry in entries if isinstance(entry, dict)]
-    if not device_ids or not all(isinstance(device_id, str) and device_id for device_id in device_ids):
+    named = [entry.get("device_id") for entry in entries if isinstance(entry, dict)]
+    device_ids = [device_id for device_id in named if isinstance(device_id, str) and device_id]
+    if not device_ids or len(device_ids) != len(named):
         return None
     return job_id, device_ids
 
@@ -71,7 +72,9 @@ def _close_if_done(settings: ServiceSettings, job_id: str) -> bool:
     return job_table.close_completed_job(settings.table_name, job_id, iso(utc_now()))
 
 
-def record_results(settings: ServiceSettings, results: list[DeviceResultItem], job_ids: set[str]) -> BatchCount:
+def record_results(
+    settings: ServiceSettings, results: list[DeviceResultItem], job_ids: set[str]
+) -> BatchCount:
     """Count the batch's results exactly once, then close every job of the batch whose devices are all in.
 
     The close check runs for every job seen in the batch, even when all its devices were duplicates, so a
@@ -88,5 +91,12 @@ def record_results(settings: ServiceSettings, results: list[DeviceResultItem], j
         duplicates += len(outcome.duplicates)
         closed += len(outcome.job_closed)
     completed = [job_id for job_id in sorted(job_ids) if _close_if_done(settings, job_id)]
-    return BatchCount(recorded=recorded, duplicates=duplicates, skipped_closed_job=closed, jobs_completed=completed,
-                      succeeded=succeeded, failed=recorded - succeeded, remediation_lines=lines)
+    return BatchCount(
+        recorded=recorded,
+        duplicates=duplicates,
+        skipped_closed_job=closed,
+        jobs_completed=completed,
+        succeeded=succeeded,
+        failed=recorded - succeeded,
+        remediation_lines=lines,
+    )

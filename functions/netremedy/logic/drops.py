@@ -39,7 +39,7 @@ class DropOutcome:
 
 
 def _relative(key: str, prefix: str) -> str:
-    return key[len(prefix):] if key.startswith(prefix) else key
+    return key.removeprefix(prefix)
 
 
 def _validation_details(exc: ValidationError) -> list[dict[str, str]]:
@@ -65,12 +65,13 @@ def _read_manifest(settings: ServiceSettings, bucket: str, key: str) -> DropMani
         return DropManifest.model_validate(document)
     except ValidationError as exc:
         details = _validation_details(exc)
-        raise DropRefusedError(f"the manifest does not match the batch schema ({len(exc.errors())} problem(s))",
-                               details) from None
+        raise DropRefusedError(
+            f"the manifest does not match the batch schema ({len(exc.errors())} problem(s))", details
+        ) from None
 
 
 def _fetch_referenced(bucket: str, manifest: DropManifest) -> dict[str, str]:
-    keys = sorted({key for device in manifest.device_configs for key in device.keys()})
+    keys = sorted({key for device in manifest.device_configs for key in device.config_keys()})
     texts: dict[str, str] = {}
     missing: list[str] = []
     unreadable: list[str] = []
@@ -89,25 +90,32 @@ def _fetch_referenced(bucket: str, manifest: DropManifest) -> dict[str, str]:
         list(pool.map(fetch, keys))
     if missing or unreadable:
         details = [{"field": key, "message": "no such object in the bucket"} for key in sorted(missing)[:20]]
-        details += [{"field": key, "message": f"not UTF-8 text, or over {MAX_CONFIG_BYTES} bytes"}
-                    for key in sorted(unreadable)[:20]]
+        details += [
+            {"field": key, "message": f"not UTF-8 text, or over {MAX_CONFIG_BYTES} bytes"}
+            for key in sorted(unreadable)[:20]
+        ]
         raise DropRefusedError(
-            f"{len(missing)} referenced config object(s) are missing and {len(unreadable)} unreadable", details
+            f"{len(missing)} referenced config object(s) are missing and {len(unreadable)} unreadable",
+            details,
         )
     return texts
 
 
-def start_dropped_job(settings: ServiceSettings, bucket: str, key: str, etag: str, prefix: str) -> DropOutcome:
+def start_dropped_job(
+    settings: ServiceSettings, bucket: str, key: str, etag: str, prefix: str
+) -> DropOutcome:
     if not key.startswith(prefix) or key.endswith("/"):
         return DropOutcome("ignored")
     name = _relative(key, prefix)
     source = f"s3://{bucket}/{key}"
     now = utc_now()
-    job_id, first = job_table.claim_drop(settings.table_name, source, etag, new_job_id(),
-                                         expiry_epoch(now, settings.job_ttl_days))
+    job_id, first = job_table.claim_drop(
+        settings.table_name, source, etag, new_job_id(), expiry_epoch(now, settings.job_ttl_days)
+    )
     accepted_key, errors_key = f"{ACCEPTED_PREFIX}{name}", f"{ERRORS_PREFIX}{name}"
-    if not first and (job_table.get_job(settings.table_name, job_id) is not None
-                      or blob_store.exists(bucket, errors_key)):
+    if not first and (
+        job_table.get_job(settings.table_name, job_id) is not None or blob_store.exists(bucket, errors_key)
+    ):
         return DropOutcome("duplicate", job_id)
     try:
         manifest = _read_manifest(settings, bucket, key)
@@ -115,17 +123,40 @@ def start_dropped_job(settings: ServiceSettings, bucket: str, key: str, etag: st
         try:
             devices = [device.resolve(texts) for device in manifest.device_configs]
         except ValidationError as exc:
-            raise DropRefusedError("a device's configuration is not acceptable", _validation_details(exc)) from None
+            raise DropRefusedError(
+                "a device's configuration is not acceptable", _validation_details(exc)
+            ) from None
     except DropRefusedError as refused:
-        document: dict[str, Any] = {"source": source, "etag": etag, "error": str(refused),
-                                    "details": refused.details, "refused_at": iso(utc_now())}
+        document: dict[str, Any] = {
+            "source": source,
+            "etag": etag,
+            "error": str(refused),
+            "details": refused.details,
+            "refused_at": iso(utc_now()),
+        }
         blob_store.put_json(bucket, errors_key, document)
         return DropOutcome("refused", marker_key=errors_key)
     # The drop function is asynchronous already, with 15 minutes: it queues the devices itself.
-    created = start_job(devices, manifest.allow_empty_intended, settings, options=manifest.options, owner=ACCOUNT_OWNER, source=source,
-                        job_id=job_id, fan_out_now=True)
-    blob_store.put_json(bucket, accepted_key, {
-        "job_id": created.job_id, "source": source, "etag": etag, "total_devices": created.total_devices,
-        "accepted_at": iso(utc_now()), "results_prefix": results_prefix(created.job_id),
-    })
+    created = start_job(
+        devices,
+        manifest.allow_empty_intended,
+        settings,
+        options=manifest.options,
+        owner=ACCOUNT_OWNER,
+        source=source,
+        job_id=job_id,
+        fan_out_now=True,
+    )
+    blob_store.put_json(
+        bucket,
+        accepted_key,
+        {
+            "job_id": created.job_id,
+            "source": source,
+            "etag": etag,
+            "total_devices": created.total_devices,
+            "accepted_at": iso(utc_now()),
+            "results_prefix": results_prefix(created.job_id),
+        },
+    )
     return DropOutcome("accepted", created.job_id, accepted_key)

@@ -72,7 +72,9 @@ def plan_fanout(
         if header_bytes + size > message_max_bytes - _BATCH_OVERHEAD_BYTES:
             key = payload_key(job_id, device.device_id)
             claim_checks.append(ClaimCheck(key=key, document=payload.model_dump()))
-            entry = QueuedDevice(device_id=device.device_id, payload_key=key).model_dump_json(exclude_none=True)
+            entry = QueuedDevice(device_id=device.device_id, payload_key=key).model_dump_json(
+                exclude_none=True
+            )
             size = len(entry.encode("utf-8")) + 1
         if packet and (len(packet) == devices_per_message or packet_bytes + size > packet_budget):
             close_packet()

@@ -42,7 +42,8 @@ def finish_ended_job(settings: ServiceSettings, job_id: str) -> dict[str, Any] |
         # Two workers can both announce a completion (each saw every device counted before either closed
         # the job): the second announcement finds the summary, the last object written, and skips the work.
         written = blob_store.exists(settings.bucket_name, summary_key(job_id)) or bool(
-            write_back_results(settings, job))
+            write_back_results(settings, job)
+        )
     detail = {
         **_job_record(job, status),
         "duration_seconds": job_duration_seconds(job),
@@ -68,7 +69,9 @@ def _job_record(job: JobItem, status: str) -> dict[str, Any]:
 
 
 def job_duration_seconds(job: JobItem) -> float:
-    return round((datetime.fromisoformat(job.updated_at) - datetime.fromisoformat(job.created_at)).total_seconds(), 3)
+    return round(
+        (datetime.fromisoformat(job.updated_at) - datetime.fromisoformat(job.created_at)).total_seconds(), 3
+    )
 
 
 def write_back_results(settings: ServiceSettings, job: JobItem) -> dict[str, Any]:
@@ -83,7 +86,9 @@ def write_back_results(settings: ServiceSettings, job: JobItem) -> dict[str, Any
     lines: list[str] = []
 
     def write_device(device_id: str, line: str) -> None:
-        blob_store.put_bytes(settings.bucket_name, device_key(job_id, device_id), line.encode(), "application/json")
+        blob_store.put_bytes(
+            settings.bucket_name, device_key(job_id, device_id), line.encode(), "application/json"
+        )
 
     with ThreadPoolExecutor(max_workers=_WRITERS) as pool:
         pending = []
@@ -94,14 +99,16 @@ def write_back_results(settings: ServiceSettings, job: JobItem) -> dict[str, Any
                 pending.append(pool.submit(write_device, item.device_id, line))
         for future in pending:
             future.result()
-    blob_store.put_bytes(settings.bucket_name, bundle_key(job_id), ("\n".join(lines) + "\n").encode(),
-                         "application/x-ndjson")
+    blob_store.put_bytes(
+        settings.bucket_name, bundle_key(job_id), ("\n".join(lines) + "\n").encode(), "application/x-ndjson"
+    )
     summary = {
         **_job_record(job, "completed"),
         "written_at": iso(utc_now()),
         "bundle_key": bundle_key(job_id),
         "devices_prefix": f"{results_prefix(job_id)}devices/" if per_device else None,
     }
-    blob_store.put_bytes(settings.bucket_name, summary_key(job_id), json.dumps(summary, indent=2).encode(),
-                         "application/json")
+    blob_store.put_bytes(
+        settings.bucket_name, summary_key(job_id), json.dumps(summary, indent=2).encode(), "application/json"
+    )
     return summary

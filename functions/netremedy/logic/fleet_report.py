@@ -99,8 +99,10 @@ def fleet_report(
     by_platform, counts = _collect(settings, job_id)
     every_change = _all_changes(by_platform)
     # Most devices first; ties keep config order, so a section stays ahead of its lines.
-    ranked = sorted((change for change in every_change if len(change[2]) >= min_devices),
-                    key=lambda change: -len(change[2]))
+    ranked = sorted(
+        (change for change in every_change if len(change[2]) >= min_devices),
+        key=lambda change: -len(change[2]),
+    )
     covered: set[str] = set()
     listed: list[ReportChange] = []
     size = 0

@@ -56,10 +56,20 @@ def new_job_id() -> str:
 
 
 def submit_job(
-    request: BatchRemediationRequest, settings: ServiceSettings, *, owner: str = "anonymous", source: str = "api"
+    request: BatchRemediationRequest,
+    settings: ServiceSettings,
+    *,
+    owner: str = "anonymous",
+    source: str = "api",
 ) -> JobCreatedResponse:
-    return start_job(request.device_configs, request.allow_empty_intended, settings, owner=owner, source=source,
-                     options=request.options)
+    return start_job(
+        request.device_configs,
+        request.allow_empty_intended,
+        settings,
+        owner=owner,
+        source=source,
+        options=request.options,
+    )
 
 
 def start_job(
@@ -85,20 +95,34 @@ def start_job(
     total = len(devices)
     inline = fan_out_now if fan_out_now is not None else total <= settings.inline_fanout_max_devices
     # Plan before recording anything, so that a request that cannot be planned leaves no job behind.
-    plan = plan_fanout(
-        job_id, list(devices), allow_empty_intended=allow_empty_intended, message_max_bytes=settings.message_max_bytes,
-        options=options, devices_per_message=settings.devices_per_message,
-    ) if inline else None
+    plan = (
+        plan_fanout(
+            job_id,
+            list(devices),
+            allow_empty_intended=allow_empty_intended,
+            message_max_bytes=settings.message_max_bytes,
+            options=options,
+            devices_per_message=settings.devices_per_message,
+        )
+        if inline
+        else None
+    )
     if plan is not None and fan_out_now is None and len(plan.batches) > settings.inline_fanout_max_batches:
         plan = None
     try:
-        blob_store.put_json(settings.bucket_name, manifest_key(job_id), {"device_ids": [d.device_id for d in devices]})
+        blob_store.put_json(
+            settings.bucket_name, manifest_key(job_id), {"device_ids": [d.device_id for d in devices]}
+        )
         if plan is None:
-            blob_store.put_json(settings.bucket_name, request_key(job_id), {
-                "allow_empty_intended": allow_empty_intended,
-                "options": (options or RemediationOptions()).model_dump(mode="json"),
-                "device_configs": [device.model_dump() for device in devices],
-            })
+            blob_store.put_json(
+                settings.bucket_name,
+                request_key(job_id),
+                {
+                    "allow_empty_intended": allow_empty_intended,
+                    "options": (options or RemediationOptions()).model_dump(mode="json"),
+                    "device_configs": [device.model_dump() for device in devices],
+                },
+            )
     except Exception as exc:  # nothing is recorded yet: the caller can simply retry
         raise JobSubmissionError(f"could not store the job's device list: {error_code(exc)}") from exc
     job_table.put_new_job(
@@ -144,10 +168,14 @@ def fan_out_stored_job(settings: ServiceSettings, job_id: str) -> bool:
         return False
     stored = blob_store.get_json(settings.bucket_name, request_key(job_id))
     devices = [DeviceConfig.model_validate(device) for device in stored["device_configs"]]
-    plan = plan_fanout(job_id, devices, allow_empty_intended=stored["allow_empty_intended"],
-                       message_max_bytes=settings.message_max_bytes,
-                       options=RemediationOptions.model_validate(stored.get("options") or {}),
-                       devices_per_message=settings.devices_per_message)
+    plan = plan_fanout(
+        job_id,
+        devices,
+        allow_empty_intended=stored["allow_empty_intended"],
+        message_max_bytes=settings.message_max_bytes,
+        options=RemediationOptions.model_validate(stored.get("options") or {}),
+        devices_per_message=settings.devices_per_message,
+    )
     _send(settings, plan)
     return True
 
@@ -163,7 +191,7 @@ def _announce_end(settings: ServiceSettings, job_id: str) -> None:
     # loses only the JobCompleted event of a failed or cancelled job; the job itself is already recorded.
     try:
         job_events.announce_ended(settings.finalize_queue_url, job_id)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001
         logger.error("job end not announced", extra={"job_id": job_id, "error_type": error_code(exc)})
 
 
@@ -174,7 +202,10 @@ def fail_unstarted_job(settings: ServiceSettings, job_id: str, reason: str) -> N
 def effective_status(job: JobItem) -> JobStatus:
     # A worker that died between counting the last device and closing the job leaves it "running" with
     # every device counted until its message is redelivered; readers already see the truth.
-    if job.status in ("pending", "running") and job.completed_devices + job.failed_devices >= job.total_devices:
+    if (
+        job.status in ("pending", "running")
+        and job.completed_devices + job.failed_devices >= job.total_devices
+    ):
         return "completed"
     return job.status
 

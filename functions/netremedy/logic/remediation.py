@@ -8,7 +8,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib.metadata import version
 
-from hier_config import HConfig, MatchRule, Platform, TagRule, WorkflowRemediation, get_hconfig, get_hconfig_driver
+from hier_config import (
+    HConfig,
+    MatchRule,
+    Platform,
+    TagRule,
+    WorkflowRemediation,
+    get_hconfig,
+    get_hconfig_driver,
+)
 from hier_config.platforms.driver_base import HConfigDriverBase
 
 from netremedy.logic.config_checks import ConfigRejectedError, check_device_configs
@@ -72,7 +80,9 @@ def _as_text(config: HConfig) -> str:
 def hier_config_tag_rules(options: RemediationOptions) -> tuple[TagRule, ...]:
     return tuple(
         TagRule(
-            match_rules=tuple(MatchRule(**rule.model_dump(exclude_none=True)) for rule in tag_rule.match_rules),
+            match_rules=tuple(
+                MatchRule(**rule.model_dump(exclude_none=True)) for rule in tag_rule.match_rules
+            ),
             apply_tags=frozenset(tag_rule.apply_tags),
         )
         for tag_rule in options.tag_rules
@@ -95,14 +105,21 @@ def _outputs(
     remediation: str | None = None
     if wanted & {"remediation", "future"}:
         if options.filters_by_tags:
-            remediation = workflow.remediation_config_filtered_text(options.include_tags, options.exclude_tags)
+            remediation = workflow.remediation_config_filtered_text(
+                options.include_tags, options.exclude_tags
+            )
         else:
-            remediation = _config_text(workflow.remediation_config, sectional_exiting=options.sectional_exiting)
+            remediation = _config_text(
+                workflow.remediation_config, sectional_exiting=options.sectional_exiting
+            )
     future: str | None = None
     if "future" in wanted:
         # The configuration after applying the remediation returned (so after the tag filter, if any).
-        applied = (get_hconfig(platform, remediation or "") if options.filters_by_tags
-                   else workflow.remediation_config)
+        applied = (
+            get_hconfig(platform, remediation or "")
+            if options.filters_by_tags
+            else workflow.remediation_config
+        )
         try:
             future = _as_text(workflow.running_config.future(applied))
         except Exception as exc:  # hier_config marks future() experimental; it fails on some configs
@@ -112,9 +129,14 @@ def _outputs(
             ) from exc
     return RemediationText(
         remediation=remediation if "remediation" in wanted else None,
-        rollback=(_config_text(workflow.rollback_config, sectional_exiting=options.sectional_exiting)
-                  if "rollback" in wanted else None),
-        diff="\n".join(workflow.running_config.unified_diff(workflow.generated_config)) if "diff" in wanted else None,
+        rollback=(
+            _config_text(workflow.rollback_config, sectional_exiting=options.sectional_exiting)
+            if "rollback" in wanted
+            else None
+        ),
+        diff="\n".join(workflow.running_config.unified_diff(workflow.generated_config))
+        if "diff" in wanted
+        else None,
         future=future,
     )
 
@@ -155,7 +177,9 @@ def compute_remediation(
 
 def _rule_count(driver: HConfigDriverBase) -> int:
     rules = driver.rules
-    return sum(len(value) for name in type(rules).model_fields if isinstance(value := getattr(rules, name), list))
+    return sum(
+        len(value) for name in type(rules).model_fields if isinstance(value := getattr(rules, name), list)
+    )
 
 
 @lru_cache(maxsize=1)
@@ -166,13 +190,15 @@ def platform_catalog() -> tuple[PlatformInfo, ...]:
     for name in PLATFORM_NAMES:
         driver = get_hconfig_driver(platform_from_name(name))
         count = _rule_count(driver)
-        catalog.append(PlatformInfo(
-            name=name,
-            support="generic driver" if name == "generic" else "platform driver",
-            driver=type(driver).__name__,
-            negation_prefix=driver.negation_prefix,
-            rule_count=count,
-            sectional_exiting=bool(driver.rules.sectional_exiting),
-            hier_config_version=hier_config_version,
-        ))
+        catalog.append(
+            PlatformInfo(
+                name=name,
+                support="generic driver" if name == "generic" else "platform driver",
+                driver=type(driver).__name__,
+                negation_prefix=driver.negation_prefix,
+                rule_count=count,
+                sectional_exiting=bool(driver.rules.sectional_exiting),
+                hier_config_version=hier_config_version,
+            )
+        )
     return tuple(catalog)

@@ -8,11 +8,11 @@ from netremedy.dal import blob_store, job_table
 from netremedy.logic.jobs import effective_status, load_job
 from netremedy.models.api import (
     DEVICE_ID_PATTERN,
+    OUTPUT_NAMES,
     DeviceFailure,
     DeviceResult,
     DeviceSuccess,
     JobResultsResponse,
-    OUTPUT_NAMES,
     JobSummary,
     ResultsBundleResponse,
 )
@@ -64,8 +64,12 @@ def public_result(settings: ServiceSettings, item: DeviceResultItem) -> DeviceRe
         return DeviceFailure(device_id=item.device_id, error=item.error or "unknown error")
     if item.output_key:
         document = blob_store.get_json(settings.bucket_name, item.output_key)
-        return DeviceSuccess(device_id=item.device_id, **{name: document.get(name) for name in OUTPUT_NAMES})
-    return DeviceSuccess(device_id=item.device_id, **{name: getattr(item, name) for name in OUTPUT_NAMES})
+        return DeviceSuccess.model_validate(
+            {"device_id": item.device_id} | {name: document.get(name) for name in OUTPUT_NAMES}
+        )
+    return DeviceSuccess.model_validate(
+        {"device_id": item.device_id} | {name: getattr(item, name) for name in OUTPUT_NAMES}
+    )
 
 
 def _text_size(result: DeviceResult) -> int:
@@ -75,7 +79,12 @@ def _text_size(result: DeviceResult) -> int:
 
 
 def job_results(
-    settings: ServiceSettings, job_id: str, caller: str, *, limit: int | None = None, next_token: str | None = None
+    settings: ServiceSettings,
+    job_id: str,
+    caller: str,
+    *,
+    limit: int | None = None,
+    next_token: str | None = None,
 ) -> JobResultsResponse:
     """One page of finished devices, ordered by device_id; ``next_token`` is set while more remain."""
     job = load_job(settings, job_id, caller)
@@ -84,7 +93,9 @@ def job_results(
     results: list[DeviceResult] = []
     size = 0
     more = False
-    items = job_table.query_device_results(settings.table_name, job_id, after=after, page_size=min(page_limit + 1, 1000))
+    items = job_table.query_device_results(
+        settings.table_name, job_id, after=after, page_size=min(page_limit + 1, 1000)
+    )
     for item in items:
         if len(results) == page_limit:
             more = True
@@ -100,8 +111,12 @@ def job_results(
         job_id=job_id,
         status=status,
         results=results,
-        summary=JobSummary(total_devices=job.total_devices, completed_devices=job.completed_devices,
-                           failed_devices=job.failed_devices, status=status),
+        summary=JobSummary(
+            total_devices=job.total_devices,
+            completed_devices=job.completed_devices,
+            failed_devices=job.failed_devices,
+            status=status,
+        ),
         next_token=_encode_token(results[-1].device_id) if more and results else None,
     )
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from netremedy.dal import blob_store, job_table
 from netremedy.dal.clients import error_code
 from netremedy.logic.clock import iso, utc_now
-from netremedy.logic.jobs import fail_job, manifest_key
 from netremedy.logic.counting import failed_result, record_results
+from netremedy.logic.jobs import fail_job, manifest_key
 from netremedy.models.settings import ServiceSettings
 
 
@@ -38,7 +38,7 @@ def sweep_overdue_jobs(settings: ServiceSettings) -> SweepReport:
             continue
         try:
             device_ids = blob_store.get_json(settings.bucket_name, manifest_key(job_id))["device_ids"]
-        except Exception as exc:  # without its device list the job cannot be carried out at all
+        except Exception as exc:  # without its device list the job cannot be carried out at all  # noqa: BLE001
             fail_job(
                 settings,
                 job_id,
@@ -48,8 +48,11 @@ def sweep_overdue_jobs(settings: ServiceSettings) -> SweepReport:
             continue
         recorded = {item.device_id for item in job_table.query_device_results(settings.table_name, job_id)}
         reason = missing_device_reason(settings)
-        missing = [failed_result(settings, job_id, device_id, reason) for device_id in device_ids
-                   if device_id not in recorded]
+        missing = [
+            failed_result(settings, job_id, device_id, reason)
+            for device_id in device_ids
+            if device_id not in recorded
+        ]
         count = record_results(settings, missing, {job_id})
         report.devices_failed += count.recorded
         if job_id in count.jobs_completed:

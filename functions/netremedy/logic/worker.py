@@ -2,7 +2,7 @@
 
 from netremedy.dal import blob_store
 from netremedy.logic.clock import expiry_epoch, iso, utc_now
-from netremedy.logic.remediation import RemediationError, compute_remediation
+from netremedy.logic.remediation import RemediationError, RemediationText, compute_remediation
 from netremedy.models.items import DeviceResultItem
 from netremedy.models.messages import DeviceMessage, DevicePayload, QueuedDevice
 from netremedy.models.settings import ServiceSettings
@@ -18,7 +18,9 @@ def remediate_message(settings: ServiceSettings, message: DeviceMessage) -> list
     return [remediate_device(settings, message, device) for device in message.devices]
 
 
-def remediate_device(settings: ServiceSettings, message: DeviceMessage, device: QueuedDevice) -> DeviceResultItem:
+def remediate_device(
+    settings: ServiceSettings, message: DeviceMessage, device: QueuedDevice
+) -> DeviceResultItem:
     """The device's final result. Device problems become a failed result; infrastructure errors raise."""
     if device.payload is not None:
         payload = device.payload
@@ -27,12 +29,7 @@ def remediate_device(settings: ServiceSettings, message: DeviceMessage, device: 
     else:
         raise ValueError("device message carries neither payload nor payload_key")
     now = utc_now()
-    common = {
-        "job_id": message.job_id,
-        "device_id": device.device_id,
-        "finished_at": iso(now),
-        "expires_at": expiry_epoch(now, settings.job_ttl_days),
-    }
+    finished_at, expires_at = iso(now), expiry_epoch(now, settings.job_ttl_days)
     try:
         text = compute_remediation(
             payload.platform,
@@ -42,14 +39,34 @@ def remediate_device(settings: ServiceSettings, message: DeviceMessage, device: 
             options=message.options,
         )
     except RemediationError as exc:
-        return DeviceResultItem(status="failed", error=str(exc), **common)
+        return DeviceResultItem(
+            job_id=message.job_id,
+            device_id=device.device_id,
+            status="failed",
+            error=str(exc),
+            finished_at=finished_at,
+            expires_at=expires_at,
+        )
     outputs = text.outputs()
-    common["remediation_lines"] = len(text.remediation.splitlines()) if text.remediation is not None else None
     size = sum(len(output.encode("utf-8")) for output in outputs.values())
+    key: str | None = None
     if size > settings.result_inline_limit_bytes:
         # Claim check: the item keeps only the key. The key is deterministic, so a redelivery overwrites
         # the same object with the same text.
         key = output_key(message.job_id, device.device_id)
-        blob_store.put_json(settings.bucket_name, key, outputs)
-        return DeviceResultItem(status="success", platform=payload.platform, output_key=key, **common)
-    return DeviceResultItem(status="success", platform=payload.platform, **outputs, **common)
+        blob_store.put_json(settings.bucket_name, key, dict(outputs))
+    inline = text if key is None else RemediationText()
+    return DeviceResultItem(
+        job_id=message.job_id,
+        device_id=device.device_id,
+        status="success",
+        platform=payload.platform,
+        remediation=inline.remediation,
+        rollback=inline.rollback,
+        diff=inline.diff,
+        future=inline.future,
+        remediation_lines=len(text.remediation.splitlines()) if text.remediation is not None else None,
+        output_key=key,
+        finished_at=finished_at,
+        expires_at=expires_at,
+    )

@@ -59,7 +59,9 @@ class DeviceConfig(BaseModel):
         examples=["router1"],
     )
     platform: PlatformName = Field(description="hier_config platform name, lowercase", examples=["cisco_ios"])
-    running_config: str = Field(description="The device's running configuration", examples=["hostname router1"])
+    running_config: str = Field(
+        description="The device's running configuration", examples=["hostname router1"]
+    )
     intended_config: str = Field(
         description="The configuration the device should have", examples=["hostname router1-new"]
     )
@@ -87,8 +89,9 @@ class BatchRemediationRequest(BaseModel):
         description="Accept an empty intended config (which removes everything) instead of failing the device",
     )
     options: RemediationOptions = Field(
-        default=RemediationOptions(), description="Applied to every device of the job; the defaults give the plain "
-        "remediation and rollback"
+        default=RemediationOptions(),
+        description="Applied to every device of the job; the defaults give the plain "
+        "remediation and rollback",
     )
 
     @field_validator("device_configs")
@@ -121,9 +124,13 @@ class DeviceSuccess(BaseModel):
 
     device_id: str
     status: Literal["success"] = "success"
-    remediation: str | None = Field(default=None, description="Commands that take the device to its intended config")
+    remediation: str | None = Field(
+        default=None, description="Commands that take the device to its intended config"
+    )
     rollback: str | None = Field(default=None, description="Commands that undo the remediation")
-    diff: str | None = Field(default=None, description="Unified diff running -> intended (options.outputs 'diff')")
+    diff: str | None = Field(
+        default=None, description="Unified diff running -> intended (options.outputs 'diff')"
+    )
     future: str | None = Field(default=None, description="Predicted config after remediation ('future')")
 
     @model_serializer(mode="wrap")
@@ -158,7 +165,8 @@ class JobResultsResponse(BaseModel):
     results: list[DeviceResult]
     summary: JobSummary
     next_token: str | None = Field(
-        default=None, description="Set while more results remain: pass it back as ?next_token= for the next page"
+        default=None,
+        description="Set while more results remain: pass it back as ?next_token= for the next page",
     )
 
 
@@ -178,7 +186,9 @@ class ErrorResponse(BaseModel):
     error: str
     message: str
     details: list[ErrorDetail] = []
-    job_id: str | None = Field(default=None, description="The job concerned, when one was recorded (503 only)")
+    job_id: str | None = Field(
+        default=None, description="The job concerned, when one was recorded (503 only)"
+    )
 
 
 class SingleDeviceRequest(DeviceConfig):
@@ -225,7 +235,9 @@ class FleetReportResponse(BaseModel):
     job_id: str
     status: JobStatus
     total_devices: int
-    devices_with_changes: int = Field(description="Successful devices with a non-empty remediation: the report's base")
+    devices_with_changes: int = Field(
+        description="Successful devices with a non-empty remediation: the report's base"
+    )
     devices_without_changes: int = Field(description="Successful devices already in their intended state")
     failed_devices: int
     devices_without_remediation: int = Field(

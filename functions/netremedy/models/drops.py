@@ -30,15 +30,22 @@ class DroppedDevice(BaseModel):
                 raise ValueError(f"give exactly one of {name} and {name}_key")
         return self
 
-    def keys(self) -> list[str]:
+    def config_keys(self) -> list[str]:
         return [key for key in (self.running_config_key, self.intended_config_key) if key is not None]
 
     def resolve(self, texts: dict[str, str]) -> DeviceConfig:
         """The device with every config inline (``texts`` maps S3 keys to their text); validated as a POST."""
-        running = self.running_config if self.running_config is not None else texts[self.running_config_key or ""]
-        intended = self.intended_config if self.intended_config is not None else texts[self.intended_config_key or ""]
-        return DeviceConfig(device_id=self.device_id, platform=self.platform, running_config=running,
-                            intended_config=intended)
+        running = (
+            self.running_config if self.running_config is not None else texts[self.running_config_key or ""]
+        )
+        intended = (
+            self.intended_config
+            if self.intended_config is not None
+            else texts[self.intended_config_key or ""]
+        )
+        return DeviceConfig(
+            device_id=self.device_id, platform=self.platform, running_config=running, intended_config=intended
+        )
 
 
 class DropManifest(BaseModel):

@@ -50,5 +50,7 @@ class DeviceMessage(BaseModel):
         # packets; read them too, so that messages queued before an upgrade are still processed.
         if isinstance(data, dict) and "device_id" in data and "devices" not in data:
             data = dict(data)
-            data["devices"] = [{key: data.pop(key) for key in ("device_id", "payload", "payload_key") if key in data}]
+            data["devices"] = [
+                {key: data.pop(key) for key in ("device_id", "payload", "payload_key") if key in data}
+            ]
         return data

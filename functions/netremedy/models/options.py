@@ -42,8 +42,10 @@ class MatchRule(BaseModel):
 
     @model_validator(mode="after")
     def _not_empty(self) -> "MatchRule":
-        if all(value is None for value in (self.equals, self.startswith, self.endswith, self.contains,
-                                           self.re_search)):
+        if all(
+            value is None
+            for value in (self.equals, self.startswith, self.endswith, self.contains, self.re_search)
+        ):
             raise ValueError("set at least one of equals, startswith, endswith, contains, re_search")
         return self
 
@@ -64,7 +66,8 @@ class RemediationOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     tag_rules: list[TagRule] = Field(
-        default=[], max_length=MAX_TAG_RULES,
+        default=[],
+        max_length=MAX_TAG_RULES,
         description="hier_config TagRules applied to each remediation, e.g. "
         '[{"match_rules": [{"startswith": "ip access-list"}], "apply_tags": ["acl"]}]',
     )
@@ -75,10 +78,13 @@ class RemediationOptions(BaseModel):
         default=[], max_length=32, description="Drop remediation lines carrying one of these tags"
     )
     sectional_exiting: bool = Field(
-        default=False, description="Close sections with the platform's exit commands (e.g. 'exit-address-family')"
+        default=False,
+        description="Close sections with the platform's exit commands (e.g. 'exit-address-family')",
     )
     outputs: list[Output] = Field(
-        default=list(DEFAULT_OUTPUTS), min_length=1, max_length=4,
+        default=list(DEFAULT_OUTPUTS),
+        min_length=1,
+        max_length=4,
         description="What each device result holds: 'remediation', 'rollback', 'diff' (hier_config's unified "
         "diff, running -> intended) and 'future' (the configuration predicted after the remediation)",
     )
@@ -99,8 +105,10 @@ class RemediationOptions(BaseModel):
                 # A tag no rule applies would silently filter everything (include) or nothing (exclude).
                 raise ValueError(f"{field}: {', '.join(map(repr, unknown))} is applied by no tag_rules entry")
         if self.sectional_exiting and (self.include_tags or self.exclude_tags):
-            raise ValueError("sectional_exiting cannot be combined with include_tags/exclude_tags: hier_config's "
-                             "tag-filtered remediation has no sectional exits")
+            raise ValueError(
+                "sectional_exiting cannot be combined with include_tags/exclude_tags: hier_config's "
+                "tag-filtered remediation has no sectional exits"
+            )
         return self
 
     @property
