@@ -12,8 +12,9 @@ from pathlib import Path
 from types import FrameType
 
 from netremedy_local import metering
+from netremedy_local.api_gateway import ApiFront
 from netremedy_local.emulator import MotoServer, PortInUseError, ensure_port_free
-from netremedy_local.http_front import ApiFront, make_server
+from netremedy_local.http_front import make_server
 from netremedy_local.pollers import PollerConfig, PollerPool
 from netremedy_local.provision import function_environment, provision
 from netremedy_local.runtime import load_handler
