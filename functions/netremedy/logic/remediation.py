@@ -4,6 +4,7 @@ With ``logic.fleet_report``, the only modules that import hier_config: the API h
 remediation never load it, which keeps their cold start small.
 """
 
+import ast
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.metadata import version
@@ -17,9 +18,11 @@ from hier_config import (
     get_hconfig,
     get_hconfig_driver,
 )
+from hier_config.exceptions import DuplicateChildError
 from hier_config.platforms.driver_base import HConfigDriverBase
 
 from netremedy.logic.config_checks import ConfigRejectedError, check_device_configs
+from netremedy.logic.error_text import bounded_error, exception_summary, quoted_excerpt
 from netremedy.models.api import PlatformInfo
 from netremedy.models.options import RemediationOptions
 from netremedy.models.platforms import PLATFORM_NAMES
@@ -41,7 +44,12 @@ class RemediationText:
 
 
 class RemediationError(Exception):
-    """hier_config could not process the device; the message is meant for the engineer who sent it."""
+    """hier_config could not process the device; the message is meant for the engineer who sent it.
+
+    The message is bounded (``error_text.bounded_error``): it becomes the device's stored ``error``."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(bounded_error(message))
 
 
 _PLATFORMS_BY_NAME = {platform.name.lower(): platform for platform in Platform}
@@ -61,15 +69,55 @@ _PARSE_HINTS = {
 }
 
 
+# hier_config's DuplicateChildError message: this prefix, then the repr of the section's path as a tuple.
+_DUPLICATE_PREFIX = "Found a duplicate section: "
+
+
+def _duplicate_path(exc: DuplicateChildError) -> tuple[str, ...] | None:
+    message = str(exc)
+    if not message.startswith(_DUPLICATE_PREFIX):
+        return None
+    try:
+        path = ast.literal_eval(message[len(_DUPLICATE_PREFIX) :])
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return None
+    if isinstance(path, tuple) and path and all(isinstance(line, str) for line in path):
+        return path
+    return None
+
+
+def _line_number(text: str, line: str) -> int | None:
+    """Where the duplicate is, when that is certain: the line (whitespace collapsed, as hier_config does)
+    appears exactly twice, so the second one is where hier_config stopped."""
+    numbers = [
+        number for number, raw in enumerate(text.splitlines(), start=1) if " ".join(raw.split()) == line
+    ]
+    return numbers[1] if len(numbers) == 2 else None
+
+
+def _describe(exc: Exception, text: str | None = None) -> str:
+    """The exception for an error message, with no config line quoted in full (they can be any length).
+    ``text`` is the configuration being parsed, to locate a duplicate line in it."""
+    if isinstance(exc, DuplicateChildError) and (path := _duplicate_path(exc)) is not None:
+        *sections, line = path
+        number = _line_number(text, line) if text is not None else None
+        where = f" at line {number}" if number is not None else ""
+        scope = (
+            "in section " + " > ".join(quoted_excerpt(section) for section in sections)
+            if sections
+            else "at the top level"
+        )
+        return f"{exc.__class__.__name__}{where}: the line {quoted_excerpt(line)} appears twice {scope}"
+    return exception_summary(exc)
+
+
 def _parse(platform: Platform, field: str, text: str) -> HConfig:
     try:
         return get_hconfig(platform, text)
     except Exception as exc:  # hier_config raises a variety of errors for text it cannot structure
-        detail = str(exc) or exc.__class__.__name__
         hint = _PARSE_HINTS.get(exc.__class__.__name__, "check that the platform matches the configuration")
         raise RemediationError(
-            f"{field} could not be parsed as {platform.name.lower()} "
-            f"({exc.__class__.__name__}: {detail}); {hint}"
+            f"{field} could not be parsed as {platform.name.lower()} ({_describe(exc, text)}); {hint}"
         ) from exc
 
 
@@ -124,8 +172,8 @@ def _outputs(
             future = _as_text(workflow.running_config.future(applied))
         except Exception as exc:  # hier_config marks future() experimental; it fails on some configs
             raise RemediationError(
-                f"hier_config could not predict the configuration after remediation ({exc.__class__.__name__}: "
-                f"{exc}); leave 'future' out of options.outputs to get the other outputs for this device"
+                f"hier_config could not predict the configuration after remediation ({_describe(exc)}); "
+                "leave 'future' out of options.outputs to get the other outputs for this device"
             ) from exc
     return RemediationText(
         remediation=remediation if "remediation" in wanted else None,
@@ -170,9 +218,7 @@ def compute_remediation(
     except RemediationError:
         raise
     except Exception as exc:
-        raise RemediationError(
-            f"hier_config could not compute the remediation ({exc.__class__.__name__}: {exc})"
-        ) from exc
+        raise RemediationError(f"hier_config could not compute the remediation ({_describe(exc)})") from exc
 
 
 def _rule_count(driver: HConfigDriverBase) -> int:
