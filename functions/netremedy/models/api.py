@@ -8,6 +8,7 @@ from pydantic import (
     ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
+    StrictBool,
     StringConstraints,
     field_validator,
     model_serializer,
@@ -84,7 +85,7 @@ class BatchRemediationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     device_configs: list[DeviceConfig] = Field(min_length=1, max_length=MAX_DEVICES_PER_JOB)
-    allow_empty_intended: bool = Field(
+    allow_empty_intended: StrictBool = Field(
         default=False,
         description="Accept an empty intended config (which removes everything) instead of failing the device",
     )
@@ -194,7 +195,7 @@ class ErrorResponse(BaseModel):
 class SingleDeviceRequest(DeviceConfig):
     """Body of ``POST /api/v1/remediation``: one ``device_configs`` entry plus the job-level fields."""
 
-    allow_empty_intended: bool = Field(
+    allow_empty_intended: StrictBool = Field(
         default=False,
         description="Accept an empty intended config (which removes everything) instead of failing the device",
     )

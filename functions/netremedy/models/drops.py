@@ -1,6 +1,6 @@
 """The manifest of an S3 config drop: the POST body, where each config may instead name an S3 object."""
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from netremedy.models.api import DeviceConfig, DeviceId, require_unique_device_ids
 from netremedy.models.options import RemediationOptions
@@ -52,7 +52,7 @@ class DropManifest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     device_configs: list[DroppedDevice] = Field(min_length=1, max_length=MAX_DEVICES_PER_DROP)
-    allow_empty_intended: bool = False
+    allow_empty_intended: StrictBool = False
     options: RemediationOptions = RemediationOptions()
 
     @field_validator("device_configs")

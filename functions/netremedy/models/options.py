@@ -8,7 +8,15 @@ keeps hier_config out of the API handlers.
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 Output = Literal["remediation", "rollback", "diff", "future"]
 DEFAULT_OUTPUTS: tuple[Output, ...] = ("remediation", "rollback")
@@ -77,7 +85,7 @@ class RemediationOptions(BaseModel):
     exclude_tags: list[Tag] = Field(
         default=[], max_length=32, description="Drop remediation lines carrying one of these tags"
     )
-    sectional_exiting: bool = Field(
+    sectional_exiting: StrictBool = Field(
         default=False,
         description="Close sections with the platform's exit commands (e.g. 'exit-address-family')",
     )
