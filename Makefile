@@ -14,8 +14,10 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 # samlocal (LocalStack's wrapper around the SAM CLI) imports the SAM CLI, so both live together.
 SAMLOCAL_VENV := .venv-samlocal
 SAMLOCAL_STAMP := $(SAMLOCAL_VENV)/.installed
-# The template's Lambda runtime: sam build and the bytecode it ships need this Python.
-RUNTIME_PYTHON ?= python3.12
+# make build: the interpreter that compiles the package's bytecode (default: the template's runtime,
+# python3.12), and arm64 or x86_64 instead of the template's architecture.
+RUNTIME_PYTHON ?=
+ARCHITECTURE ?=
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 # `make e2e` targets this deployed stack; unset, the suite starts the embedded local stack itself.
@@ -78,13 +80,15 @@ bench-fleet: $(STAMP) ## Fleet benchmark on the local stack: 10,000-device POST,
 bench-engines: $(STAMP) ## hier_config 3.7.1 vs 4.x on every corpus pair -> bench/results/hc4_compare.json
 	$(PY) bench/hc4_compare.py
 
-# Lambda's code directory is read-only, so without .pyc files every cold start compiles the sources again;
-# unchecked-hash keeps them valid whatever timestamps the deployment zip gives the sources.
-build: $(SAM_STAMP) ## Build the Lambda package with SAM (sam build), with compiled bytecode
-	$(SAM) build --template template.yaml
-	$(RUNTIME_PYTHON) -m compileall -q -j 0 --invalidation-mode unchecked-hash .aws-sam/build
+# pip installs the runtime's wheels for the architecture (AWS's way of building on another OS), so unlike
+# sam build no python3.12 is needed; the output has sam build's layout, which sam deploy reads. Lambda's code
+# directory is read-only, so without .pyc files every cold start compiles the sources again: the bytecode
+# needs the runtime's interpreter, and the build says so in one line when there is none.
+build: $(STAMP) ## Lambda package for the template's runtime and architecture in .aws-sam/build (ARCHITECTURE=x86_64)
+	$(PY) infra/build_lambda_package.py $(if $(RUNTIME_PYTHON),--runtime-python '$(RUNTIME_PYTHON)') \
+		$(if $(ARCHITECTURE),--architecture '$(ARCHITECTURE)')
 
-deploy: build ## Deploy to AWS (sam deploy --guided asks for stack name, region and parameters)
+deploy: build $(SAM_STAMP) ## Deploy to AWS (sam deploy --guided asks for stack name, region and parameters)
 	$(SAM) deploy --guided
 
 localstack-deploy: $(SAMLOCAL_STAMP) ## Build and deploy template.yaml into a running LocalStack (samlocal); prints the API URL
