@@ -30,18 +30,26 @@ class MotoServer:
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30.0) -> None:
-        log = self._log_path.open("ab")
-        self._process = subprocess.Popen(self._command, stdout=log, stderr=subprocess.STDOUT)
+        with self._log_path.open("ab") as log:
+            self._process = subprocess.Popen(self._command, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise RuntimeError(f"the AWS emulator exited at start; see {self._log_path}")
+                raise RuntimeError(f"the AWS emulator exited at start ({self._log_path}):\n{self.log_tail()}")
             try:
                 with urllib.request.urlopen(f"{self.endpoint}/moto-api/data.json", timeout=1):
                     return
             except OSError:
                 time.sleep(0.1)
-        raise RuntimeError(f"the AWS emulator did not answer within {timeout:.0f}s; see {self._log_path}")
+        raise RuntimeError(
+            f"the AWS emulator did not answer within {timeout:.0f}s ({self._log_path}):\n{self.log_tail()}"
+        )
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self._log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
 
     def alive(self) -> bool:
         return self._process is not None and self._process.poll() is None

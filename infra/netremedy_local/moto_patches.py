@@ -1,0 +1,604 @@
+"""Every change the local AWS emulator makes to moto, in one registry, checked against the moto it runs on.
+
+Each ``Patch`` names the moto attribute it replaces, the replacement, the sha256 of the source it expects to
+replace, the behaviour it fixes and what moto upstream has done about it. ``apply()`` checks every
+fingerprint first and refuses to start (naming the patch and the installed moto version) when moto's code
+is not what a patch was written against: patches on moto internals must not silently go stale.
+
+Only the emulator process (``python -m netremedy_local.emulator_server``) applies them; tests and the
+service never patch moto. ``python -m netremedy_local.moto_patches`` prints the fingerprints the installed
+moto has, for re-checking the patches after an upgrade.
+"""
+
+import copy
+import functools
+import hashlib
+import importlib.metadata
+import inspect
+import json
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from moto.core.utils import camelcase_to_underscores
+from moto.dynamodb import models as dynamodb_models
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import LimitedSizeDict
+from moto.dynamodb.models.table import Table
+from moto.dynamodb.responses import DynamoResult
+from moto.events.models import EventsBackend
+from moto.sqs import models as sqs_models
+from moto.sqs.exceptions import ReceiptHandleIsInvalid
+from moto.sqs.models import Queue, SQSBackend
+
+from netremedy_local import aws_limits
+
+MOTO_VERSION = "5.2.5"  # the version every fingerprint below was taken from (pinned in pyproject.toml)
+
+
+@dataclass(frozen=True)
+class Patch:
+    name: str
+    owner: type | ModuleType  # the class or module whose attribute is replaced
+    attribute: str
+    # Called with moto's original attribute, returns what replaces it.
+    replacement: Callable[[Any], Any]
+    fingerprint: str  # sha256 of the source of the code replaced (or relied on), as moto 5.2.5 has it
+    fixes: str
+    upstream: str
+
+
+class PatchMismatchError(RuntimeError):
+    pass
+
+
+def _source(target: Any) -> str:
+    if isinstance(target, property):
+        target = target.fget
+    return inspect.getsource(target)
+
+
+def fingerprint(target: Any) -> str:
+    try:
+        return hashlib.sha256(_source(target).encode()).hexdigest()
+    except (OSError, TypeError):  # no source to read: certainly not the code a patch expects
+        return "no source"
+
+
+def _checked_source(patch: Patch) -> Any:
+    """What a patch's fingerprint covers: the attribute it replaces, except for a module attribute that is
+    another module (``copy`` inside moto's DynamoDB models), where it is the code that uses it."""
+    original = inspect.getattr_static(patch.owner, patch.attribute)
+    return patch.owner if isinstance(original, ModuleType) else original
+
+
+# --- SQS ----------------------------------------------------------------------------------------------------
+
+
+def _clock_without_datetimes(original: Callable[..., float]) -> Callable[..., float]:
+    scale = 1000.0 if original.__name__.endswith("millis") else 1.0
+
+    @functools.wraps(original)
+    def now(dt: Any = None) -> float:
+        return time.time() * scale if dt is None else float(original(dt))
+
+    return now
+
+
+class _VisibleMessages:
+    """Stands in for moto's ``Queue.messages`` list (visible, not delayed): iterated lazily, in queue order."""
+
+    def __init__(self, queue: Any) -> None:
+        self._queue = queue
+
+    def __iter__(self) -> Any:
+        now = time.time() * 1000.0
+        for message in list(self._queue._messages):  # a C-level copy: the list may change while we yield
+            if now > message.visible_at and not now < message.delayed_until:
+                yield message
+
+    def __bool__(self) -> bool:
+        return next(iter(self), None) is not None
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def _lazy_visible_messages(original: property) -> property:
+    return property(_VisibleMessages)
+
+
+_COUNT_ATTRIBUTES = {
+    "ApproximateNumberOfMessages",
+    "ApproximateNumberOfMessagesDelayed",
+    "ApproximateNumberOfMessagesNotVisible",
+}
+
+
+class _LazyCountAttributes(dict[str, Any]):
+    """moto's queue attributes, with the three message counts computed (in one pass) on first read."""
+
+    def __init__(self, queue: Any, values: dict[str, Any]) -> None:
+        super().__init__(values)
+        self._queue = queue
+        self._counted = False
+
+    def _count(self) -> None:
+        if self._counted:
+            return
+        self._counted = True
+        now = time.time() * 1000.0
+        visible = delayed = in_flight = 0
+        for message in list(self._queue._messages):
+            if now < message.delayed_until:
+                delayed += 1
+            if not now > message.visible_at:
+                in_flight += 1
+            elif not now < message.delayed_until:
+                visible += 1
+        dict.update(
+            self,
+            {
+                "ApproximateNumberOfMessages": visible,
+                "ApproximateNumberOfMessagesDelayed": delayed,
+                "ApproximateNumberOfMessagesNotVisible": in_flight,
+            },
+        )
+
+    def __getitem__(self, key: str) -> Any:
+        if key in _COUNT_ATTRIBUTES:
+            self._count()
+        return dict.__getitem__(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key in _COUNT_ATTRIBUTES:
+            self._count()
+        return dict.get(self, key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in _COUNT_ATTRIBUTES or dict.__contains__(self, key)
+
+    def __iter__(self) -> Any:
+        self._count()
+        return dict.__iter__(self)
+
+    def __len__(self) -> int:
+        self._count()
+        return dict.__len__(self)
+
+    def keys(self) -> Any:
+        self._count()
+        return dict.keys(self)
+
+    def items(self) -> Any:
+        self._count()
+        return dict.items(self)
+
+    def values(self) -> Any:
+        self._count()
+        return dict.values(self)
+
+
+def _attributes_counted_on_demand(queue: Any) -> dict[str, Any]:
+    """moto's ``Queue.attributes`` (same keys and values) with the counts left to be computed on demand."""
+    result: dict[str, Any] = {}
+    names = [name for name in queue.BASE_ATTRIBUTES if name not in _COUNT_ATTRIBUTES]
+    if queue.fifo_queue:
+        names += queue.FIFO_ATTRIBUTES
+    if queue.kms_master_key_id:
+        names += queue.KMS_ATTRIBUTES
+    for name in names:
+        result[name] = getattr(queue, camelcase_to_underscores(name))
+    if queue.policy:
+        result["Policy"] = queue.policy
+    if queue.redrive_policy:
+        result["RedrivePolicy"] = json.dumps(queue.redrive_policy)
+    for key, value in result.items():
+        if isinstance(value, bool):
+            result[key] = str(value).lower()
+    return _LazyCountAttributes(queue, result)
+
+
+def _lazy_count_attributes(original: property) -> property:
+    return property(_attributes_counted_on_demand)
+
+
+def _delete_stops_at_its_message(original: Callable[..., None]) -> Callable[..., None]:
+    def delete_message(self: Any, receipt_handle: str) -> None:
+        if receipt_handle in self.deleted_messages:  # already deleted: SQS accepts a repeated delete
+            return
+        for index, message in enumerate(self._messages):
+            if message.had_receipt_handle(receipt_handle):
+                del self._messages[index]
+                self.pending_messages.discard(message)
+                self.deleted_messages.update(message.all_receipt_handles)
+                return
+        raise ReceiptHandleIsInvalid()
+
+    return delete_message
+
+
+# --- DynamoDB ---------------------------------------------------------------------------------------------
+
+
+class _CopyWithoutTables:
+    """Stands in for the ``copy`` module inside moto's DynamoDB models: tables are not copied whole."""
+
+    @staticmethod
+    def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
+        if isinstance(value, Table):
+            return value
+        return copy.deepcopy(value, memo)
+
+    copy = staticmethod(copy.copy)
+
+
+def _copy_without_tables(original: ModuleType) -> type:
+    return _CopyWithoutTables
+
+
+def _target_key(backend: DynamoDBBackend, operation: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    table_name = operation.get("TableName")
+    if not table_name or table_name not in backend.tables:
+        return None
+    if "Key" in operation:
+        return table_name, operation["Key"]
+    table = backend.get_table(table_name)
+    item = operation.get("Item", {})
+    key = {table.hash_key_attr: item.get(table.hash_key_attr)}
+    if table.range_key_attr is not None:
+        key[table.range_key_attr] = item.get(table.range_key_attr)
+    if any(value is None for value in key.values()):
+        return None
+    return table_name, key
+
+
+def _transact_with_item_snapshots(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> Any:
+        snapshots = []
+        for entry in transact_items:
+            target = _target_key(self, next(iter(entry.values())))
+            if target is not None:
+                current = self.get_item(*target)
+                snapshots.append(
+                    (*target, copy.deepcopy(current.to_json()["Attributes"]) if current else None)
+                )
+        try:
+            return original(self, transact_items)
+        except Exception:
+            for table_name, key, attributes in reversed(snapshots):
+                if attributes is None:
+                    if self.get_item(table_name, key) is not None:
+                        self.delete_item(table_name, key)
+                else:
+                    self.put_item(table_name, attributes)
+            raise
+
+    return transact_write_items
+
+
+# Reads whose answers are items in DynamoDB's wire JSON already (moto's dynamo_to_dict), with no dates or
+# bytes for the generic serializer to convert.
+_ITEM_READS = frozenset({"GetItem", "Query", "Scan", "BatchGetItem"})
+
+
+def _items_as_json(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def execute_result(self: Any, context: Any) -> Any:
+        if isinstance(self.result, dict) and context.operation_model.name in _ITEM_READS:
+            return 200, {"Content-Type": "application/x-amz-json-1.0"}, json.dumps(self.result)
+        return original(self, context)
+
+    return execute_result
+
+
+def _query_one_partition(original: Callable[..., Any]) -> Callable[..., Any]:
+    signature = inspect.signature(original)
+
+    @functools.wraps(original)
+    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
+        arguments = signature.bind(self, *args, **kwargs).arguments
+        hash_key = arguments["hash_key"]
+        if arguments.get("index_name") or hash_key is None or not self.range_key_attr:
+            return original(self, *args, **kwargs)
+        partition = list(self.items[hash_key].values()) if hash_key in self.items else []
+        # An instance attribute shadows the method for this call only; queries run under the backend's lock.
+        self.all_items = lambda: partition
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            del self.all_items
+
+    return query
+
+
+_LOCK = threading.RLock()
+
+
+def _serialised(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def locked(*args: Any, **kwargs: Any) -> Any:
+        with _LOCK:
+            return original(*args, **kwargs)
+
+    return locked
+
+
+# --- the registry -----------------------------------------------------------------------------------------
+
+_NOT_UPSTREAM = "Not found upstream: moto 5.2.5 still has this code; no moto issue or pull request found."
+_SQS_CLOCK = (
+    "moto reads the clock through datetime objects (two per visibility check of every message), so a "
+    "receive on a queue of thousands of messages spent most of its time building datetimes. time.time() "
+    "gives the same values."
+)
+_LOCKED = (
+    "moto's server answers each request on its own thread and its DynamoDB backend takes no lock, so "
+    "concurrent writes interleave (a transaction's copy of a table fails with 'dictionary changed size "
+    "during iteration'). One lock serialises DynamoDB operations: the isolation DynamoDB itself gives."
+)
+_LOCKED_UPSTREAM = (
+    "Not fixed: moto issue #372 (thread-safety issues, 2015) was closed without a lock; moto 5.2.5's "
+    "DynamoDB backend still has none."
+)
+
+_PERFORMANCE = (
+    Patch(
+        "sqs-clock-seconds",
+        sqs_models,
+        "unix_time",
+        _clock_without_datetimes,
+        "f0576ec9e5f586e54a3646c4bee8f05589aed07b2aecf0e1943ffcd2585c3960",
+        _SQS_CLOCK,
+        _NOT_UPSTREAM,
+    ),
+    Patch(
+        "sqs-clock-millis",
+        sqs_models,
+        "unix_time_millis",
+        _clock_without_datetimes,
+        "7a37e1337d02962edf1a7396cbc8f3872997b0d7cbb22d50e53876019c11dbad",
+        _SQS_CLOCK,
+        _NOT_UPSTREAM,
+    ),
+    Patch(
+        "sqs-lazy-visible-messages",
+        Queue,
+        "messages",
+        _lazy_visible_messages,
+        "03a531dbcbcf9aee2e61c7254c08946a499f5c57f2447a8f2e534aa85b067dea",
+        "A receive built the list of every visible message before taking the first ten, so its cost grew "
+        "with the queue's depth. Visible messages are now walked lazily, in the same order, and the walk "
+        "stops once the batch is full.",
+        "Not fixed: moto 5.2.5 builds the whole list and says so in a comment ('This can become very "
+        "inefficient if a large number of messages are in-flight'); no issue or pull request found.",
+    ),
+    Patch(
+        "sqs-lazy-count-attributes",
+        Queue,
+        "attributes",
+        _lazy_count_attributes,
+        "40cb990b121628d535cecbcd0e0d333984024633b70a097489ae8611e1a59338",
+        "Every send reads the queue's attributes (for one FIFO setting), and building them counted every "
+        "message three times. The same keys and values are built, with the three message counts computed "
+        "in one pass only when a caller reads a count.",
+        _NOT_UPSTREAM,
+    ),
+    Patch(
+        "sqs-delete-stops-at-message",
+        Queue,
+        "delete_message",
+        _delete_stops_at_its_message,
+        "fa6fd5b9bd2cafb4aaacd79da7fc656e513e1513197c2939ff002f9ebfd4be46",
+        "A delete scanned the queue twice and rebuilt the whole message list. It now stops at its message "
+        "(usually near the front); a repeated delete is still accepted and an unknown handle refused.",
+        _NOT_UPSTREAM,
+    ),
+    Patch(
+        "dynamodb-transaction-no-table-copy",
+        dynamodb_models,
+        "copy",
+        _copy_without_tables,
+        "deee8b9c59bc8a4be642e9968c1673b6e4be57b989f8fd6777dd29786864ca86",
+        "A transaction deep-copied every table it touches, so each transaction cost time in proportion to "
+        "everything stored. Inside moto's DynamoDB models, deepcopy now returns tables as they are (every "
+        "other value is still copied); the item snapshots below take the copy's place. The fingerprint "
+        "covers the whole models module, where moto uses this copy.",
+        "Not fixed: moto pull request #9670 (in 5.2.5) made copying an item faster, but "
+        "transact_write_items still deep-copies each table; no issue about it found.",
+    ),
+    Patch(
+        "dynamodb-transaction-item-snapshots",
+        DynamoDBBackend,
+        "transact_write_items",
+        _transact_with_item_snapshots,
+        "81db2cb7d94e39c90b3a2077e1f4bb41a449c558ef9b1b1e2910fdaa39978ad4",
+        "A failed transaction restored its copies of whole tables, throwing away writes other requests "
+        "made meanwhile. It now snapshots only the items it targets and restores those: all or nothing, "
+        "per item, as DynamoDB does.",
+        _NOT_UPSTREAM,
+    ),
+    Patch(
+        "dynamodb-item-reads-as-json",
+        DynamoResult,
+        "execute_result",
+        _items_as_json,
+        "6333faa349b58671258985778d2aaf02d31e0617aae380442e4c683c36ab248d",
+        "moto ran every answer through a generic, shape-driven serializer that walks each attribute of "
+        "each item: about 3 s per 1,000 result items, most of a results page's time. Item reads "
+        "(GetItem, Query, Scan, BatchGetItem) are already DynamoDB's wire JSON and are sent as they are.",
+        _NOT_UPSTREAM,
+    ),
+    Patch(
+        "dynamodb-query-one-partition",
+        Table,
+        "query",
+        _query_one_partition,
+        "002b4d00be6df07cf37f6cbe0132e5eb89455ae12a8e79b23db3fb492450f21e",
+        "A query on the table's own key scanned and sorted every item of the table to find one partition, "
+        "so paging through a job's results cost O(table) per page. It now looks at its partition only; "
+        "sorting, start key, limits and filters stay moto's. Arguments are bound by name with "
+        "inspect.signature.",
+        "Not fixed: moto 5.2.5's Table.query still walks all_items(); moto pull request #7795 changed its "
+        "sorting only.",
+    ),
+)
+
+_LIMITS = (
+    Patch(
+        "dynamodb-item-size-measured-per-operation",
+        LimitedSizeDict,
+        "__setitem__",
+        aws_limits.no_incremental_size_check,
+        "d979580fdbe14f79f3216564e1385c4b3485db82bc88193326c467a037331e81",
+        "moto refused an attribute once its own estimate of the item passed 405,000 bytes (numbers counted "
+        "as their text), and only for top-level attributes. The size check moves to the operations below, "
+        "with DynamoDB's measure and its limit of exactly 409,600 bytes.",
+        "Not AWS's figure upstream: moto issue #1874 introduced the 405,000-byte estimate; the 409,600-byte "
+        "limit and the number sizes are as measured against DynamoDB by the nubo-db/dynamodb-conformance "
+        "project.",
+    ),
+    Patch(
+        "dynamodb-put-item-size",
+        DynamoDBBackend,
+        "put_item",
+        aws_limits.put_item_within_limit,
+        "f5d9a5042c77b89e5f4c88b5884f7966b9dccd95b8b04090ee9e07afc5eea675",
+        "PutItem (and every put of BatchWriteItem and TransactWriteItems) of an item over 400 KB is "
+        "refused with ValidationException 'Item size has exceeded the maximum allowed size'.",
+        "Partly: moto enforces an estimate (see dynamodb-item-size-measured-per-operation).",
+    ),
+    Patch(
+        "dynamodb-update-item-size",
+        DynamoDBBackend,
+        "update_item",
+        aws_limits.update_item_within_limit,
+        "218984588dd689a5de81678ce11e6a40d05c91e7b6c21b44c4ed4122fe74aa9f",
+        "UpdateItem whose resulting item is over 400 KB is refused with ValidationException 'Item size to "
+        "update has exceeded the maximum allowed size' and changes nothing; inside TransactWriteItems it "
+        "cancels the transaction with a ValidationError reason, as DynamoDB does. Any failed update now "
+        "leaves the item as it was (moto updated in place, attribute by attribute).",
+        "Not upstream: moto raised the error mid-update and, in a transaction, failed the request instead "
+        "of cancelling it.",
+    ),
+    Patch(
+        "dynamodb-transaction-size",
+        DynamoDBBackend,
+        "transact_write_items",
+        aws_limits.transaction_within_limits,
+        "81db2cb7d94e39c90b3a2077e1f4bb41a449c558ef9b1b1e2910fdaa39978ad4",
+        "TransactWriteItems over 4 MB in total is refused (ValidationException 'Transaction request cannot "
+        "be larger than 4 MB'), and a Put over 400 KB is refused before the transaction starts. More than "
+        "100 entries is moto's own check (TooManyTransactionsException, ValidationException).",
+        "Not upstream: moto pull request #2879, which added transactions, lists the 4 MB limit as not "
+        "implemented; the 100-entry limit followed issue #4755.",
+    ),
+    Patch(
+        "sqs-message-size",
+        SQSBackend,
+        "send_message",
+        aws_limits.send_message_within_limit,
+        "bf161af09a9e6b860e3dd5d8f58ccc802623caa86883fab9b2ffb333f8f70330",
+        "SendMessage (and each SendMessageBatch entry) over 256 KiB, counting the body and its attributes "
+        "in bytes, is refused with InvalidParameterValue. moto counted the body's characters only, against "
+        "1 MiB.",
+        "moto pull request #9682 (January 2026) follows AWS's August 2025 raise to 1 MiB; this service is "
+        "built for 256 KiB, so the emulator keeps that bound. moto still counts characters, not bytes.",
+    ),
+    Patch(
+        "sqs-batch-size",
+        SQSBackend,
+        "send_message_batch",
+        aws_limits.send_message_batch_within_limit,
+        "0707ad219481c867546327a5e0f42421187e1706202c68f9d8e87be597d3417a",
+        "SendMessageBatch over 256 KiB in total (bodies and attributes, in bytes) is refused with "
+        "BatchRequestTooLong. moto counted characters against 1 MiB.",
+        "As for sqs-message-size.",
+    ),
+    Patch(
+        "events-entry-size",
+        EventsBackend,
+        "put_events",
+        aws_limits.put_events_within_limit,
+        "c56f6ac1f932c70d3dbe82d2e85d4a6de2bdc2368dda47d755d3548481e46783",
+        "PutEvents whose entries (Time 14 bytes, Source, DetailType, Detail, Resources) are over 256 KB is "
+        "refused with ValidationException 'Total size of the entries in the request is over the limit.'",
+        "Not found upstream: moto 5.2.5 checks only the number of entries.",
+    ),
+)
+
+# Outermost, so that everything above runs under the lock.
+_SERIALISED = (
+    ("put_item", "f5d9a5042c77b89e5f4c88b5884f7966b9dccd95b8b04090ee9e07afc5eea675"),
+    ("update_item", "218984588dd689a5de81678ce11e6a40d05c91e7b6c21b44c4ed4122fe74aa9f"),
+    ("delete_item", "083a4bb1af18f6fd2feef40195a4c9c803da66cb2cacd14f87916c6e76930ea5"),
+    ("get_item", "290b95c46b38bc5ac8079668e9c449bba9b6b26f4a2872d80ca262115023e189"),
+    ("query", "b8f2b308cd13edb48bb59ab0321ec3f935605629acb1d1ed634ba9f2bbcb107e"),
+    ("scan", "9b5227800f9a320c0ef714bc5105e1504f47773be265847590e965a878f2e108"),
+    ("transact_write_items", "81db2cb7d94e39c90b3a2077e1f4bb41a449c558ef9b1b1e2910fdaa39978ad4"),
+    ("transact_get_items", "bb2874a6c2ccecb20dcbafa22077254585c0ddef0095f97e91f6b1310365639d"),
+    ("batch_get_item", "bf0438d0af99d65c032cb6bb653e494cf7237622188bbe3618fb1211b788bd5d"),
+)
+_LOCKS = tuple(
+    Patch(
+        f"dynamodb-lock-{method.replace('_', '-')}",
+        DynamoDBBackend,
+        method,
+        _serialised,
+        expected,
+        _LOCKED,
+        _LOCKED_UPSTREAM,
+    )
+    for method, expected in _SERIALISED
+)
+
+PATCHES: tuple[Patch, ...] = _PERFORMANCE + _LIMITS + _LOCKS
+
+
+def installed_moto_version() -> str:
+    return importlib.metadata.version("moto")
+
+
+def check(patches: Sequence[Patch] = PATCHES) -> None:
+    """Raise naming every patch whose target is not the code it was written against."""
+    stale = [patch for patch in patches if fingerprint(_checked_source(patch)) != patch.fingerprint]
+    if stale:
+        raise PatchMismatchError(
+            f"moto {installed_moto_version()} is not the moto the emulator's patches were written for "
+            f"({MOTO_VERSION}); the code these patches replace has changed: "
+            + ", ".join(f"{patch.name} ({patch.owner.__name__}.{patch.attribute})" for patch in stale)
+            + f". Install moto[server]=={MOTO_VERSION} (pyproject.toml pins it) or re-check each patch "
+            "against the new code (python -m netremedy_local.moto_patches prints its fingerprints)."
+        )
+
+
+_applied = False
+
+
+def apply(patches: Sequence[Patch] = PATCHES) -> None:
+    """Check every patch, then apply them in order (later patches wrap earlier ones on the same target)."""
+    global _applied
+    if _applied:
+        return
+    check(patches)
+    for patch in patches:
+        setattr(
+            patch.owner,
+            patch.attribute,
+            patch.replacement(inspect.getattr_static(patch.owner, patch.attribute)),
+        )
+    _applied = True
+
+
+def main() -> None:
+    print(f"moto {installed_moto_version()}")
+    for patch in PATCHES:
+        print(f"{patch.name:45} {fingerprint(_checked_source(patch))}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,228 @@
+"""The emulator's moto patches keep AWS's semantics (tested over HTTP against the patched emulator), and the
+emulator refuses to start on a moto whose patched code has changed."""
+
+import dataclasses
+import re
+import socket
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from netremedy_local import moto_patches
+from tests.conftest import PROJECT_ROOT
+from tests.emulator.conftest import Emulated
+
+
+def _put(table: str, key: str, condition: str | None = None, value: str = "new") -> dict[str, Any]:
+    put: dict[str, Any] = {
+        "TableName": table,
+        "Item": {"pk": {"S": key}, "sk": {"S": "x"}, "v": {"S": value}},
+    }
+    if condition:
+        put["ConditionExpression"] = condition
+    return {"Put": put}
+
+
+def _value(aws: Emulated, key: str) -> str | None:
+    item = aws.client("dynamodb").get_item(TableName=aws.table, Key={"pk": {"S": key}, "sk": {"S": "x"}})
+    return item.get("Item", {}).get("v", {}).get("S")
+
+
+def test_a_cancelled_transaction_writes_nothing_and_keeps_other_items(aws: Emulated) -> None:
+    dynamodb = aws.client("dynamodb")
+    dynamodb.put_item(TableName=aws.table, Item={"pk": {"S": "old"}, "sk": {"S": "x"}, "v": {"S": "old"}})
+    dynamodb.put_item(TableName=aws.table, Item={"pk": {"S": "bystander"}, "sk": {"S": "x"}, "v": {"S": "b"}})
+    # When a transaction's first put would succeed and its second fails its condition
+    with pytest.raises(ClientError) as refused:
+        dynamodb.transact_write_items(
+            TransactItems=[
+                _put(aws.table, "fresh"),
+                _put(aws.table, "old", "attribute_not_exists(pk)"),
+                _put(aws.table, "old2", None, "z"),
+            ]
+        )
+    # Then it is cancelled with the reason on the right entry, and no entry was applied
+    reasons = [reason["Code"] for reason in refused.value.response["CancellationReasons"]]
+    assert reasons == ["None", "ConditionalCheckFailed", "None"]
+    assert (_value(aws, "fresh"), _value(aws, "old"), _value(aws, "old2"), _value(aws, "bystander")) == (
+        None,
+        "old",
+        None,
+        "b",
+    )
+
+
+def test_a_successful_transaction_applies_every_entry(aws: Emulated) -> None:
+    aws.client("dynamodb").transact_write_items(
+        TransactItems=[_put(aws.table, "a"), _put(aws.table, "b", "attribute_not_exists(pk)")]
+    )
+    assert (_value(aws, "a"), _value(aws, "b")) == ("new", "new")
+
+
+def test_sqs_patches_keep_visibility_counts_and_deletes_as_sqs_has_them(aws: Emulated) -> None:
+    sqs = aws.client("sqs")
+    queue = aws.queue_url
+    for start in range(0, 30, 10):
+        sqs.send_message_batch(
+            QueueUrl=queue, Entries=[{"Id": str(i), "MessageBody": f"m{start + i}"} for i in range(10)]
+        )
+    taken = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, VisibilityTimeout=60)["Messages"]
+    # The first ten in queue order are taken, and the counts see them in flight
+    assert [m["Body"] for m in taken] == [f"m{i}" for i in range(10)]
+    counts = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]
+    assert (counts["ApproximateNumberOfMessages"], counts["ApproximateNumberOfMessagesNotVisible"]) == (
+        "20",
+        "10",
+    )
+    # A receive skips in-flight messages; deletes remove exactly their message; a repeated delete is accepted
+    again = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, VisibilityTimeout=60)["Messages"]
+    assert [m["Body"] for m in again] == [f"m{i}" for i in range(10, 20)]
+    sqs.delete_message(QueueUrl=queue, ReceiptHandle=taken[3]["ReceiptHandle"])
+    sqs.delete_message(QueueUrl=queue, ReceiptHandle=taken[3]["ReceiptHandle"])
+    with pytest.raises(ClientError):
+        sqs.delete_message(QueueUrl=queue, ReceiptHandle="not-a-handle")
+    counts = sqs.get_queue_attributes(
+        QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessagesNotVisible"]
+    )
+    assert counts["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "19"
+
+
+def test_a_query_pages_through_its_partition_only_in_key_order(aws: Emulated) -> None:
+    """The one-partition query returns exactly what DynamoDB does: that partition's items in sort-key order,
+    paged with ExclusiveStartKey and Limit, whatever else the table holds."""
+    dynamodb = aws.client("dynamodb")
+    for partition in ("JOB#a", "JOB#b", "JOB#c"):
+        for index in (5, 1, 3, 0, 4, 2):
+            dynamodb.put_item(
+                TableName=aws.table, Item={"pk": {"S": partition}, "sk": {"S": f"DEVICE#{index}"}}
+            )
+    seen, start = [], None
+    while True:
+        request: dict[str, Any] = {
+            "TableName": aws.table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :p)",
+            "Limit": 4,
+            "ExpressionAttributeValues": {":pk": {"S": "JOB#b"}, ":p": {"S": "DEVICE#"}},
+        }
+        if start:
+            request["ExclusiveStartKey"] = start
+        page = dynamodb.query(**request)
+        seen += [(item["pk"]["S"], item["sk"]["S"]) for item in page["Items"]]
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            break
+    assert seen == [("JOB#b", f"DEVICE#{index}") for index in range(6)]
+    empty = dynamodb.query(
+        TableName=aws.table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "JOB#none"}},
+    )
+    assert empty["Items"] == [] and empty["Count"] == 0
+
+
+_EVERY_TYPE = {
+    "pk": {"S": "JOB#t"},
+    "sk": {"S": "DEVICE#1"},
+    "n": {"N": "12.5"},
+    "b": {"BOOL": True},
+    "z": {"NULL": True},
+    "l": {"L": [{"S": "a"}, {"N": "1"}]},
+    "m": {"M": {"k": {"S": "v"}}},
+    "ss": {"SS": ["x", "y"]},
+    "text": {"S": 'interface Gi0/1\n description \u00e9t\u00e9 "quoted"'},
+}
+
+
+def _read_back(dynamodb: Any, table: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    dynamodb.put_item(TableName=table, Item=_EVERY_TYPE)
+    got = dynamodb.get_item(TableName=table, Key={"pk": _EVERY_TYPE["pk"], "sk": _EVERY_TYPE["sk"]})["Item"]
+    queried = dynamodb.query(
+        TableName=table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": _EVERY_TYPE["pk"]},
+    )
+    missing = dynamodb.get_item(TableName=table, Key={"pk": {"S": "none"}, "sk": {"S": "x"}})
+    return got, queried, missing
+
+
+def test_item_reads_answer_the_same_items_with_every_attribute_type(aws: Emulated) -> None:
+    """Item reads skip moto's generic serializer; what boto3 receives is what unpatched moto answers."""
+    # Given the same item read back from the patched emulator and from moto's own (unpatched) mock
+    after, queried, missing = _read_back(aws.client("dynamodb"), aws.table)
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        dynamodb.create_table(
+            TableName="plain",
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        before, _, _ = _read_back(dynamodb, "plain")
+    # Then both are the item that was put, attribute for attribute (a string set's order is free)
+    assert before == after == _EVERY_TYPE | {"ss": after["ss"]} and sorted(after["ss"]["SS"]) == ["x", "y"]
+    assert queried["Items"] == [after] and queried["Count"] == 1
+    assert "Item" not in missing
+
+
+def test_every_patch_matches_the_installed_moto_which_is_the_pinned_one() -> None:
+    moto_patches.check()
+    dependencies = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]
+    assert f"moto[server]=={moto_patches.MOTO_VERSION}" in dependencies["optional-dependencies"]["local"]
+    assert moto_patches.installed_moto_version() == moto_patches.MOTO_VERSION
+    # And each patch says what it fixes and what moto upstream did
+    assert all(len(patch.fixes) > 40 and patch.upstream for patch in moto_patches.PATCHES)
+
+
+def test_a_fingerprint_that_does_not_match_names_the_patch_and_the_moto_version() -> None:
+    (delete,) = [patch for patch in moto_patches.PATCHES if patch.name == "sqs-delete-stops-at-message"]
+    stale = dataclasses.replace(delete, fingerprint="0" * 64)
+    with pytest.raises(moto_patches.PatchMismatchError) as refused:
+        moto_patches.check([moto_patches.PATCHES[0], stale])
+    message = str(refused.value)
+    assert message.startswith(f"moto {moto_patches.installed_moto_version()} is not the moto")
+    assert f"{stale.name} (Queue.delete_message)" in message
+    assert moto_patches.PATCHES[0].name not in message
+
+
+def test_the_emulator_refuses_to_start_when_moto_changed_the_code_a_patch_replaces(tmp_path: Path) -> None:
+    # Given a moto whose Queue.delete_message is not the code the patch was written against
+    script = tmp_path / "changed_moto.py"
+    script.write_text(
+        "import moto.sqs.models\n\n\n"
+        "def delete_message(self, receipt_handle):  # as a later moto release might have it\n"
+        "    self._messages = [m for m in self._messages if not m.had_receipt_handle(receipt_handle)]\n\n\n"
+        "moto.sqs.models.Queue.delete_message = delete_message\n"
+        "from netremedy_local.emulator_server import main\n\n"
+        "main()\n"
+    )
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # When the emulator starts on it
+    run = subprocess.run(
+        [sys.executable, str(script), "-H", "127.0.0.1", "-p", str(port)],
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=60,
+    )
+    # Then it exits at once with an error naming the patch, what it replaces and the moto version
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert re.match(
+        r"error: moto 5\.2\.5 is not the moto .*sqs-delete-stops-at-message \(Queue\.delete_message\)",
+        run.stderr,
+    ), run.stderr
+    assert "Running on" not in run.stdout + run.stderr
