@@ -136,11 +136,10 @@ def test_bad_input_is_a_clear_4xx_and_stores_nothing(
     before = local_stack.job_count()
     response = requests.post(f"{local_stack.api_url}/api/v1/batch/remediation", timeout=60, **send)
     assert response.status_code == status, response.text[:500]
-    body = response.json()
     if error:
-        assert body["error"] == error and body["message"]
+        assert response.json()["error"] == error and response.json()["message"]
     if field:
-        assert field in [detail["field"] for detail in body["details"]]
+        assert field in [detail["field"] for detail in response.json()["details"]]
     assert local_stack.job_count() == before
 
 
