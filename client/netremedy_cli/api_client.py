@@ -18,9 +18,13 @@ DEFAULT_URL = "http://127.0.0.1:8000"
 URL_ENV = "NETREMEDY_URL"
 LOCAL_STACK_FILE = Path(".local") / "stack.json"
 CALLER_HEADER = "x-netremedy-caller"
-# API Gateway's request limit (the local stack enforces it too). Checked before sending: a server that
-# refuses a large body mid-upload shows up as a reset connection, which would read like an outage.
+# API Gateway's request limit, and Lambda's on the event that carries the body as a JSON string (so quotes,
+# backslashes and line breaks count twice), with room for the headers and request context around it; the
+# local stack enforces both. Checked before sending: a server that refuses a large body mid-upload shows up as
+# a reset connection, which would read like an outage, and a refused event as a bare "Request Too Long".
 MAX_BODY_BYTES = 10 * 1024 * 1024
+MAX_EVENT_BYTES = 6 * 1024 * 1024
+EVENT_ENVELOPE_BYTES = 16 * 1024
 # (connect, read): creating a job of thousands of devices takes tens of seconds on the local stack.
 TIMEOUT = (10.0, 300.0)
 
@@ -159,11 +163,19 @@ class ApiClient:
 
     @staticmethod
     def _encode(body: JsonObject) -> bytes:
-        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        text = json.dumps(body, ensure_ascii=False)
+        data = text.encode("utf-8")
         if len(data) > MAX_BODY_BYTES:
             raise CliError(
                 f"the request is {len(data):,} bytes; the API accepts at most {MAX_BODY_BYTES:,}: "
                 "split the devices into several jobs"
+            )
+        event_bytes = len(json.dumps(text, ensure_ascii=False).encode("utf-8")) + EVENT_ENVELOPE_BYTES
+        if event_bytes > MAX_EVENT_BYTES:
+            raise CliError(
+                f"the request's Lambda event would be about {event_bytes:,} bytes (the body as a JSON string, "
+                f"where quotes, backslashes and line breaks count twice); Lambda accepts at most "
+                f"{MAX_EVENT_BYTES:,}: split the devices into several jobs, or drop them in S3"
             )
         return data
 
