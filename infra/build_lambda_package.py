@@ -210,30 +210,33 @@ def _why_not_runnable(runtime_python: str, target: Target) -> str | None:
     return None
 
 
-def compile_bytecode(package_dir: Path, target: Target, runtime_python: str) -> bool:
+def compile_bytecode(package_dir: Path, target: Target, runtime_python: str) -> None:
     """Compiles the package with runtime_python if it is the runtime's interpreter; else says why not."""
     problem = _why_not_runnable(runtime_python, target)
     if problem is not None:
         print(
             f"bytecode not compiled: {problem}, and .pyc files are specific to the interpreter version "
-            f"({sys.implementation.cache_tag}'s would be ignored by {target.runtime}), so Lambda compiles the "
-            f"sources at every cold start; set RUNTIME_PYTHON to a {target.runtime} to ship bytecode",
+            f"({sys.implementation.cache_tag}'s would be ignored by {target.runtime}), so Lambda compiles "
+            f"the sources at every cold start; set RUNTIME_PYTHON to a {target.runtime} to ship bytecode",
             file=sys.stderr,
         )
-        return False
+        return
     # unchecked-hash keeps the .pyc valid whatever timestamps the deployment zip gives the sources.
-    compileall = [
-        runtime_python,
-        "-m",
-        "compileall",
-        "-q",
-        "-j",
-        "0",
-        "--invalidation-mode",
-        "unchecked-hash",
-    ]
-    subprocess.run([*compileall, str(package_dir)], check=True)
-    return True
+    subprocess.run(
+        [
+            *(runtime_python, "-m", "compileall", "-q", "-j", "0"),
+            *("--invalidation-mode", "unchecked-hash", str(package_dir)),
+        ],
+        check=True,
+    )
+
+
+def _link_or_copy(source: str, destination: str) -> None:
+    """A hard link (no copy, no space) where the file system has them."""
+    try:
+        os.link(source, destination)
+    except OSError:
+        shutil.copy2(source, destination)
 
 
 def _size_bytes(directory: Path) -> int:
@@ -262,7 +265,8 @@ def build(
     targets = resolve_targets(built, template_path.parent, pin_architectures(built, architecture))
     if not targets:
         raise BuildError(f"{template_path} declares no {SERVERLESS_FUNCTION}")
-    shutil.rmtree(build_dir, ignore_errors=True)
+    if build_dir.exists():
+        shutil.rmtree(build_dir)
     build_dir.mkdir(parents=True)
 
     functions_of: dict[Target, list[str]] = defaultdict(list)
@@ -281,9 +285,8 @@ def build(
         size = _size_bytes(package_dir)
         if size > MAX_UNZIPPED_BYTES:
             raise BuildError(f"{package_dir} holds {size:,} bytes, over Lambda's {MAX_UNZIPPED_BYTES:,}")
-        # Identical packages: hard links cost no copy and no space.
         for logical_id in others:
-            shutil.copytree(package_dir, build_dir / logical_id, copy_function=os.link)
+            shutil.copytree(package_dir, build_dir / logical_id, copy_function=_link_or_copy)
         print(f"  {size / 1e6:.1f} MB unzipped per function: {', '.join(logical_ids)}", flush=True)
     print(f"built template: {write_built_template(built, build_dir)}")
     return targets
@@ -296,7 +299,7 @@ def main() -> None:
     parser.add_argument(
         "--architecture",
         choices=sorted(MACHINE_OF_ARCHITECTURE),
-        help="build for this architecture instead of the template's (and deploy it: the built template says so)",
+        help="build for this architecture instead of the template's (the built template deploys it)",
     )
     parser.add_argument(
         "--runtime-python",
