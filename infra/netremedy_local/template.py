@@ -1,6 +1,7 @@
 """Reading template.yaml: the SAM translator turns it into CloudFormation offline, and this module pulls out
 what the local stack needs (data resources, functions, routes, event sources)."""
 
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +11,10 @@ import boto3
 import yaml
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
+
+# The translator warns about each feature toggle it has no config for; offline there is none, and SAM then
+# does what it does by default, as on deploy. The warnings would only clutter `make serve`.
+logging.getLogger("samtranslator.feature_toggle.feature_toggle").setLevel(logging.ERROR)
 
 # Pseudo parameters and fixed values the local stack uses where AWS would supply its own.
 LOCAL_ACCOUNT_ID = "123456789012"
@@ -54,6 +59,8 @@ class RouteSpec:
     method: str
     path: str
     function_id: str
+    # The REST API stage the route is deployed in: on AWS its name is the first segment of the URL path.
+    stage: str
 
 
 @dataclass(frozen=True)
@@ -122,10 +129,15 @@ def _point_code_at_placeholder(sam: dict[str, Any]) -> None:
             resource["Properties"]["CodeUri"] = placeholder
 
 
-def translate(template_path: Path, region: str, stack_name: str) -> dict[str, Any]:
+def translate(
+    template_path: Path, region: str, stack_name: str, parameter_values: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The template as CloudFormation. ``parameter_values`` reach only what SAM resolves itself (it leaves
+    conditions and most references to CloudFormation)."""
     sam = load_yaml(template_path)
     _point_code_at_placeholder(sam)
     parameters = {
+        **(parameter_values or {}),
         "AWS::Region": region,
         "AWS::AccountId": LOCAL_ACCOUNT_ID,
         "AWS::StackName": stack_name,
@@ -137,6 +149,38 @@ def translate(template_path: Path, region: str, stack_name: str) -> dict[str, An
     translator = Translator({}, Parser(), boto_session=boto3.session.Session(region_name=region))
     cfn: dict[str, Any] = translator.translate(sam, parameter_values=parameters, get_managed_policy_map=dict)
     return cfn
+
+
+_HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
+
+
+def _stage_of(api_id: str, resources: dict[str, dict[str, Any]]) -> str:
+    stages = [
+        resource["Properties"]["StageName"]
+        for resource in resources.values()
+        if resource["Type"] == "AWS::ApiGateway::Stage"
+        and resource["Properties"].get("RestApiId") == {"Ref": api_id}
+    ]
+    if len(stages) != 1:
+        raise ValueError(f"{api_id}: the local stack serves a REST API with exactly one stage, not {stages}")
+    return str(stages[0])
+
+
+def _rest_api_routes(
+    api_id: str, properties: dict[str, Any], resources: dict[str, dict[str, Any]]
+) -> list[RouteSpec]:
+    """Each method of the API's OpenAPI body whose Lambda proxy integration names a template function."""
+    stage = _stage_of(api_id, resources)
+    routes = []
+    for path, operations in properties.get("Body", {}).get("paths", {}).items():
+        for method, operation in operations.items():
+            if method not in _HTTP_METHODS:
+                raise ValueError(f"{api_id}: {method} on {path} is not served by the local stack")
+            integration = operation.get("x-amazon-apigateway-integration", {})
+            if integration.get("type") != "aws_proxy":
+                raise ValueError(f"{api_id}: {method} {path} is not a Lambda proxy integration")
+            routes.append(RouteSpec(method.upper(), path, _ref_target(integration["uri"]), stage))
+    return routes
 
 
 def load_stack_model(template_path: Path, region: str, stack_name: str) -> StackModel:
@@ -172,13 +216,6 @@ def load_stack_model(template_path: Path, region: str, stack_name: str) -> Stack
                 model.schedules.append(
                     ScheduleSpec(function_id=_ref_target(target["Arn"]), interval_seconds=interval)
                 )
-        elif kind == "AWS::ApiGatewayV2::Api":
-            for path, methods in properties.get("Body", {}).get("paths", {}).items():
-                for method, operation in methods.items():
-                    integration = operation.get("x-amazon-apigateway-integration", {})
-                    model.routes.append(
-                        RouteSpec(
-                            method=method.upper(), path=path, function_id=_ref_target(integration["uri"])
-                        )
-                    )
+        elif kind == "AWS::ApiGateway::RestApi":
+            model.routes += _rest_api_routes(logical_id, properties, cfn["Resources"])
     return model

@@ -22,23 +22,38 @@ def http_event(
     headers: dict[str, str] | None = None,
     path_parameters: dict[str, str] | None = None,
     query: dict[str, str] | None = None,
+    caller: str | None = None,
 ) -> dict[str, Any]:
-    """An API Gateway HTTP API (payload 2.0) event."""
+    """An API Gateway REST API Lambda proxy (payload 1.0) event; ``caller`` is the SigV4 principal's ARN
+    (``requestContext.identity.userArn``), None for an unsigned request."""
     text = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
-    all_headers = {"content-type": "application/json", **(headers or {})}
+    all_headers = {"Content-Type": "application/json", **(headers or {})}
     return {
-        "version": "2.0",
-        "routeKey": f"{method} {route or path}",
-        "rawPath": path,
-        "rawQueryString": "&".join(f"{name}={value}" for name, value in (query or {}).items()),
-        "queryStringParameters": query,
+        "resource": route or path,
+        "path": path,
+        "httpMethod": method,
         "headers": all_headers,
+        "multiValueHeaders": {name: [value] for name, value in all_headers.items()},
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": {name: [value] for name, value in query.items()}
+        if query
+        else None,
         "pathParameters": path_parameters,
+        "stageVariables": None,
         "requestContext": {
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1"},
+            "resourcePath": route or path,
+            "httpMethod": method,
+            "path": f"/v1{path}",
+            "stage": "v1",
             "requestId": "unit",
-            "routeKey": f"{method} {route or path}",
-            "stage": "$default",
+            "accountId": "123456789012",
+            "identity": {
+                "sourceIp": "127.0.0.1",
+                "userArn": caller,
+                "caller": None,
+                "user": None,
+                "accountId": caller.split(":")[4] if caller else None,
+            },
         },
         "body": text,
         "isBase64Encoded": False,

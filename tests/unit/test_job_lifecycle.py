@@ -33,7 +33,7 @@ DEVICES = [
 
 def _as(caller: str | None, event: dict[str, Any]) -> dict[str, Any]:
     if caller:
-        event["requestContext"]["authorizer"] = {"iam": {"userArn": caller, "callerId": caller}}
+        event["requestContext"]["identity"]["userArn"] = caller
     return event
 
 

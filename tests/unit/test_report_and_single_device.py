@@ -163,7 +163,7 @@ def test_report_of_another_callers_job_is_404(aws: dict[str, Any]) -> None:
         route="/api/v1/batch/jobs/{job_id}/report",
         path_parameters={"job_id": job_id},
     )
-    event["requestContext"]["authorizer"] = {"iam": {"userArn": "arn:aws:iam::1:user/someone-else"}}
+    event["requestContext"]["identity"]["userArn"] = "arn:aws:iam::1:user/someone-else"
     response = job_report.handler(event, context())
     assert response["statusCode"] == 404 and json.loads(response["body"])["error"] == "job_not_found"
 

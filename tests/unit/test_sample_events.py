@@ -24,6 +24,7 @@ SAMPLES = sorted(path.name for path in EVENTS_DIR.glob("*.json"))
 SAMPLE_JOB_ID = "0b5e0c2e-6f1a-4b7e-9c3d-2a1f5e8d7c64"
 SAMPLE_BUCKET = "netremedy-resultbucket-1q2w3e4r5t6y"
 NO_FAILURES: dict[str, list[Any]] = {"batchItemFailures": []}
+SESSION_SAMPLES = ("CreateJobFunction.json", "JobStatusFunction.json")
 
 Scenario = Callable[[dict[str, Any], pytest.MonkeyPatch], None]
 
@@ -34,7 +35,8 @@ def _function_of(sample: str) -> str:
 
 
 def _load(sample: str, job_id: str | None = None, bucket: str | None = None) -> dict[str, Any]:
-    # Plain text replacement reaches every copy: rawPath, http.path, pathParameters and JSON-in-JSON bodies.
+    # Plain text replacement reaches every copy: path, requestContext.path, pathParameters and JSON-in-JSON
+    # bodies.
     text = (EVENTS_DIR / sample).read_text(encoding="utf-8")
     if job_id is not None:
         text = text.replace(SAMPLE_JOB_ID, job_id)
@@ -101,6 +103,9 @@ def _create(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _status(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    # The samples create and read the job from two sessions of one role: the role owns the job.
+    sessions = {_load(sample)["requestContext"]["identity"]["userArn"] for sample in SESSION_SAMPLES}
+    assert len(sessions) == 2 and len({arn.rsplit("/", 1)[0] for arn in sessions}) == 1
     job_id = _create_job()
     status, body = _http("JobStatusFunction.json", job_id)
     assert status == 200
@@ -270,10 +275,17 @@ SCENARIOS: dict[str, Scenario] = {
 
 def _check_wiring(logical_id: str, event: dict[str, Any]) -> None:
     """The sample is the kind of event the template wires to this function (route, queue or schedule)."""
-    if "routeKey" in event:
-        method, path = event["routeKey"].split(" ", 1)
-        assert RouteSpec(method, path, logical_id) in MODEL.routes, f"{logical_id} has no {event['routeKey']}"
-        assert event["requestContext"]["http"]["method"] == method and event["version"] == "2.0"
+    if "httpMethod" in event:
+        # A REST API Lambda proxy event (payload 1.0): the route is the resource, the stage is in the path.
+        method, resource, context = event["httpMethod"], event["resource"], event["requestContext"]
+        stage = context["stage"]
+        assert RouteSpec(method, resource, logical_id, stage) in MODEL.routes, (
+            f"{logical_id}: {method} {resource}"
+        )
+        assert (context["httpMethod"], context["resourcePath"]) == (method, resource)
+        assert context["path"] == f"/{stage}{event['path']}"
+        assert event["multiValueHeaders"] == {name: [value] for name, value in event["headers"].items()}
+        assert context["identity"]["userArn"].startswith("arn:aws:"), "API Gateway verified a SigV4 principal"
     elif "Records" in event:
         queues = {source.queue_id for source in MODEL.event_sources if source.function_id == logical_id}
         for record in event["Records"]:

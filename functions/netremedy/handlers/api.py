@@ -1,10 +1,12 @@
-"""The HTTP resolver every API function is built with, and the one map from errors to HTTP responses."""
+"""The REST API resolver every API function is built with, the caller's identity, and the one map from errors to
+HTTP responses."""
 
 import base64
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
@@ -23,13 +25,32 @@ LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 
 ANONYMOUS = "anonymous"
+# An assumed-role session: arn:<partition>:sts::<account>:assumed-role/<role name>/<session name>.
+_ASSUMED_ROLE = re.compile(
+    r"^arn:(?P<partition>[\w-]+):sts::(?P<account>\d+):assumed-role/(?P<role>[^/]+)/[^/]+$"
+)
+
+
+def stable_principal(user_arn: str) -> str:
+    """The principal that owns what a caller creates: the role for an assumed-role session, else the ARN.
+
+    A session ARN names one session, and botocore starts a new session (name) per process, so owning by it
+    would hide a job from the next command of the same role. The session ARN does not carry the role's path,
+    so the role ARN is written without it; role names are unique in an account, so it is still one role.
+    IAM users, the root user and federated users are already stable and stay as they are.
+    """
+    match = _ASSUMED_ROLE.match(user_arn)
+    if match is None:
+        return user_arn
+    return f"arn:{match['partition']}:iam::{match['account']}:role/{match['role']}"
 
 
 def caller_identity(router: Router) -> str:
-    """Who is calling: the IAM principal API Gateway verified (SigV4), or "anonymous" where auth is off."""
+    """Who is calling: the stable IAM principal behind the SigV4 signature API Gateway verified, or
+    "anonymous" where the request is unsigned (the local stack without its caller header)."""
     context = router.current_event.raw_event.get("requestContext") or {}
-    iam = (context.get("authorizer") or {}).get("iam") or {}
-    return str(iam.get("userArn") or iam.get("callerId") or ANONYMOUS)
+    user_arn = (context.get("identity") or {}).get("userArn")
+    return stable_principal(str(user_arn)) if user_arn else ANONYMOUS
 
 
 def documented_responses(status: int, model: Any, description: str, *errors: int) -> dict[int, Any]:
@@ -219,7 +240,7 @@ def new_router() -> Router:
 
 def build_handler(router: Router) -> LambdaHandler:
     """A Lambda handler that serves ``router``'s routes, with validation and JSON errors."""
-    app = APIGatewayHttpResolver(enable_validation=True)
+    app = APIGatewayRestResolver(enable_validation=True)
     app.include_router(router)
     for error_class, respond in _ERROR_RESPONSES:
         app.exception_handler(error_class)(respond)

@@ -2,7 +2,7 @@
 
 from functools import lru_cache
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
 from netremedy import __version__
 from netremedy.handlers import cancel_job, create_job, job_report, job_results, job_status, single_device
@@ -13,7 +13,7 @@ router = new_router()
 
 @lru_cache(maxsize=1)
 def openapi_json() -> str:
-    app = APIGatewayHttpResolver(enable_validation=True)
+    app = APIGatewayRestResolver(enable_validation=True)
     for module in (create_job, job_status, job_results, job_report, cancel_job, single_device):
         app.include_router(module.router)
     return app.get_openapi_json_schema(
