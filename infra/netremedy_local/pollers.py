@@ -1,5 +1,7 @@
 """Lambda's SQS event source mapping, locally: poll the queue, hand the worker a batch, delete what it
-finished and leave the rest (``batchItemFailures``) to come back after the visibility timeout."""
+finished and leave the rest (``batchItemFailures``) to come back after the visibility timeout. An
+invocation that runs past the function's Timeout is ended and failed, as Lambda does: nothing of its batch
+is deleted."""
 
 import hashlib
 import logging
@@ -14,7 +16,7 @@ from typing import Any
 import boto3
 
 from netremedy_local import metering
-from netremedy_local.runtime import LocalLambdaContext, load_handler
+from netremedy_local.runtime import LocalLambdaContext, invocation_deadline, load_handler
 from netremedy_local.template import FunctionSpec
 
 log = logging.getLogger("netremedy_local.pollers")
@@ -79,11 +81,22 @@ def poll_once(config: PollerConfig, sqs: Any, handler: Any, wait_seconds: int = 
     if not messages:
         return 0
     context = LocalLambdaContext(config.function, config.region, config.stack_name)
+    # An invocation error or timeout: every message returns after the visibility timeout.
+    response: Any = None
     try:
-        response = handler(sqs_event(messages, config.queue_arn, config.region), context)
-    except Exception as exc:  # an invocation error: every message returns after the visibility timeout  # noqa: BLE001
+        with invocation_deadline(config.function.timeout) as invocation:
+            response = handler(sqs_event(messages, config.queue_arn, config.region), context)
+    except Exception as exc:  # noqa: BLE001
         log.warning(
             "%s failed on a batch of %d: %s", config.function.logical_id, len(messages), type(exc).__name__
+        )
+        return len(messages)
+    if invocation.timed_out:
+        log.warning(
+            "%s timed out after %d s on a batch of %d; none is deleted",
+            config.function.logical_id,
+            config.function.timeout,
+            len(messages),
         )
         return len(messages)
     done = messages_to_delete(messages, response, config.report_batch_item_failures)

@@ -1,9 +1,14 @@
-"""What Lambda gives a handler: the imported entry point and a context object."""
+"""What Lambda gives a handler: the imported entry point, a context object, and an end at its Timeout."""
 
 import importlib
+import signal
+import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import FrameType
 from typing import Any
 
 from netremedy_local.template import LOCAL_ACCOUNT_ID, FunctionSpec
@@ -35,3 +40,48 @@ class LocalLambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class InvocationTimeout(BaseException):
+    """Raised inside a handler that runs past its function's Timeout. Not an ``Exception``: Lambda ends the
+    whole invocation, so a handler's own ``except Exception`` (Powertools' batch processor has one per
+    record) must not turn it into a partial success."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"the invocation ran past the function's Timeout of {seconds:g} s")
+
+
+@dataclass
+class Invocation:
+    timeout: float
+    timed_out: bool = False
+
+
+@contextmanager
+def invocation_deadline(timeout: float) -> Iterator[Invocation]:
+    """Lambda ends an invocation at the function's Timeout and counts it as failed: the block ends then
+    with ``timed_out`` set. In the main thread a timer interrupts the handler (``InvocationTimeout``, not
+    propagated past the block); elsewhere, since signals reach the main thread only, an invocation that ran
+    over is marked ``timed_out`` when it returns."""
+    invocation = Invocation(timeout)
+    started = time.monotonic()
+    interrupt = threading.current_thread() is threading.main_thread()
+    if interrupt:
+
+        def expire(signum: int, frame: FrameType | None) -> None:
+            invocation.timed_out = True
+            raise InvocationTimeout(timeout)
+
+        previous = signal.signal(signal.SIGALRM, expire)
+        signal.setitimer(signal.ITIMER_REAL, timeout)
+    try:
+        yield invocation
+    except InvocationTimeout:
+        if not invocation.timed_out:
+            raise  # another invocation's, not this one's
+    finally:
+        if interrupt:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+        if time.monotonic() - started > timeout:
+            invocation.timed_out = True

@@ -1,9 +1,11 @@
-"""EventBridge schedules, locally: each scheduled function runs every ``interval`` seconds in a thread."""
+"""EventBridge schedules, locally: each scheduled function runs every ``interval`` seconds, ended at its
+Timeout as Lambda ends it. Runs happen in the thread that calls ``run_due`` (the local stack's main thread),
+because only the main thread can be interrupted by the timer."""
 
 import logging
-import threading
+import time
 
-from netremedy_local.runtime import Handler, LocalLambdaContext
+from netremedy_local.runtime import Handler, LocalLambdaContext, invocation_deadline
 from netremedy_local.template import FunctionSpec
 
 log = logging.getLogger("netremedy_local.scheduler")
@@ -14,29 +16,20 @@ class Scheduler:
         self._jobs = jobs
         self._region = region
         self._stack_name = stack_name
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
+        started = time.monotonic()
+        self._due = [started + interval for _, _, interval in jobs]
 
-    def _loop(self, function: FunctionSpec, handler: Handler, interval: float) -> None:
-        while not self._stop.wait(interval):
+    def run_due(self) -> None:
+        """Run every function whose time has come; the next run is ``interval`` after this one ends."""
+        for index, (function, handler, interval) in enumerate(self._jobs):
+            if time.monotonic() < self._due[index]:
+                continue
             event = {"version": "0", "source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
             try:
-                handler(event, LocalLambdaContext(function, self._region, self._stack_name))
+                with invocation_deadline(function.timeout) as invocation:
+                    handler(event, LocalLambdaContext(function, self._region, self._stack_name))
             except Exception as exc:  # a failed run is retried at the next tick, as EventBridge would  # noqa: BLE001
                 log.warning("%s failed: %s", function.logical_id, type(exc).__name__)
-
-    def start(self) -> None:
-        for function, handler, interval in self._jobs:
-            thread = threading.Thread(
-                target=self._loop,
-                args=(function, handler, interval),
-                daemon=True,
-                name=f"schedule-{function.logical_id}",
-            )
-            thread.start()
-            self._threads.append(thread)
-
-    def stop(self) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(5)
+            if invocation.timed_out:
+                log.warning("%s timed out after %d s", function.logical_id, function.timeout)
+            self._due[index] = time.monotonic() + interval

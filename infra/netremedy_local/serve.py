@@ -98,7 +98,6 @@ def run(settings: LocalSettings) -> int:
 
     emulator: MotoServer | None = None
     pollers: PollerPool | None = None
-    scheduler: Scheduler | None = None
     server = None
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
@@ -176,11 +175,12 @@ def run(settings: LocalSettings) -> int:
             settings.region,
             settings.stack_name,
         )
-        scheduler.start()
 
         server = make_server(front, settings.host, settings.port)
         api_url = f"http://{settings.host}:{server.server_address[1]}"
-        stack_file.write_text(
+        # Written whole, then renamed: whoever waits for the file never reads half of it.
+        partial = stack_file.with_suffix(".json.partial")
+        partial.write_text(
             json.dumps(
                 {
                     "api_url": api_url,
@@ -192,10 +192,12 @@ def run(settings: LocalSettings) -> int:
             )
             + "\n"
         )
+        partial.replace(stack_file)
         print(f"netremedy local stack: API on {api_url} (AWS emulator {endpoint}; Ctrl-C stops)", flush=True)
         threading.Thread(target=server.serve_forever, daemon=True, name="api-front").start()
         while True:
             time.sleep(1)
+            scheduler.run_due()  # here, in the main thread, so that a run past its Timeout can be ended
             if emulator is not None and not emulator.alive():
                 print("error: the AWS emulator stopped; see its log in the state directory", file=sys.stderr)
                 return 1
@@ -208,8 +210,6 @@ def run(settings: LocalSettings) -> int:
         if server is not None:
             server.shutdown()
             server.server_close()
-        if scheduler is not None:
-            scheduler.stop()
         if pollers is not None:
             pollers.stop()
         if emulator is not None:
