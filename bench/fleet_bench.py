@@ -10,10 +10,6 @@ event hook, see infra/netremedy_local/metering.py). Figures go to bench/results/
 import argparse
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -23,15 +19,10 @@ from typing import Any
 import boto3
 import requests
 
+from netremedy_local.launcher import StackLauncher, StackStartError
 from netremedy_local.metering import totals
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _devices(prefix: str, count: int) -> list[dict[str, str]]:
@@ -94,27 +85,16 @@ def main() -> None:
     args = parser.parse_args()
 
     state = Path(tempfile.mkdtemp(prefix="netremedy-bench-"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
-    env.update(
-        PORT=str(_free_port()),
-        AWS_PORT=str(_free_port()),
-        LOCAL_STATE_DIR=str(state),
-        NETREMEDY_PROJECT_ROOT=str(ROOT),
-        LOCAL_METER_AWS_CALLS="1",
-        POWERTOOLS_LOG_LEVEL="WARNING",
-    )
-    log = (state / "serve.log").open("wb")
-    stack = subprocess.Popen(
-        [sys.executable, "-m", "netremedy_local"], env=env, stdout=log, stderr=subprocess.STDOUT
+    stack = StackLauncher(
+        state, {"LOCAL_METER_AWS_CALLS": "1", "POWERTOOLS_LOG_LEVEL": "WARNING"}, project_root=ROOT
     )
     results: list[dict[str, Any]] = []
     try:
-        while not (state / "stack.json").exists():
-            if stack.poll() is not None:
-                raise SystemExit(f"local stack did not start; see {state / 'serve.log'}")
-            time.sleep(0.2)
-        described = json.loads((state / "stack.json").read_text())
-        api = described["api_url"]
+        try:
+            described = stack.start()
+        except StackStartError as exc:
+            raise SystemExit(str(exc)) from None
+        api = described.api_url
         print(f"local stack {api}, {os.cpu_count()} cores, state {state}")
 
         if args.api_devices:
@@ -136,12 +116,12 @@ def main() -> None:
         if args.drop_devices:
             s3 = boto3.client(
                 "s3",
-                endpoint_url=described["aws_endpoint"],
-                region_name=described["region"],
+                endpoint_url=described.aws_endpoint,
+                region_name=described.region,
                 aws_access_key_id="testing",
                 aws_secret_access_key="testing",
             )
-            bucket = described["resources"]["ResultBucket"]
+            bucket = described.resources["ResultBucket"]
             manifest = json.dumps({"device_configs": _devices("drop", args.drop_devices)}).encode()
             print(f"drop manifest: {len(manifest) / 1e6:.1f} MB")
             before = totals(state)
@@ -164,11 +144,7 @@ def main() -> None:
                 | {"final": status}
             )
     finally:
-        stack.send_signal(signal.SIGINT)
-        try:
-            stack.wait(30)
-        except subprocess.TimeoutExpired:
-            stack.kill()
+        stack.stop()
     out = ROOT / "bench" / "results" / "fleet.json"
     out.write_text(json.dumps({"machine_cores": os.cpu_count(), "results": results}, indent=2) + "\n")
     print(f"\nwritten to {out}")

@@ -1,32 +1,28 @@
-"""The benchmark's own local stack: ``python -m netremedy_local`` on free loopback ports, metered, stopped with
-SIGTERM. Also snapshots of what its processes did: AWS calls (the repository's meter), billing units
-(bench/_stack_meter) and CPU seconds (/proc), per process and role."""
+"""The benchmark's own local stack: ``python -m netremedy_local`` on free loopback ports, metered, started and
+stopped by netremedy_local.launcher. Also snapshots of what its processes did: AWS calls (the repository's
+meter, with the billing units of bench/_stack_meter plugged into it) and CPU seconds (/proc), per process and
+role."""
 
 import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from netremedy_local.launcher import StackLauncher, StackStartError, free_port
+
+__all__ = ["Delta", "LocalStack", "Snapshot", "free_port"]  # free_port: bench/peer.py's ports too
 
 ROOT = Path(__file__).resolve().parents[1]
 METER_PATH = Path(__file__).resolve().parent / "_stack_meter"
 # Both meters flush every second or faster; wait this long before reading a snapshot that must be complete.
 FLUSH_SECONDS = 1.3
 _TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _read_counts(directory: Path) -> dict[int, dict[str, float]]:
@@ -114,7 +110,7 @@ class LocalStack:
         self.workers = workers
         self.profile = profile
         self._log_level = log_level
-        self.process: subprocess.Popen[bytes] | None = None
+        self._launcher: StackLauncher | None = None
         self.described: dict[str, Any] = {}
         self.roles: dict[int, str] = {}
 
@@ -123,31 +119,22 @@ class LocalStack:
         return str(self.described["api_url"])
 
     def start(self, timeout: float = 180) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
-        env.update(
-            PORT=str(free_port()),
-            AWS_PORT=str(free_port()),
-            LOCAL_STATE_DIR=str(self.state),
-            NETREMEDY_PROJECT_ROOT=str(ROOT),
-            LOCAL_METER_AWS_CALLS="1",
-            POWERTOOLS_LOG_LEVEL=self._log_level,
-            BENCH_METER_DIR=str(self.state / "bench-meter"),
-            PYTHONPATH=os.pathsep.join(filter(None, [str(METER_PATH), env.get("PYTHONPATH")])),
-        )
+        settings = {
+            "LOCAL_METER_AWS_CALLS": "1",
+            "POWERTOOLS_LOG_LEVEL": self._log_level,
+            "BENCH_METER_DIR": str(self.state / "bench-meter"),
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(METER_PATH), os.environ.get("PYTHONPATH")])),
+        }
         if self.workers:
-            env["LOCAL_WORKERS"] = str(self.workers)
+            settings["LOCAL_WORKERS"] = str(self.workers)
         if self.profile:
-            env["BENCH_PROFILE"] = self.profile
-        log = (self.state / "serve.log").open("wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "netremedy_local"], env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-        deadline = time.monotonic() + timeout
-        while not (self.state / "stack.json").exists():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"local stack did not start; see {self.state / 'serve.log'}")
-            time.sleep(0.2)
-        self.described = json.loads((self.state / "stack.json").read_text())
+            settings["BENCH_PROFILE"] = self.profile
+        self._launcher = StackLauncher(self.state, settings, project_root=ROOT, start_timeout=timeout)
+        try:
+            described = self._launcher.start()
+        except StackStartError as exc:
+            raise SystemExit(str(exc)) from None
+        self.described = asdict(described)
         self._classify()
         # stack.json is written while the poller processes are still importing their handlers (about a CPU
         # second each): measuring before they settle would charge their start-up to the first mix.
@@ -167,13 +154,14 @@ class LocalStack:
         return time.monotonic() - started
 
     def _classify(self) -> None:
-        assert self.process is not None
-        for pid in _descendants(self.process.pid):
+        assert self._launcher is not None
+        stack_pid = self._launcher.pid
+        for pid in _descendants(stack_pid):
             try:
                 command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
             except OSError:
                 continue
-            if pid == self.process.pid:
+            if pid == stack_pid:
                 self.roles[pid] = "api"  # API front, its Lambda handlers and the scheduler
             elif "emulator_server" in command:
                 self.roles[pid] = "emulator"
@@ -238,18 +226,11 @@ class LocalStack:
         )
 
     def stop(self, keep_state: bool = False) -> None:
-        """SIGTERM (the stack stops its pollers and emulator); its state directory goes too unless asked to
-        stay or the stack did not stop cleanly (its serve.log says why)."""
-        if self.process is None:
+        """Stop the stack (netremedy_local.launcher); its state directory goes too unless asked to stay or the
+        stack did not stop cleanly (its serve.log says why)."""
+        if self._launcher is None:
             return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        if self.process.returncode == 0 and not keep_state:
+        if self._launcher.stop() == 0 and not keep_state:
             shutil.rmtree(self.state, ignore_errors=True)
         else:
             print(f"local stack state kept in {self.state}", file=sys.stderr)

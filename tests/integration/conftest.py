@@ -1,12 +1,7 @@
 """The real local stack for integration tests: ``python -m netremedy_local``, the code path of ``make serve``,
 started once per test session; boto3 reaches its emulator over HTTP."""
 
-import json
-import os
-import signal
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,14 +13,10 @@ import boto3
 import pytest
 import requests
 
+from netremedy_local.launcher import StackLauncher, StackStartError, free_port
 from tests.conftest import PROJECT_ROOT
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+_free_port = free_port  # for the tests that start processes of their own
 
 
 def _port_free(port: int) -> bool:
@@ -110,42 +101,22 @@ class LocalStack:
 @contextmanager
 def running_stack(state_dir: Path, port: int | None = None, **settings: str) -> Iterator[LocalStack]:
     """``python -m netremedy_local`` in a subprocess with the given settings (environment variables)."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_ENDPOINT_URL")}
-    env.update(
-        PORT=str(port or _free_port()),
-        AWS_PORT=str(_free_port()),
-        LOCAL_STATE_DIR=str(state_dir),
-        NETREMEDY_PROJECT_ROOT=str(PROJECT_ROOT),
-        PYTHONUNBUFFERED="1",
-        **settings,
-    )
-    log_path = state_dir / "serve.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "netremedy_local"], env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-    stack_file = state_dir / "stack.json"
-    deadline = time.monotonic() + 90
-    while not stack_file.exists():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"local stack did not start:\n{log_path.read_text()[-3000:]}")
-        time.sleep(0.2)
-    description = json.loads(stack_file.read_text())
+    launcher = StackLauncher(state_dir, settings, port=port, project_root=PROJECT_ROOT, start_timeout=90)
+    try:
+        description = launcher.start()
+    except StackStartError as exc:
+        launcher.stop()
+        pytest.fail(str(exc))
     try:
         yield LocalStack(
-            api_url=description["api_url"],
-            aws_endpoint=description["aws_endpoint"],
-            region=description["region"],
-            resources=description["resources"],
-            log_path=log_path,
+            api_url=description.api_url,
+            aws_endpoint=description.aws_endpoint,
+            region=description.region,
+            resources=description.resources,
+            log_path=launcher.log_path,
         )
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        launcher.stop()
 
 
 @pytest.fixture(scope="session")
