@@ -13,11 +13,14 @@ event hooks that add up, per process, what AWS bills rather than what the code c
   its next DeleteMessageBatch or ReceiveMessage is one invocation of the handler, whose duration Lambda
   bills;
 - where the time goes in the worker, create_job and write-back handlers: each handler's time, the worker's
-  compute_remediation calls and the AWS calls each handler makes, timed by wrapping them as they are imported;
-  with ``BENCH_PROFILE=worker,create_job,write_back`` those handlers are also run under cProfile.
+  compute_remediation calls (timed by wrapping them as they are imported) and the AWS calls each handler
+  makes (timed by the hooks); with ``BENCH_PROFILE=worker,create_job,write_back`` those handlers are also
+  run under cProfile.
 
-Counts are written to ``$BENCH_METER_DIR/<pid>.json`` every half second. The repository's own call counter
-(``LOCAL_METER_AWS_CALLS``, netremedy_local.metering) runs alongside, unchanged.
+Counts are written to ``$BENCH_METER_DIR/<pid>.json`` every half second. The hooks are plugged into the
+repository's meter (netremedy_local.metering, the one place that instruments boto3), whose own call counter
+(``LOCAL_METER_AWS_CALLS``) runs alongside; sizes are measured as AWS measures them
+(netremedy_local.aws_limits).
 """
 
 import json
@@ -28,6 +31,9 @@ import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
+
+from netremedy_local import metering
+from netremedy_local.aws_limits import dynamodb_item_size, events_entry_size, sqs_message_size
 
 _DIR = os.environ.get("BENCH_METER_DIR")
 
@@ -44,38 +50,6 @@ def _queue_name(url: str | None) -> str:
     return (url or "?").rstrip("/").rsplit("/", 1)[-1]
 
 
-# --- DynamoDB item sizes (attribute names plus values, as DynamoDB counts them, approximately) ----------
-
-
-def _value_size(value: dict[str, Any]) -> int:
-    ((kind, inner),) = value.items()
-    if kind == "S":
-        return len(inner.encode("utf-8"))
-    if kind == "N":
-        return (len(inner.lstrip("-").replace(".", "")) + 1) // 2 + 1
-    if kind == "B":
-        return len(inner) if isinstance(inner, bytes | bytearray) else len(str(inner))
-    if kind in ("BOOL", "NULL"):
-        return 1
-    if kind == "SS":
-        return sum(len(s.encode("utf-8")) for s in inner)
-    if kind == "NS":
-        return sum((len(n) + 1) // 2 + 1 for n in inner)
-    if kind == "BS":
-        return sum(len(b) for b in inner)
-    if kind == "M":
-        return 3 + sum(len(k.encode("utf-8")) + _value_size(v) + 1 for k, v in inner.items())
-    if kind == "L":
-        return 3 + sum(_value_size(v) + 1 for v in inner)
-    return 0
-
-
-def _item_size(item: dict[str, Any] | None) -> int:
-    if not item:
-        return 0
-    return sum(len(name.encode("utf-8")) + _value_size(value) for name, value in item.items())
-
-
 def _wru(size: int) -> int:
     return max(1, math.ceil(size / 1024))
 
@@ -87,35 +61,38 @@ def _rru(size: int, consistent: bool) -> float:
 
 def _dynamodb_writes(operation: str, params: dict[str, Any]) -> None:
     if operation == "PutItem":
-        _add("dynamodb:wru", _wru(_item_size(params.get("Item"))))
+        _add("dynamodb:wru", _wru(dynamodb_item_size(params.get("Item"))))
     elif operation in ("UpdateItem", "DeleteItem"):
         # The new or old item's size is not in the request; the rows updated here are job rows, well under 1 KiB.
         _add("dynamodb:wru", 1)
     elif operation == "TransactWriteItems":
         for entry in params.get("TransactItems", []):
             for kind, body in entry.items():
-                size = _item_size(body.get("Item")) if kind == "Put" else 0
+                size = dynamodb_item_size(body.get("Item")) if kind == "Put" else 0
                 _add("dynamodb:wru", 2 * _wru(size))
                 _add("dynamodb:transact_entries")
     elif operation == "BatchWriteItem":
         for requests in params.get("RequestItems", {}).values():
             for request in requests:
-                _add("dynamodb:wru", _wru(_item_size(request.get("PutRequest", {}).get("Item"))))
+                _add("dynamodb:wru", _wru(dynamodb_item_size(request.get("PutRequest", {}).get("Item"))))
 
 
 def _dynamodb_reads(operation: str, params: dict[str, Any], parsed: dict[str, Any]) -> None:
     consistent = bool(params.get("ConsistentRead"))
     if operation == "GetItem":
-        _add("dynamodb:rru", _rru(_item_size(parsed.get("Item")), consistent))
+        _add("dynamodb:rru", _rru(dynamodb_item_size(parsed.get("Item")), consistent))
     elif operation in ("Query", "Scan"):
-        _add("dynamodb:rru", _rru(sum(_item_size(item) for item in parsed.get("Items", [])), consistent))
+        _add(
+            "dynamodb:rru",
+            _rru(sum(dynamodb_item_size(item) for item in parsed.get("Items", [])), consistent),
+        )
     elif operation == "BatchGetItem":
         for items in parsed.get("Responses", {}).values():
             for item in items:
-                _add("dynamodb:rru", _rru(_item_size(item), consistent))
+                _add("dynamodb:rru", _rru(dynamodb_item_size(item), consistent))
     elif operation == "TransactGetItems":
         for response in parsed.get("Responses", []):
-            _add("dynamodb:rru", 2 * _rru(_item_size(response.get("Item")), True))
+            _add("dynamodb:rru", 2 * _rru(dynamodb_item_size(response.get("Item")), True))
 
 
 # --- SQS ------------------------------------------------------------------------------------------------
@@ -123,14 +100,6 @@ def _dynamodb_reads(operation: str, params: dict[str, Any], parsed: dict[str, An
 
 def _chunks(payload_bytes: int) -> int:
     return max(1, math.ceil(payload_bytes / 65536))
-
-
-def _attributes_size(attributes: dict[str, Any] | None) -> int:
-    size = 0
-    for name, value in (attributes or {}).items():
-        size += len(name) + len(value.get("DataType", ""))
-        size += len(str(value.get("StringValue", value.get("BinaryValue", ""))).encode("utf-8"))
-    return size
 
 
 def _close_invocation(now: float) -> None:
@@ -145,16 +114,11 @@ def _sqs_before(operation: str, params: dict[str, Any]) -> None:
     queue = _queue_name(params.get("QueueUrl"))
     if operation == "SendMessageBatch":
         entries = params.get("Entries", [])
-        payload = sum(
-            len(e.get("MessageBody", "").encode("utf-8")) + _attributes_size(e.get("MessageAttributes"))
-            for e in entries
-        )
+        payload = sum(sqs_message_size(e.get("MessageBody", ""), e.get("MessageAttributes")) for e in entries)
         _add(f"sqs:{queue}:sent_messages", len(entries))
         _add("sqs:requests_64k", _chunks(payload))
     elif operation == "SendMessage":
-        payload = len(params.get("MessageBody", "").encode("utf-8")) + _attributes_size(
-            params.get("MessageAttributes")
-        )
+        payload = sqs_message_size(params.get("MessageBody", ""), params.get("MessageAttributes"))
         _add(f"sqs:{queue}:sent_messages")
         _add("sqs:requests_64k", _chunks(payload))
     elif operation in ("DeleteMessageBatch", "DeleteMessage", "ReceiveMessage"):
@@ -199,6 +163,8 @@ def _s3_before(operation: str) -> None:
 def _before(params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
     service, operation = model.service_model.service_name, model.name
     context["bench_params"] = params
+    if _current:  # the call's time is charged to the handler running in this process
+        context["bench_timed"] = (f"{_current[-1]}:aws_seconds:{service}:{operation}", time.perf_counter())
     with _lock:
         _add(f"calls:{service}:{operation}")
         if service == "dynamodb":
@@ -209,10 +175,20 @@ def _before(params: dict[str, Any], model: Any, context: dict[str, Any], **_: An
             _s3_before(operation)
         elif service == "events" and operation == "PutEvents":
             for entry in params.get("Entries", []):
-                _add("events:billed_events", _chunks(len(str(entry.get("Detail", "")).encode("utf-8"))))
+                _add("events:billed_events", _chunks(events_entry_size(entry)))
+
+
+def _time_call(context: dict[str, Any], **_: Any) -> None:
+    """Also the ``after-call-error`` hook: a call that raised (its retries spent) took its time too."""
+    timed = context.pop("bench_timed", None)
+    if timed is not None:
+        key, started = timed
+        with _lock:
+            _add(key, time.perf_counter() - started)
 
 
 def _after(http_response: Any, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+    _time_call(context)
     service, operation = model.service_model.service_name, model.name
     params = context.get("bench_params") or {}
     if not isinstance(parsed, dict) or "Error" in parsed and parsed.get("Error"):
@@ -226,9 +202,10 @@ def _after(http_response: Any, parsed: dict[str, Any], model: Any, context: dict
 
 # --- where the handlers' time goes ---------------------------------------------------------------------
 #
-# A few handlers, the worker's hier_config computation and the AWS calls each handler makes are timed by
-# wrapping them as their modules are imported (wall time: what Lambda bills, waits included). AWS call time
-# is summed over the handler's threads (the fan-out sends from 8), so it can exceed the handler's time.
+# A few handlers and the worker's hier_config computation are timed by wrapping them as their modules are
+# imported (wall time: what Lambda bills, waits included), the AWS calls each handler makes by the hooks,
+# from parameter build to the parsed answer or the error, retries included. AWS call time is summed over the
+# handler's threads (the fan-out sends from 8), so it can exceed the handler's time.
 
 _TIMED_HANDLERS = {
     "netremedy.handlers.remediate_devices": "worker",
@@ -338,46 +315,14 @@ class _AfterImport:
         return spec
 
 
-def _time_api_calls() -> None:
-    import botocore.client
-
-    original = botocore.client.BaseClient._make_api_call
-
-    def timed(self: Any, operation_name: str, api_params: Any) -> Any:
-        if not _current:
-            return original(self, operation_name, api_params)
-        label = _current[-1]
-        started = time.perf_counter()
-        try:
-            return original(self, operation_name, api_params)
-        finally:
-            with _lock:
-                _add(
-                    f"{label}:aws_seconds:{self.meta.service_model.service_name}:{operation_name}",
-                    time.perf_counter() - started,
-                )
-
-    botocore.client.BaseClient._make_api_call = timed
-
-
 def _install(directory: Path) -> None:
     import sys
 
-    import boto3.session
-
     callbacks = {module: _patch_handler(label) for module, label in _TIMED_HANDLERS.items()}
     sys.meta_path.insert(0, _AfterImport(callbacks | {_COMPUTE_MODULE: _patch_compute}))
-    _time_api_calls()
-
-    original = boto3.session.Session.client
-
-    def client(self: Any, *args: Any, **kwargs: Any) -> Any:
-        created = original(self, *args, **kwargs)
-        created.meta.events.register("before-parameter-build", _before)
-        created.meta.events.register("after-call", _after)
-        return created
-
-    boto3.session.Session.client = client
+    metering.add_hook("before-parameter-build", _before)
+    metering.add_hook("after-call", _after)
+    metering.add_hook("after-call-error", _time_call)
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / f"{os.getpid()}.json"
 

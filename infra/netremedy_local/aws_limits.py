@@ -1,29 +1,17 @@
-"""AWS's data limits, measured the way AWS measures them, and the emulator patches that enforce them.
+"""AWS's data limits and how AWS measures what counts against them.
 
-moto 5.2.5 enforces some of these differently from AWS or not at all (each patch's note in moto_patches.py
-says which); what passes the local stack must not fail on AWS for a size reason. Sizes here are pure
-functions of the request, so the benchmark's billing meter counts DynamoDB request units with them too.
+The emulator enforces these (moto_patches.py: moto 5.2.5 enforces some differently from AWS or not at all),
+so that what passes the local stack does not fail on AWS for a size reason. Sizes are pure functions of a
+request's parameters, free of moto, so the benchmark's billing meter counts request units with them too.
 """
 
 import base64
-import contextvars
-import copy
-import functools
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from moto.dynamodb.exceptions import (
-    ConditionalCheckFailed,
-    ItemSizeTooLarge,
-    ItemSizeToUpdateTooLarge,
-    MockValidationException,
-)
-from moto.events.exceptions import ValidationException as EventsValidationException
-from moto.sqs.exceptions import InvalidParameterValue, SQSException
-
-# DynamoDB: 400 KB per item (accepted at exactly 409,600 bytes, refused one byte over) and 4 MB per transaction.
+# DynamoDB: 400 KB per item (exactly 409,600 bytes is accepted, one more refused) and 4 MB per transaction.
 DYNAMODB_ITEM_LIMIT = 400 * 1024
 DYNAMODB_TRANSACTION_LIMIT = 4 * 1024 * 1024
 # SQS: 256 KiB per message (body plus attributes) and per SendMessageBatch in total. AWS has allowed queues up
@@ -32,8 +20,6 @@ DYNAMODB_TRANSACTION_LIMIT = 4 * 1024 * 1024
 SQS_MESSAGE_LIMIT = 256 * 1024
 # EventBridge: 256 KB for the entries of one PutEvents request.
 EVENTS_REQUEST_LIMIT = 256 * 1024
-
-Function = Callable[..., Any]
 
 _NUMBER = re.compile(r"([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?")
 
@@ -121,155 +107,3 @@ def events_entry_size(entry: Mapping[str, Any]) -> int:
     for field in ("Source", "DetailType", "Detail"):
         size += _utf8(entry.get(field) or "")
     return size + sum(_utf8(resource) for resource in entry.get("Resources") or [] if resource)
-
-
-# --- DynamoDB ---------------------------------------------------------------------------------------------
-
-# Set while a TransactWriteItems runs: an update that outgrows the item limit there cancels the transaction
-# (with a ValidationError reason) instead of failing the request.
-_IN_TRANSACTION: contextvars.ContextVar[bool] = contextvars.ContextVar("in_transaction", default=False)
-
-
-class ValidationError(Exception):
-    """An update inside a transaction made its item too large. moto's transaction turns any exception that is
-    not a validation exception into a cancellation reason whose code is the exception's class name, which
-    is DynamoDB's code for this reason."""
-
-    def __init__(self) -> None:
-        super().__init__(ItemSizeToUpdateTooLarge.item_size_to_update_too_large_msg)
-
-
-def no_incremental_size_check(original: Function) -> Function:
-    """moto's item attribute dict refuses an attribute once its own estimate passes 405,000 bytes; the
-    operations below measure the whole item instead, with DynamoDB's rules and limit."""
-    return dict.__setitem__
-
-
-def put_item_within_limit(original: Function) -> Function:
-    @functools.wraps(original)
-    def put_item(self: Any, table_name: str, item_attrs: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-        if dynamodb_item_size(item_attrs) > DYNAMODB_ITEM_LIMIT:
-            raise ItemSizeTooLarge()
-        return original(self, table_name, item_attrs, *args, **kwargs)
-
-    return put_item
-
-
-def _attributes(item: Any) -> dict[str, Any] | None:
-    return copy.deepcopy(item.to_json()["Attributes"]) if item is not None else None
-
-
-def _restore(backend: Any, table_name: str, key: dict[str, Any], attributes: dict[str, Any] | None) -> None:
-    if attributes is None:
-        if backend.get_item(table_name, key) is not None:
-            backend.delete_item(table_name, key)
-    else:
-        backend.put_item(table_name, attributes)
-
-
-def update_item_within_limit(original: Function) -> Function:
-    """The item after the update is measured; an update that fails, for size or any other reason, leaves
-    the item as it was (moto updates in place, attribute by attribute)."""
-
-    @functools.wraps(original)
-    def update_item(self: Any, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-        before = _attributes(self.get_item(table_name, key))
-        try:
-            item = original(self, table_name, key, *args, **kwargs)
-        except ConditionalCheckFailed:
-            raise  # refused before anything changed
-        except Exception:
-            _restore(self, table_name, key, before)
-            raise
-        if dynamodb_item_size(item.to_json()["Attributes"]) <= DYNAMODB_ITEM_LIMIT:
-            return item
-        _restore(self, table_name, key, before)
-        raise ValidationError() if _IN_TRANSACTION.get() else ItemSizeToUpdateTooLarge()
-
-    return update_item
-
-
-def _entry_size(kind: str, operation: Mapping[str, Any]) -> int:
-    if kind == "Put":
-        return dynamodb_item_size(operation.get("Item"))
-    written = operation.get("ExpressionAttributeValues") or {}
-    return dynamodb_item_size(operation.get("Key")) + sum(attribute_value_size(v) for v in written.values())
-
-
-def transaction_within_limits(original: Function) -> Function:
-    """A Put's size is known from the request, so DynamoDB refuses an oversized one before the transaction
-    starts (ValidationException), as it does a request over 4 MB. The transaction's 100-entry limit is
-    moto's own check."""
-
-    @functools.wraps(original)
-    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Any:
-        total = 0
-        for entry in transact_items:
-            ((kind, operation),) = entry.items()
-            size = _entry_size(kind, operation)
-            if kind == "Put" and size > DYNAMODB_ITEM_LIMIT:
-                raise ItemSizeTooLarge()
-            total += size
-        if total > DYNAMODB_TRANSACTION_LIMIT:
-            raise MockValidationException("Transaction request cannot be larger than 4 MB")
-        token = _IN_TRANSACTION.set(True)
-        try:
-            return original(self, transact_items)
-        finally:
-            _IN_TRANSACTION.reset(token)
-
-    return transact_write_items
-
-
-# --- SQS ----------------------------------------------------------------------------------------------------
-
-
-def send_message_within_limit(original: Function) -> Function:
-    @functools.wraps(original)
-    def send_message(
-        self: Any,
-        queue_name: str,
-        message_body: str,
-        message_attributes: dict[str, Any] | None = None,
-        *args: Any,
-        **kwargs: Any,
-    ) -> Any:
-        if sqs_message_size(message_body, message_attributes) > SQS_MESSAGE_LIMIT:
-            raise InvalidParameterValue(
-                "One or more parameters are invalid. Reason: Message must be shorter than "
-                f"{SQS_MESSAGE_LIMIT} bytes."
-            )
-        return original(self, queue_name, message_body, message_attributes, *args, **kwargs)
-
-    return send_message
-
-
-def _batch_size(entries: Iterable[Mapping[str, Any]]) -> int:
-    return sum(sqs_message_size(e.get("MessageBody", ""), e.get("MessageAttributes")) for e in entries)
-
-
-def send_message_batch_within_limit(original: Function) -> Function:
-    @functools.wraps(original)
-    def send_message_batch(self: Any, queue_name: str, entries: dict[str, dict[str, Any]]) -> Any:
-        total = _batch_size(entries.values())
-        if total > SQS_MESSAGE_LIMIT:
-            raise SQSException(
-                "BatchRequestTooLong",
-                f"Batch requests cannot be longer than {SQS_MESSAGE_LIMIT} bytes. You have sent {total} bytes.",
-            )
-        return original(self, queue_name, entries)
-
-    return send_message_batch
-
-
-# --- EventBridge -------------------------------------------------------------------------------------------
-
-
-def put_events_within_limit(original: Function) -> Function:
-    @functools.wraps(original)
-    def put_events(self: Any, events: list[dict[str, Any]]) -> Any:
-        if sum(events_entry_size(entry) for entry in events) > EVENTS_REQUEST_LIMIT:
-            raise EventsValidationException("Total size of the entries in the request is over the limit.")
-        return original(self, events)
-
-    return put_events

@@ -1,21 +1,53 @@
-"""Counting the AWS API calls a local stack process makes (for the benchmarks), with a botocore event hook.
+"""Counting the AWS API calls a local stack process makes (for the benchmarks), with botocore event hooks.
 
-Enabled by ``LOCAL_METER_AWS_CALLS=1``: every boto3 client created in the process gets a
-``before-parameter-build`` hook (it sees each call's parameters before serialisation); counts by operation, and writes that touch a job row (sk "JOB"), are flushed to
-``<state dir>/aws-calls/<pid>.json`` every second.
+This module is the one place that instruments boto3: ``add_hook`` registers a botocore event handler on
+every client the process creates from then on (the benchmark's billing meter, bench/_stack_meter, plugs in
+here). ``install`` adds the call counter when ``LOCAL_METER_AWS_CALLS=1``: a ``before-parameter-build``
+hook (it sees each call's parameters before serialisation) counts calls by operation, and writes that touch
+a job row (sk "JOB"), flushed to ``<state dir>/aws-calls/<pid>.json`` every second.
 """
 
+import functools
 import json
 import os
 import threading
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import boto3.session
 
+Hook = Callable[..., None]
+
 _counts: Counter[str] = Counter()
 _lock = threading.Lock()
+_hooks: list[tuple[str, Hook]] = []
+_instrumented = False
+
+
+def _instrument() -> None:
+    """Wrap boto3's client factory once per process, so that each new client gets every hook added."""
+    global _instrumented
+    if _instrumented:
+        return
+    _instrumented = True
+    original = boto3.session.Session.client
+
+    @functools.wraps(original)
+    def client(self: boto3.session.Session, *args: Any, **kwargs: Any) -> Any:
+        created = original(self, *args, **kwargs)
+        for event, handler in _hooks:
+            created.meta.events.register(event, handler)
+        return created
+
+    boto3.session.Session.client = client
+
+
+def add_hook(event: str, handler: Hook) -> None:
+    """Register ``handler`` for botocore ``event`` on every boto3 client this process creates from now on."""
+    _instrument()
+    _hooks.append((event, handler))
 
 
 def _job_row_writes(operation: str, params: dict[str, Any]) -> int:
@@ -44,14 +76,7 @@ def _count(model: Any, params: dict[str, Any], **_: Any) -> None:
 def install(state_dir: Path) -> None:
     if os.environ.get("LOCAL_METER_AWS_CALLS") != "1":
         return
-    original = boto3.session.Session.client
-
-    def client(self: boto3.session.Session, *args: Any, **kwargs: Any) -> Any:
-        created = original(self, *args, **kwargs)
-        created.meta.events.register("before-parameter-build", _count)
-        return created
-
-    boto3.session.Session.client = client
+    add_hook("before-parameter-build", _count)
     target = state_dir / "aws-calls" / f"{os.getpid()}.json"
     target.parent.mkdir(parents=True, exist_ok=True)
 

@@ -10,6 +10,7 @@ service never patch moto. ``python -m netremedy_local.moto_patches`` prints the 
 moto has, for re-checking the patches after an upgrade.
 """
 
+import contextvars
 import copy
 import functools
 import hashlib
@@ -18,23 +19,39 @@ import inspect
 import json
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
 from moto.core.utils import camelcase_to_underscores
 from moto.dynamodb import models as dynamodb_models
+from moto.dynamodb.exceptions import (
+    ConditionalCheckFailed,
+    ItemSizeTooLarge,
+    ItemSizeToUpdateTooLarge,
+    MockValidationException,
+)
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import LimitedSizeDict
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoResult
+from moto.events.exceptions import ValidationException as EventsValidationException
 from moto.events.models import EventsBackend
 from moto.sqs import models as sqs_models
-from moto.sqs.exceptions import ReceiptHandleIsInvalid
+from moto.sqs.exceptions import InvalidParameterValue, ReceiptHandleIsInvalid, SQSException
 from moto.sqs.models import Queue, SQSBackend
 
-from netremedy_local import aws_limits
+from netremedy_local.aws_limits import (
+    DYNAMODB_ITEM_LIMIT,
+    DYNAMODB_TRANSACTION_LIMIT,
+    EVENTS_REQUEST_LIMIT,
+    SQS_MESSAGE_LIMIT,
+    attribute_value_size,
+    dynamodb_item_size,
+    events_entry_size,
+    sqs_message_size,
+)
 
 MOTO_VERSION = "5.2.5"  # the version every fingerprint below was taken from (pinned in pyproject.toml)
 
@@ -89,7 +106,7 @@ def _clock_without_datetimes(original: Callable[..., float]) -> Callable[..., fl
 
 
 class _VisibleMessages:
-    """Stands in for moto's ``Queue.messages`` list (visible, not delayed): iterated lazily, in queue order."""
+    """Stands in for moto's ``Queue.messages`` (visible, not delayed messages): walked lazily, in order."""
 
     def __init__(self, queue: Any) -> None:
         self._queue = queue
@@ -328,6 +345,159 @@ def _serialised(original: Callable[..., Any]) -> Callable[..., Any]:
     return locked
 
 
+# --- AWS's data limits: DynamoDB ----------------------------------------------------------------------
+
+# Set while a TransactWriteItems runs: an update that outgrows the item limit there cancels the transaction
+# (with a ValidationError reason) instead of failing the request.
+_IN_TRANSACTION: contextvars.ContextVar[bool] = contextvars.ContextVar("in_transaction", default=False)
+
+
+class ValidationError(Exception):
+    """An update inside a transaction made its item too large. moto's transaction turns any exception that is
+    not a validation exception into a cancellation reason whose code is the exception's class name, which
+    is DynamoDB's code for this reason."""
+
+    def __init__(self) -> None:
+        super().__init__(ItemSizeToUpdateTooLarge.item_size_to_update_too_large_msg)
+
+
+def _no_incremental_size_check(original: Callable[..., Any]) -> Callable[..., Any]:
+    """moto's item attribute dict refuses an attribute once its own estimate passes 405,000 bytes; the
+    operations below measure the whole item instead, with DynamoDB's rules and limit."""
+    return dict.__setitem__
+
+
+def _put_item_within_limit(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def put_item(self: Any, table_name: str, item_attrs: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        if dynamodb_item_size(item_attrs) > DYNAMODB_ITEM_LIMIT:
+            raise ItemSizeTooLarge()
+        return original(self, table_name, item_attrs, *args, **kwargs)
+
+    return put_item
+
+
+def _attributes(item: Any) -> dict[str, Any] | None:
+    return copy.deepcopy(item.to_json()["Attributes"]) if item is not None else None
+
+
+def _restore(backend: Any, table_name: str, key: dict[str, Any], attributes: dict[str, Any] | None) -> None:
+    if attributes is None:
+        if backend.get_item(table_name, key) is not None:
+            backend.delete_item(table_name, key)
+    else:
+        backend.put_item(table_name, attributes)
+
+
+def _update_item_within_limit(original: Callable[..., Any]) -> Callable[..., Any]:
+    """The item after the update is measured; an update that fails, for size or any other reason, leaves
+    the item as it was (moto updates in place, attribute by attribute)."""
+
+    @functools.wraps(original)
+    def update_item(self: Any, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        before = _attributes(self.get_item(table_name, key))
+        try:
+            item = original(self, table_name, key, *args, **kwargs)
+        except ConditionalCheckFailed:
+            raise  # refused before anything changed
+        except Exception:
+            _restore(self, table_name, key, before)
+            raise
+        if dynamodb_item_size(item.to_json()["Attributes"]) <= DYNAMODB_ITEM_LIMIT:
+            return item
+        _restore(self, table_name, key, before)
+        raise ValidationError() if _IN_TRANSACTION.get() else ItemSizeToUpdateTooLarge()
+
+    return update_item
+
+
+def _entry_size(kind: str, operation: Mapping[str, Any]) -> int:
+    if kind == "Put":
+        return dynamodb_item_size(operation.get("Item"))
+    written = operation.get("ExpressionAttributeValues") or {}
+    return dynamodb_item_size(operation.get("Key")) + sum(attribute_value_size(v) for v in written.values())
+
+
+def _transaction_within_limits(original: Callable[..., Any]) -> Callable[..., Any]:
+    """A Put's size is known from the request, so DynamoDB refuses an oversized one before the transaction
+    starts (ValidationException), as it does a request over 4 MB. The transaction's 100-entry limit is
+    moto's own check."""
+
+    @functools.wraps(original)
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Any:
+        total = 0
+        for entry in transact_items:
+            ((kind, operation),) = entry.items()
+            size = _entry_size(kind, operation)
+            if kind == "Put" and size > DYNAMODB_ITEM_LIMIT:
+                raise ItemSizeTooLarge()
+            total += size
+        if total > DYNAMODB_TRANSACTION_LIMIT:
+            raise MockValidationException("Transaction request cannot be larger than 4 MB")
+        token = _IN_TRANSACTION.set(True)
+        try:
+            return original(self, transact_items)
+        finally:
+            _IN_TRANSACTION.reset(token)
+
+    return transact_write_items
+
+
+# --- AWS's data limits: SQS ---------------------------------------------------------------------------
+
+
+def _send_message_within_limit(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def send_message(
+        self: Any,
+        queue_name: str,
+        message_body: str,
+        message_attributes: dict[str, Any] | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        if sqs_message_size(message_body, message_attributes) > SQS_MESSAGE_LIMIT:
+            raise InvalidParameterValue(
+                "One or more parameters are invalid. Reason: Message must be shorter than "
+                f"{SQS_MESSAGE_LIMIT} bytes."
+            )
+        return original(self, queue_name, message_body, message_attributes, *args, **kwargs)
+
+    return send_message
+
+
+def _batch_size(entries: Iterable[Mapping[str, Any]]) -> int:
+    return sum(sqs_message_size(e.get("MessageBody", ""), e.get("MessageAttributes")) for e in entries)
+
+
+def _send_message_batch_within_limit(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def send_message_batch(self: Any, queue_name: str, entries: dict[str, dict[str, Any]]) -> Any:
+        total = _batch_size(entries.values())
+        if total > SQS_MESSAGE_LIMIT:
+            raise SQSException(
+                "BatchRequestTooLong",
+                f"Batch requests cannot be longer than {SQS_MESSAGE_LIMIT} bytes. "
+                f"You have sent {total} bytes.",
+            )
+        return original(self, queue_name, entries)
+
+    return send_message_batch
+
+
+# --- AWS's data limits: EventBridge -------------------------------------------------------------------
+
+
+def _put_events_within_limit(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def put_events(self: Any, events: list[dict[str, Any]]) -> Any:
+        if sum(events_entry_size(entry) for entry in events) > EVENTS_REQUEST_LIMIT:
+            raise EventsValidationException("Total size of the entries in the request is over the limit.")
+        return original(self, events)
+
+    return put_events
+
+
 # --- the registry -----------------------------------------------------------------------------------------
 
 _NOT_UPSTREAM = "Not found upstream: moto 5.2.5 still has this code; no moto issue or pull request found."
@@ -453,7 +623,7 @@ _LIMITS = (
         "dynamodb-item-size-measured-per-operation",
         LimitedSizeDict,
         "__setitem__",
-        aws_limits.no_incremental_size_check,
+        _no_incremental_size_check,
         "d979580fdbe14f79f3216564e1385c4b3485db82bc88193326c467a037331e81",
         "moto refused an attribute once its own estimate of the item passed 405,000 bytes (numbers counted "
         "as their text), and only for top-level attributes. The size check moves to the operations below, "
@@ -466,7 +636,7 @@ _LIMITS = (
         "dynamodb-put-item-size",
         DynamoDBBackend,
         "put_item",
-        aws_limits.put_item_within_limit,
+        _put_item_within_limit,
         "f5d9a5042c77b89e5f4c88b5884f7966b9dccd95b8b04090ee9e07afc5eea675",
         "PutItem (and every put of BatchWriteItem and TransactWriteItems) of an item over 400 KB is "
         "refused with ValidationException 'Item size has exceeded the maximum allowed size'.",
@@ -476,7 +646,7 @@ _LIMITS = (
         "dynamodb-update-item-size",
         DynamoDBBackend,
         "update_item",
-        aws_limits.update_item_within_limit,
+        _update_item_within_limit,
         "218984588dd689a5de81678ce11e6a40d05c91e7b6c21b44c4ed4122fe74aa9f",
         "UpdateItem whose resulting item is over 400 KB is refused with ValidationException 'Item size to "
         "update has exceeded the maximum allowed size' and changes nothing; inside TransactWriteItems it "
@@ -489,7 +659,7 @@ _LIMITS = (
         "dynamodb-transaction-size",
         DynamoDBBackend,
         "transact_write_items",
-        aws_limits.transaction_within_limits,
+        _transaction_within_limits,
         "81db2cb7d94e39c90b3a2077e1f4bb41a449c558ef9b1b1e2910fdaa39978ad4",
         "TransactWriteItems over 4 MB in total is refused (ValidationException 'Transaction request cannot "
         "be larger than 4 MB'), and a Put over 400 KB is refused before the transaction starts. More than "
@@ -501,7 +671,7 @@ _LIMITS = (
         "sqs-message-size",
         SQSBackend,
         "send_message",
-        aws_limits.send_message_within_limit,
+        _send_message_within_limit,
         "bf161af09a9e6b860e3dd5d8f58ccc802623caa86883fab9b2ffb333f8f70330",
         "SendMessage (and each SendMessageBatch entry) over 256 KiB, counting the body and its attributes "
         "in bytes, is refused with InvalidParameterValue. moto counted the body's characters only, against "
@@ -513,7 +683,7 @@ _LIMITS = (
         "sqs-batch-size",
         SQSBackend,
         "send_message_batch",
-        aws_limits.send_message_batch_within_limit,
+        _send_message_batch_within_limit,
         "0707ad219481c867546327a5e0f42421187e1706202c68f9d8e87be597d3417a",
         "SendMessageBatch over 256 KiB in total (bodies and attributes, in bytes) is refused with "
         "BatchRequestTooLong. moto counted characters against 1 MiB.",
@@ -523,7 +693,7 @@ _LIMITS = (
         "events-entry-size",
         EventsBackend,
         "put_events",
-        aws_limits.put_events_within_limit,
+        _put_events_within_limit,
         "c56f6ac1f932c70d3dbe82d2e85d4a6de2bdc2368dda47d755d3548481e46783",
         "PutEvents whose entries (Time 14 bytes, Source, DetailType, Detail, Resources) are over 256 KB is "
         "refused with ValidationException 'Total size of the entries in the request is over the limit.'",
