@@ -28,7 +28,7 @@ class Scheduler:
             try:
                 with invocation_deadline(function.timeout) as invocation:
                     handler(event, LocalLambdaContext(function, self._region, self._stack_name))
-            except Exception as exc:  # a failed run is retried at the next tick, as EventBridge would  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 - a failed run waits for the next tick, as on EventBridge
                 log.warning("%s failed: %s", function.logical_id, type(exc).__name__)
             if invocation.timed_out:
                 log.warning("%s timed out after %d s", function.logical_id, function.timeout)
