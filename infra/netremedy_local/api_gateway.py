@@ -21,11 +21,13 @@ CALLER_HEADER = "x-netremedy-caller"
 # A plain name is an IAM user of the local account; the characters and length are IAM's for user names.
 _PLAIN_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
 _NAME = r"[A-Za-z0-9+=,.@_-]"
+# IAM paths (/ops/, /division/team/) may hold any printable ASCII; they are part of a user's ARN.
+_PATH = r"(?:[!-.0-~]+/)*"
 # The principal ARNs API Gateway's IAM authorizer reports as identity.userArn (a role too, for callers that
 # want to name the owner directly). Nothing else is a caller: no wildcard, no other service's ARN.
 _PRINCIPAL_ARN = re.compile(
-    rf"^arn:aws(?:-[a-z]+)*:(?:iam::[0-9]{{1,12}}:(?:root|(?:user|role)/(?:{_NAME}+/)*{_NAME}{{1,64}})"
-    rf"|sts::[0-9]{{1,12}}:(?:assumed-role/{_NAME}{{1,64}}/{_NAME}{{2,64}}|federated-user/{_NAME}{{2,32}}))$"
+    rf"^arn:aws(?:-[a-z]+)*:(?:iam::[0-9]{{1,12}}:(?:root|(?:user|role)/{_PATH}{_NAME}{{1,64}})"
+    rf"|sts::[0-9]{{1,12}}:(?:assumed-role/{_NAME}{{1,64}}/{_NAME}{{1,64}}|federated-user/{_NAME}{{2,32}}))$"
 )
 
 
@@ -72,16 +74,18 @@ def _identity(arn: str | None, source_ip: str, user_agent: str) -> dict[str, Any
     if arn is None:
         return identity
     _, _, _, _, account, resource = arn.split(":", 5)
-    if resource == "root":
+    kind, _, name = resource.partition("/")
+    if kind == "root":
         caller, key_prefix = account, "AKIA"
-    elif resource.startswith("assumed-role/"):
-        _, role, session = resource.split("/")
+    elif kind == "assumed-role":
+        role, session = name.split("/")
         caller, key_prefix = f"{_unique_id('AROA', f'{account}:{role}')}:{session}", "ASIA"
-    elif resource.startswith("federated-user/"):
-        caller, key_prefix = f"{account}:{resource.split('/', 1)[1]}", "ASIA"
+    elif kind == "federated-user":
+        caller, key_prefix = f"{account}:{name}", "ASIA"
+    elif kind == "role":
+        caller, key_prefix = _unique_id("AROA", f"{account}:{name.rsplit('/', 1)[-1]}"), "ASIA"
     else:
-        prefix = "AIDA" if resource.startswith("user/") else "AROA"
-        caller, key_prefix = _unique_id(prefix, arn), "AKIA"
+        caller, key_prefix = _unique_id("AIDA", arn), "AKIA"
     identity.update(
         accountId=account,
         caller=caller,

@@ -52,7 +52,7 @@ def http_event(
                 "userArn": caller,
                 "caller": None,
                 "user": None,
-                "accountId": caller.split(":")[4] if caller else None,
+                "accountId": "123456789012" if caller else None,
             },
         },
         "body": text,

@@ -58,8 +58,9 @@ def create_batch_job(body: BatchRemediationRequest) -> Response[JobCreatedRespon
             config=_IDEMPOTENCY,
             persistence_store=create_job_records(load_settings().table_name),
         )(_submit)
-        # The key is scoped to the caller, so two callers can never collide on the same key.
-        request = {"key": f"{owner}#{key}", "owner": owner, "body": body.model_dump(mode="json")}
+        # Scoped to the caller, as a pair: Powertools hashes its JSON, so no (owner, key) pair can spell
+        # another's record key (as "team" + "ci#42" and "team#ci" + "42" did when joined with "#").
+        request = {"key": [owner, key], "owner": owner, "body": body.model_dump(mode="json")}
         created = JobCreatedResponse.model_validate(submit_once(request=request))
     logger.info("job accepted", extra={"job_id": created.job_id, "total_devices": created.total_devices})
     return Response(status_code=202, content_type="application/json", body=created)
