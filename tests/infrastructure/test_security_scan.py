@@ -101,3 +101,23 @@ def test_the_bucket_table_and_queues_are_encrypted_and_the_bucket_is_private_and
     assert tables
     for table_id, table in tables.items():
         assert table["Properties"]["SSESpecification"]["SSEEnabled"] is True, f"{table_id} is not encrypted"
+
+
+def test_every_api_route_requires_iam_and_no_stage_logs_bodies() -> None:
+    ((api_id, api),) = _of_type("AWS::Serverless::Api").items()
+    properties = api["Properties"]
+    assert properties["Auth"]["DefaultAuthorizer"] == "AWS_IAM"
+    routes = [
+        (function_id, name, event["Properties"])
+        for function_id, function in _of_type("AWS::Serverless::Function").items()
+        for name, event in function["Properties"].get("Events", {}).items()
+        if event["Type"] == "Api"
+    ]
+    assert routes
+    for function_id, name, route in routes:
+        assert route["RestApiId"] == {"Ref": api_id}, f"{function_id}.{name} is not on {api_id}"
+        # An event-level Authorizer (NONE above all) would take the route out of the default IAM auth.
+        assert "Authorizer" not in route.get("Auth", {}), f"{function_id}.{name} overrides the IAM authorizer"
+    # Execution logs with data tracing write whole request and response bodies: configurations and secrets.
+    for setting in properties.get("MethodSettings", []):
+        assert setting.get("DataTraceEnabled") is not True, setting

@@ -7,15 +7,69 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from netremedy_local.template import load_stack_model, load_yaml
+from netremedy_local.template import load_stack_model, load_yaml, translate
 from tests.conftest import PROJECT_ROOT
 
 TEMPLATE = PROJECT_ROOT / "template.yaml"
 SAM = PROJECT_ROOT / ".venv-sam" / "bin" / "sam"
 MODEL = load_stack_model(TEMPLATE, "us-east-1", "infra-test")
+VPC_ENDPOINTS = ["vpce-0a1b2c3d4e5f60718", "vpce-0f9e8d7c6b5a40312"]
+NO_VALUE = object()
+
+
+class _Deployed:
+    """The translated template as CloudFormation would deploy it with these parameter values: parameters,
+    conditions, Fn::If, Fn::Equals/Not/Join and AWS::NoValue resolved (the rest left as it is)."""
+
+    def __init__(self, **values: str) -> None:
+        self.cfn = translate(TEMPLATE, "us-east-1", "infra-test", parameter_values=dict(values))
+        self.parameters: dict[str, Any] = {}
+        for name, spec in self.cfn["Parameters"].items():
+            value = str(values.get(name, spec.get("Default", "")))
+            self.parameters[name] = value.split(",") if spec["Type"] == "CommaDelimitedList" else value
+        self.conditions = {name: self.resolve(rule) for name, rule in self.cfn.get("Conditions", {}).items()}
+
+    def resolve(self, node: Any) -> Any:
+        if isinstance(node, list):
+            return [value for value in (self.resolve(item) for item in node) if value is not NO_VALUE]
+        if not isinstance(node, dict):
+            return node
+        if set(node) == {"Ref"}:
+            if node["Ref"] == "AWS::NoValue":
+                return NO_VALUE
+            return self.parameters.get(node["Ref"], node)
+        if set(node) == {"Fn::If"}:
+            condition, if_true, if_false = node["Fn::If"]
+            return self.resolve(if_true if self.conditions[condition] else if_false)
+        if set(node) == {"Fn::Equals"}:
+            left, right = self.resolve(node["Fn::Equals"])
+            return left == right
+        if set(node) == {"Fn::Not"}:
+            return not self.resolve(node["Fn::Not"][0])
+        if set(node) == {"Fn::Join"}:
+            separator, values = self.resolve(node["Fn::Join"])
+            return separator.join(values)
+        resolved = {key: self.resolve(value) for key, value in node.items()}
+        return {key: value for key, value in resolved.items() if value is not NO_VALUE}
+
+    def resources(self, kind: str) -> dict[str, dict[str, Any]]:
+        return {
+            logical_id: self.resolve(resource)
+            for logical_id, resource in self.cfn["Resources"].items()
+            if resource["Type"] == kind
+        }
+
+    def rules_hold(self) -> bool:
+        return all(
+            self.resolve(assertion["Assert"])
+            for rule in self.cfn.get("Rules", {}).values()
+            if self.resolve(rule.get("RuleCondition", True))
+            for assertion in rule["Assertions"]
+        )
 
 
 def test_cfn_lint_passes() -> None:
@@ -71,6 +125,88 @@ def test_the_api_routes_are_the_contracts_paths() -> None:
         ("POST", "/api/v1/remediation"): "SingleDeviceFunction",
         ("GET", "/api/v1/platforms"): "SingleDeviceFunction",
     }
+
+
+def test_the_api_is_one_rest_api_with_iam_auth_on_every_method_and_no_http_api() -> None:
+    deployed = _Deployed()
+    assert not [
+        kind for kind in {r["Type"] for r in deployed.cfn["Resources"].values()} if "ApiGatewayV2" in kind
+    ]
+    ((api_id, api),) = deployed.resources("AWS::ApiGateway::RestApi").items()
+    body = api["Properties"]["Body"]
+    methods = [(path, method, op) for path, ops in body["paths"].items() for method, op in ops.items()]
+    assert len(methods) == len(MODEL.routes) == 10
+    assert body["components"]["securitySchemes"]["AWS_IAM"]["x-amazon-apigateway-authtype"] == "awsSigv4"
+    for path, method, operation in methods:
+        assert operation["security"] == [{"AWS_IAM": []}], f"{method} {path}"
+        integration = operation["x-amazon-apigateway-integration"]
+        # Lambda proxy (payload 1.0), invoked under the function's resource policy, not the caller's rights
+        assert (integration["type"], integration["httpMethod"]) == ("aws_proxy", "POST")
+        assert "credentials" not in integration, f"{method} {path} invokes with the caller's credentials"
+    # A regional endpoint without a resource policy: SigV4 callers of this account with execute-api:Invoke
+    assert api["Properties"]["EndpointConfiguration"] == {"Types": ["REGIONAL"]}
+    assert "Policy" not in api["Properties"]
+    ((stage_id, stage),) = deployed.resources("AWS::ApiGateway::Stage").items()
+    assert stage["Properties"]["StageName"] == "v1" and stage["Properties"]["TracingEnabled"] is True
+    assert stage["Properties"]["AccessLogSetting"]["DestinationArn"] == {
+        "Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]
+    }
+    (throttling,) = stage["Properties"]["MethodSettings"]
+    assert (throttling["ResourcePath"], throttling["HttpMethod"]) == ("/*", "*")
+    assert (throttling["ThrottlingRateLimit"], throttling["ThrottlingBurstLimit"]) == ("50", "100")
+    # Clients append /api/v1/... to ApiUrl: it carries the stage
+    url = deployed.cfn["Outputs"]["ApiUrl"]["Value"]["Fn::Sub"]
+    assert url == f"https://${{{api_id}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/${{{stage_id}}}"
+    # Access logging needs the account's API Gateway CloudWatch role, kept when the stack goes
+    (account,) = deployed.resources("AWS::ApiGateway::Account").values()
+    assert account["DeletionPolicy"] == "Retain" and api["DependsOn"] == "ApiGatewayAccount"
+
+
+def test_a_private_api_admits_only_its_vpc_endpoints() -> None:
+    # Given the template deployed with EndpointType=PRIVATE and two VPC endpoints
+    deployed = _Deployed(EndpointType="PRIVATE", VpcEndpointIds=",".join(VPC_ENDPOINTS))
+    (api,) = deployed.resources("AWS::ApiGateway::RestApi").values()
+    properties = api["Properties"]
+    # Then the API is private, associated with those endpoints
+    assert properties["EndpointConfiguration"] == {"Types": ["PRIVATE"], "VpcEndpointIds": VPC_ENDPOINTS}
+    # And its resource policy denies every other source and allows only this account's principals
+    statements = properties["Policy"]["Statement"]
+    denies = [s for s in statements if s["Effect"] == "Deny"]
+    allows = [s for s in statements if s["Effect"] == "Allow"]
+    assert denies == [
+        {
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "execute-api:Invoke",
+            "Resource": "execute-api:/*",
+            "Condition": {"StringNotEquals": {"aws:SourceVpce": VPC_ENDPOINTS}},
+        }
+    ]
+    (allow,) = allows
+    assert allow["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}
+    assert (allow["Action"], allow["Resource"], allow.get("Condition")) == (
+        "execute-api:Invoke",
+        "execute-api:/*",
+        None,
+    )
+    assert deployed.rules_hold()
+
+
+def test_a_private_api_without_vpc_endpoints_is_refused_before_deploying() -> None:
+    assert not _Deployed(EndpointType="PRIVATE").rules_hold()
+    assert _Deployed().rules_hold()
+
+
+@pytest.mark.parametrize("architecture", ["arm64", "x86_64"])
+def test_the_architecture_parameter_reaches_every_function(architecture: str) -> None:
+    functions = _Deployed(Architecture=architecture).resources("AWS::Lambda::Function")
+    assert len(functions) == len(MODEL.functions)
+    for logical_id, function in functions.items():
+        assert function["Properties"]["Architectures"] == [architecture], logical_id
+
+
+def test_the_architecture_defaults_to_arm64() -> None:
+    assert _Deployed().parameters["Architecture"] == "arm64"
 
 
 def test_each_queue_has_its_consumer_with_partial_batch_failures() -> None:
