@@ -1,8 +1,22 @@
-"""Shared test helpers: where the project and the shared corpus are."""
+"""Shared test helpers: where the project and the shared corpus are, and a complete fake environment."""
 
+import os
 from pathlib import Path
 
 import pytest
+
+# Importing any handler validates the settings (netremedy.handlers), and test modules import handlers when
+# they are collected: every variable the functions need gets a placeholder first. Tests that reach AWS set
+# real values (tests/unit/conftest.py's ``aws`` fixture); the local stack sets its own for its functions.
+FAKE_ENVIRONMENT = {
+    "TABLE_NAME": "unset-table",
+    "BUCKET_NAME": "unset-bucket",
+    "DEVICE_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/unset-devices",
+    "FINALIZE_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/unset-finalize",
+    "FANOUT_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/unset-fanout",
+}
+for _name, _value in FAKE_ENVIRONMENT.items():
+    os.environ.setdefault(_name, _value)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CORPUS_DIR = PROJECT_ROOT.parent / "shared" / "corpus"

@@ -1,7 +1,6 @@
 """template.yaml is the whole deployed system: it lints, SAM accepts it, and it matches the code."""
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -11,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from netremedy.models.settings import required_variables
 from netremedy_local.template import load_stack_model, load_yaml, translate
 from tests.conftest import PROJECT_ROOT
 
@@ -235,9 +235,8 @@ def test_the_device_queue_redrives_to_a_dead_letter_queue_and_outlasts_the_worke
 
 
 def test_every_environment_variable_the_code_reads_is_set_by_the_template() -> None:
-    source = (PROJECT_ROOT / "functions" / "netremedy" / "models" / "settings.py").read_text()
-    required = set(re.findall(r'env\.get\("([A-Z_]+)", ""\)', source))
-    assert required, "settings.py should read its required variables with env.get(NAME, '')"
+    required = set(required_variables())
+    assert required, "the settings name no required variables"
     for function in MODEL.functions.values():
         assert required <= set(function.environment), function.logical_id
 
