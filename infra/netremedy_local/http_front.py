@@ -232,6 +232,9 @@ class _RequestHandler(WSGIRequestHandler):
             return False
         return True
 
+    def handle_expect_100(self) -> bool:
+        return True  # Werkzeug sends "100 Continue" itself when it runs the request; once is enough
+
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """The standard library's own refusals (bad request line, unsupported HTTP version, header lines too
         long) as JSON, like every other error, instead of its HTML page."""
