@@ -35,7 +35,7 @@ READ_TIMEOUT_SECONDS = 5.0
 
 # Methods whose requests carry a body: without Content-Length (and not chunked) the body's end is unknown.
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
-# Werkzeug's framing headers; the function's own values for these would describe a different message.
+# Framing is the server's to set: the function's own values for these would describe a different message.
 _FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "connection"})
 _CLIENT_REQUEST = "netremedy.client_request"
 
