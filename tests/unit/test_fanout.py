@@ -3,11 +3,12 @@
 from collections import Counter
 
 import pytest
+
 from netremedy.dal.device_queue import OutgoingMessage
-from netremedy.logic import fanout
 from netremedy.logic.fanout import FanoutPlan, plan_fanout
 from netremedy.models.api import DeviceConfig
 from netremedy.models.messages import DeviceMessage, QueuedDevice
+from netremedy.models.object_keys import payload_key
 
 JOB_ID = "job-1"
 
@@ -77,13 +78,13 @@ def test_oversized_device_becomes_a_claim_check() -> None:
 
     by_id = {message.device_id: message for message in _messages(plan)}
     assert by_id["big"].payload is None
-    assert by_id["big"].payload_key == fanout.payload_key(JOB_ID, "big")
+    assert by_id["big"].payload_key == payload_key(JOB_ID, "big")
     for small in ("small1", "small2"):
         assert by_id[small].payload_key is None
         assert by_id[small].payload is not None
         assert by_id[small].payload.running_config == f"hostname {small}\n" + "a" * 20
 
-    assert [claim.key for claim in plan.claim_checks] == [fanout.payload_key(JOB_ID, "big")]
+    assert [claim.key for claim in plan.claim_checks] == [payload_key(JOB_ID, "big")]
     assert plan.claim_checks[0].document == {
         "platform": "cisco_ios",
         "running_config": big.running_config,
@@ -98,7 +99,7 @@ def test_claim_check_threshold_counts_utf8_bytes() -> None:
     device = _device("euro", 1_500, char="\u20ac")  # ~1.5k characters, ~4.5 kB
     assert len(device.model_dump_json()) < limit
     plan = plan_fanout(JOB_ID, [device], allow_empty_intended=False, message_max_bytes=limit)
-    assert [claim.key for claim in plan.claim_checks] == [fanout.payload_key(JOB_ID, "euro")]
+    assert [claim.key for claim in plan.claim_checks] == [payload_key(JOB_ID, "euro")]
     assert all(_body_bytes(batch) <= limit for batch in plan.batches)
 
 
@@ -121,11 +122,6 @@ def test_allow_empty_intended_is_on_every_message(allow: bool) -> None:
     assert any(m.payload_key for m in messages)
     assert any(m.payload for m in messages)
     assert all(packet.allow_empty_intended is allow for packet in _packets(plan))
-
-
-def test_payload_key_layout() -> None:
-    """The claim-check key lives under inputs/<job>/<device>.json."""
-    assert fanout.payload_key("j", "d") == "inputs/j/d.json"
 
 
 @pytest.mark.parametrize(("count", "per_message"), [(1, 25), (25, 25), (26, 25), (100, 7), (30, 1)])

@@ -15,13 +15,11 @@ from pydantic import ValidationError
 from netremedy.dal import blob_store, job_table
 from netremedy.logic.clock import expiry_epoch, iso, utc_now
 from netremedy.logic.jobs import ACCOUNT_OWNER, new_job_id, start_job
-from netremedy.logic.results import results_prefix
 from netremedy.models.api import MAX_CONFIG_BYTES
 from netremedy.models.drops import MAX_MANIFEST_BYTES, DropManifest
+from netremedy.models.object_keys import accepted_key, errors_key, results_prefix
 from netremedy.models.settings import ServiceSettings
 
-ACCEPTED_PREFIX = "accepted/"
-ERRORS_PREFIX = "errors/"
 _FETCHERS = 16
 
 
@@ -112,9 +110,9 @@ def start_dropped_job(
     job_id, first = job_table.claim_drop(
         settings.table_name, source, etag, new_job_id(), expiry_epoch(now, settings.job_ttl_days)
     )
-    accepted_key, errors_key = f"{ACCEPTED_PREFIX}{name}", f"{ERRORS_PREFIX}{name}"
+    accepted, refused_key = accepted_key(name), errors_key(name)
     if not first and (
-        job_table.get_job(settings.table_name, job_id) is not None or blob_store.exists(bucket, errors_key)
+        job_table.get_job(settings.table_name, job_id) is not None or blob_store.exists(bucket, refused_key)
     ):
         return DropOutcome("duplicate", job_id)
     try:
@@ -134,8 +132,8 @@ def start_dropped_job(
             "details": refused.details,
             "refused_at": iso(utc_now()),
         }
-        blob_store.put_json(bucket, errors_key, document)
-        return DropOutcome("refused", marker_key=errors_key)
+        blob_store.put_json(bucket, refused_key, document)
+        return DropOutcome("refused", marker_key=refused_key)
     # The drop function is asynchronous already, with 15 minutes: it queues the devices itself.
     created = start_job(
         devices,
@@ -149,7 +147,7 @@ def start_dropped_job(
     )
     blob_store.put_json(
         bucket,
-        accepted_key,
+        accepted,
         {
             "job_id": created.job_id,
             "source": source,
@@ -159,4 +157,4 @@ def start_dropped_job(
             "results_prefix": results_prefix(created.job_id),
         },
     )
-    return DropOutcome("accepted", created.job_id, accepted_key)
+    return DropOutcome("accepted", created.job_id, accepted)

@@ -7,6 +7,7 @@ from typing import Any
 from netremedy.dal.device_queue import OutgoingMessage
 from netremedy.models.api import DeviceConfig
 from netremedy.models.messages import DevicePayload, QueuedDevice
+from netremedy.models.object_keys import payload_key
 from netremedy.models.options import RemediationOptions
 
 SQS_BATCH_MAX_ENTRIES = 10
@@ -26,10 +27,6 @@ class ClaimCheck:
 class FanoutPlan:
     batches: list[list[OutgoingMessage]]
     claim_checks: list[ClaimCheck]
-
-
-def payload_key(job_id: str, device_id: str) -> str:
-    return f"inputs/{job_id}/{device_id}.json"
 
 
 def plan_fanout(

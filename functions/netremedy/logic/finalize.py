@@ -11,19 +11,12 @@ from typing import Any
 from netremedy.dal import blob_store, event_bus, job_table
 from netremedy.logic.clock import iso, utc_now
 from netremedy.logic.jobs import effective_status
-from netremedy.logic.results import bundle_key, public_result, results_prefix
+from netremedy.logic.results import public_result
 from netremedy.models.items import JobItem
+from netremedy.models.object_keys import bundle_key, device_key, devices_prefix, results_prefix, summary_key
 from netremedy.models.settings import ServiceSettings
 
 _WRITERS = 16
-
-
-def summary_key(job_id: str) -> str:
-    return f"{results_prefix(job_id)}summary.json"
-
-
-def device_key(job_id: str, device_id: str) -> str:
-    return f"{results_prefix(job_id)}devices/{device_id}.json"
 
 
 def finish_ended_job(settings: ServiceSettings, job_id: str) -> dict[str, Any] | None:
@@ -106,7 +99,7 @@ def write_back_results(settings: ServiceSettings, job: JobItem) -> dict[str, Any
         **_job_record(job, "completed"),
         "written_at": iso(utc_now()),
         "bundle_key": bundle_key(job_id),
-        "devices_prefix": f"{results_prefix(job_id)}devices/" if per_device else None,
+        "devices_prefix": devices_prefix(job_id) if per_device else None,
     }
     blob_store.put_bytes(
         settings.bucket_name, summary_key(job_id), json.dumps(summary, indent=2).encode(), "application/json"

@@ -16,6 +16,7 @@ from netremedy.models.api import (
     JobStatusResponse,
 )
 from netremedy.models.items import OPEN_SHARD, JobItem
+from netremedy.models.object_keys import manifest_key, request_key
 from netremedy.models.options import RemediationOptions
 from netremedy.models.settings import ServiceSettings
 from netremedy.observability import logger
@@ -38,16 +39,6 @@ class JobFinishedError(Exception):
 
 
 ACCOUNT_OWNER = "*"
-
-
-def request_key(job_id: str) -> str:
-    """Where a job waiting for asynchronous fan-out keeps its validated devices."""
-    return f"inputs/{job_id}/request.json"
-
-
-def manifest_key(job_id: str) -> str:
-    """Where a job's device list is kept, so that the sweeper can tell which devices never reported."""
-    return f"inputs/{job_id}/devices.json"
 
 
 def new_job_id() -> str:

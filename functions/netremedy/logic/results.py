@@ -17,6 +17,7 @@ from netremedy.models.api import (
     ResultsBundleResponse,
 )
 from netremedy.models.items import DeviceResultItem
+from netremedy.models.object_keys import bundle_key
 from netremedy.models.settings import ServiceSettings
 
 RESULTS_PAGE_MAX = 1000
@@ -35,14 +36,6 @@ class DeviceNotFoundError(Exception):
 
 class BundleNotReadyError(Exception):
     pass
-
-
-def results_prefix(job_id: str) -> str:
-    return f"results/{job_id}/"
-
-
-def bundle_key(job_id: str) -> str:
-    return f"{results_prefix(job_id)}results.jsonl"
 
 
 def _encode_token(device_id: str) -> str:

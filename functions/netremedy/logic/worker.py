@@ -5,11 +5,8 @@ from netremedy.logic.clock import expiry_epoch, iso, utc_now
 from netremedy.logic.remediation import RemediationError, RemediationText, compute_remediation
 from netremedy.models.items import DeviceResultItem
 from netremedy.models.messages import DeviceMessage, DevicePayload, QueuedDevice
+from netremedy.models.object_keys import output_key
 from netremedy.models.settings import ServiceSettings
-
-
-def output_key(job_id: str, device_id: str) -> str:
-    return f"outputs/{job_id}/{device_id}.json"
 
 
 def remediate_message(settings: ServiceSettings, message: DeviceMessage) -> list[DeviceResultItem]:
