@@ -665,7 +665,8 @@ _LIMITS = (
         "be larger than 4 MB'), and a Put over 400 KB is refused before the transaction starts. More than "
         "100 entries is moto's own check (TooManyTransactionsException, ValidationException).",
         "Not upstream: moto pull request #2879, which added transactions, lists the 4 MB limit as not "
-        "implemented; the 100-entry limit followed issue #4755.",
+        "implemented; issue #4755 asked for the entry limit, which moto 5.2.5 checks at 100 (for "
+        "TransactGetItems it still checks AWS's old 25).",
     ),
     Patch(
         "sqs-message-size",
