@@ -61,19 +61,22 @@ def template_functions(template: Path = ROOT / "template.yaml") -> dict[str, dic
     """Per function: its handler module, MemorySize (MB) and the queue (logical id) that triggers it."""
     document = yaml.load(template.read_text(), Loader=_TolerantLoader)
     default_memory = document.get("Globals", {}).get("Function", {}).get("MemorySize", 128)
+    resources = document["Resources"]
+    # SQS event sources are EventSourceMapping resources: FunctionName !Ref F, EventSourceArn !GetAtt Q.Arn.
+    queues: dict[str, str] = {}
+    for resource in resources.values():
+        if resource.get("Type") == "AWS::Lambda::EventSourceMapping":
+            mapping = resource["Properties"]
+            queues[str(mapping["FunctionName"])] = str(mapping["EventSourceArn"]).split(".")[0]
     functions: dict[str, dict[str, Any]] = {}
-    for logical_id, resource in document["Resources"].items():
+    for logical_id, resource in resources.items():
         if resource.get("Type") != "AWS::Serverless::Function":
             continue
         properties = resource.get("Properties", {})
-        queue = None
-        for event in (properties.get("Events") or {}).values():
-            if event.get("Type") == "SQS":
-                queue = str(event["Properties"]["Queue"]).split(".")[0]
         functions[logical_id] = {
             "handler_module": properties["Handler"].rsplit(".", 2)[-2],
             "memory_mb": int(properties.get("MemorySize", default_memory)),
-            "queue": queue,
+            "queue": queues.get(logical_id),
         }
     return functions
 
