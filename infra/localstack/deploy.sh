@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# make localstack-deploy: build template.yaml and deploy it, unchanged, into a running LocalStack with samlocal
-# (the SAM CLI with every AWS call sent to LocalStack), then print the API URL and write it to
-# .local/localstack.json, where tests/e2e/test_e2e_localstack.py finds it.
+# make localstack-deploy: build template.yaml and deploy it, unchanged, into a running LocalStack (its free
+# plan is enough: the API is a REST API, API Gateway v1) with samlocal (the SAM CLI with every AWS call sent to
+# LocalStack), then print the API URL and write it to .local/localstack.json, where
+# tests/e2e/test_e2e_localstack.py finds it.
 #
-# Needs: LocalStack running (it runs each Lambda function in a Docker container, so a Docker host, and a plan
-# with API Gateway V2 for the HttpApi), samlocal on PATH (`make localstack-deploy` puts .venv-samlocal/bin
-# there) and a python3.12 on PATH for `sam build` (the functions' runtime).
+# Needs: LocalStack running (it runs each Lambda function in a Docker container, so a Docker host; its image
+# needs a LOCALSTACK_AUTH_TOKEN, free with an account), samlocal on PATH (`make localstack-deploy` puts
+# .venv-samlocal/bin there) and a python3.12 on PATH for `sam build` (the functions' runtime).
 # Settings: LOCALSTACK_URL (default http://localhost:4566), STACK_NAME (netremedy), REGION (us-east-1),
-# PARAMETER_OVERRIDES (as sam deploy --parameter-overrides, e.g. "JobTtlDays=1 LogLevel=DEBUG").
+# ARCHITECTURE (the functions' instruction set; default: this host's, from uname -m, so that LocalStack runs
+# them without emulation), PARAMETER_OVERRIDES (as sam deploy --parameter-overrides, e.g.
+# "JobTtlDays=1 LogLevel=DEBUG"; an Architecture=... there wins over ARCHITECTURE).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -33,20 +36,45 @@ if ! command -v samlocal >/dev/null; then
     exit 1
 fi
 
+# The functions' instruction set: LocalStack runs them in containers of the Docker host's, so the host's
+# (this machine's, from uname -m) unless ARCHITECTURE or an Architecture=... override says otherwise. sam
+# build needs it too: it picks the wheels (pydantic-core is compiled) for that architecture.
+case " ${PARAMETER_OVERRIDES:-} " in
+    *" Architecture="*) overrides="$PARAMETER_OVERRIDES" ;;
+    *)
+        if [ -z "${ARCHITECTURE:-}" ]; then
+            case "$(uname -m)" in
+                x86_64 | amd64) ARCHITECTURE=x86_64 ;;
+                aarch64 | arm64) ARCHITECTURE=arm64 ;;
+                *)
+                    echo "error: no Lambda architecture for this host ($(uname -m)): set ARCHITECTURE=x86_64 or arm64" >&2
+                    exit 1
+                    ;;
+            esac
+        fi
+        if [ "$ARCHITECTURE" != x86_64 ] && [ "$ARCHITECTURE" != arm64 ]; then
+            echo "error: ARCHITECTURE=$ARCHITECTURE: Lambda runs x86_64 or arm64" >&2
+            exit 1
+        fi
+        overrides="Architecture=$ARCHITECTURE${PARAMETER_OVERRIDES:+ $PARAMETER_OVERRIDES}"
+        ;;
+esac
+echo "parameters: $overrides"
+
 # samlocal sends every boto3 client of the SAM CLI to AWS_ENDPOINT_URL (default test credentials if none).
 export AWS_ENDPOINT_URL="$LOCALSTACK_URL" AWS_DEFAULT_REGION="$REGION" AWS_REGION="$REGION"
 export SAM_CLI_TELEMETRY=0 DISABLE_DEPRECATION_NOTICE=1
 
-samlocal build --template template.yaml
-# shellcheck disable=SC2086 # PARAMETER_OVERRIDES is a space-separated list of Name=Value pairs
+# shellcheck disable=SC2086 # the overrides are a space-separated list of Name=Value pairs
+samlocal build --template template.yaml --parameter-overrides $overrides
+# shellcheck disable=SC2086
 samlocal deploy --stack-name "$STACK_NAME" --resolve-s3 --no-confirm-changeset --no-fail-on-empty-changeset \
-    --capabilities CAPABILITY_IAM --region "$REGION" \
-    ${PARAMETER_OVERRIDES:+--parameter-overrides $PARAMETER_OVERRIDES}
+    --capabilities CAPABILITY_IAM --region "$REGION" --parameter-overrides $overrides
 
 outputs="$(samlocal list stack-outputs --stack-name "$STACK_NAME" --region "$REGION" --output json)"
 mkdir -p .local
-# The ApiUrl output reads https://<api-id>.execute-api.<region>.amazonaws.com as on AWS; LocalStack serves
-# that API at http://<api-id>.execute-api.localhost.localstack.cloud:<port> ($default stage: no stage path).
+# The ApiUrl output reads https://<api-id>.execute-api.<region>.amazonaws.com/<stage> as on AWS; LocalStack
+# serves that stage at http://<api-id>.execute-api.localhost.localstack.cloud:<port>/<stage>.
 OUTPUTS="$outputs" python3 - "$LOCALSTACK_URL" "$STACK_NAME" "$REGION" <<'EOF'
 import json, os, sys
 from urllib.parse import urlsplit
@@ -55,9 +83,10 @@ localstack, stack_name, region = sys.argv[1:]
 outputs = {o["OutputKey"]: o["OutputValue"] for o in json.loads(os.environ["OUTPUTS"])}
 if "ApiUrl" not in outputs:
     sys.exit(f"error: stack {stack_name} has no ApiUrl output: {sorted(outputs)}")
-api_id = urlsplit(outputs["ApiUrl"]).hostname.split(".")[0]
+deployed = urlsplit(outputs["ApiUrl"])
+api_id, stage = deployed.hostname.split(".")[0], deployed.path.rstrip("/")
 port = urlsplit(localstack).port or 4566
-api_url = f"http://{api_id}.execute-api.localhost.localstack.cloud:{port}"
+api_url = f"http://{api_id}.execute-api.localhost.localstack.cloud:{port}{stage}"
 with open(".local/localstack.json", "w") as out:
     json.dump({"api_url": api_url, "stack_name": stack_name, "region": region, "localstack_url": localstack,
                "outputs": outputs}, out, indent=2)

@@ -2,7 +2,9 @@
 
 Skips, with the reason, where no LocalStack is reachable (``LOCALSTACK_URL``, default
 ``http://localhost:4566``) or nothing was deployed into it (no ``.local/localstack.json`` and no ``API_URL``).
-LocalStack runs Lambda functions in Docker containers, so this needs a machine with Docker.
+LocalStack's free plan is enough (the API is a REST API, API Gateway v1), but it runs Lambda functions in
+Docker containers, so this needs a machine with Docker. The recorded URL carries the REST API's stage
+(``http://<api-id>.execute-api.localhost.localstack.cloud:4566/v1``); the suite appends ``/api/v1/...``.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ NO_VALUE = object()
 
 class _Deployed:
     """The translated template as CloudFormation would deploy it with these parameter values: parameters,
-    conditions, Fn::If, Fn::Equals/Not/Join and AWS::NoValue resolved (the rest left as it is)."""
+    conditions, Fn::If, Fn::Equals/Not/Contains and AWS::NoValue resolved (the rest left as it is)."""
 
     def __init__(self, **values: str) -> None:
         self.cfn = translate(TEMPLATE, "us-east-1", "infra-test", parameter_values=dict(values))
@@ -50,9 +50,9 @@ class _Deployed:
             return left == right
         if set(node) == {"Fn::Not"}:
             return not self.resolve(node["Fn::Not"][0])
-        if set(node) == {"Fn::Join"}:
-            separator, values = self.resolve(node["Fn::Join"])
-            return separator.join(values)
+        if set(node) == {"Fn::Contains"}:
+            values, value = self.resolve(node["Fn::Contains"])
+            return value in values
         resolved = {key: self.resolve(value) for key, value in node.items()}
         return {key: value for key, value in resolved.items() if value is not NO_VALUE}
 
