@@ -9,7 +9,7 @@ import pytest
 from netremedy.handlers import create_job, remediate_devices, write_back_results
 from netremedy.logic.results import InvalidPageTokenError, _decode_token, _encode_token, job_results
 from netremedy.models.settings import load_settings
-from tests.unit.events import context, http_event, sqs_records
+from tests.unit.events import context, drain_queue, http_event, sqs_records
 
 
 @pytest.mark.parametrize("token", ["\u00e9", "[Filtered]", "====", "AAAA", "x" * 401])
@@ -100,33 +100,53 @@ def test_a_second_announcement_of_the_same_completion_writes_nothing_again(
     assert calls == []
 
 
-def test_write_back_of_a_job_counted_but_not_yet_closed(aws: dict[str, Any]) -> None:
-    # Given a job whose devices are all counted while its closing update has not happened yet (the
-    # announcement goes out first, so the write-back can get there first)
+def test_a_job_counted_but_not_closed_is_written_back_once_its_redelivered_batch_closes_it(
+    aws: dict[str, Any],
+) -> None:
     from netremedy.dal import job_table
-    from netremedy.logic.finalize import write_back_results
+    from netremedy.logic import lifecycle
+    from netremedy.logic.counting import record_results
+    from netremedy.logic.finalize import finish_ended_job
     from netremedy.models.items import DeviceResultItem, JobItem
 
+    # Given a job whose device is counted while its close has not happened (the worker died in between)
     job_table.put_new_job(
         aws["table"],
-        JobItem(job_id="j1", status="pending", total_devices=1, created_at="t", updated_at="t", expires_at=1),
+        JobItem(
+            job_id="j1",
+            status="pending",
+            total_devices=1,
+            created_at="2026-01-01T00:00:00.000Z",
+            updated_at="2026-01-01T00:00:00.000Z",
+            expires_at=1,
+        ),
+    )
+    result = DeviceResultItem(
+        job_id="j1",
+        device_id="a",
+        status="success",
+        remediation="r",
+        rollback="b",
+        finished_at="t",
+        expires_at=1,
     )
     job_table.commit_device_results(
         aws["table"],
-        [
-            DeviceResultItem(
-                job_id="j1",
-                device_id="a",
-                status="success",
-                remediation="r",
-                rollback="b",
-                finished_at="t",
-                expires_at=1,
-            )
-        ],
+        [result],
         "t",
+        status=lifecycle.COUNTING_STATE,
+        from_states=lifecycle.COUNTING_SOURCES,
     )
-    assert job_table.get_job(aws["table"], "j1").status == "running"  # type: ignore[union-attr]
-    # When the write-back runs, it writes the results as for a completed job
-    summary = write_back_results(load_settings(), job_table.get_job(aws["table"], "j1"))  # type: ignore[arg-type]
-    assert summary is not None and summary["status"] == "completed" and summary["completed_devices"] == 1
+    # When a finalize message for it arrives before the close, the finalizer leaves it alone
+    assert finish_ended_job(load_settings(), "j1") is None
+    assert drain_queue(aws["finalize_url"]) == []
+    # When the batch is delivered again, it closes the job and announces it once
+    assert record_results(load_settings(), [result], {"j1"}).jobs_completed == ["j1"]
+    announced = drain_queue(aws["finalize_url"])
+    assert [json.loads(body) for body in announced] == [{"job_id": "j1"}]
+    # Then the write-back writes the job's results as a completed job's
+    assert write_back_results.handler(sqs_records(announced), context()) == {"batchItemFailures": []}
+    summary = json.loads(
+        boto3.client("s3").get_object(Bucket=aws["bucket"], Key="results/j1/summary.json")["Body"].read()
+    )
+    assert (summary["status"], summary["completed_devices"]) == ("completed", 1)

@@ -3,7 +3,7 @@
 import random
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +24,6 @@ from netremedy.models.items import (
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
-_OPEN_STATUSES = {":pending": {"S": "pending"}, ":running": {"S": "running"}}
 # Transactions on one hot job row conflict with each other; back off and try again this many times before
 # letting the batch fail (SQS then redelivers it, and the conditional writes keep the counting exact).
 _MAX_COMMIT_ATTEMPTS = 10
@@ -66,19 +65,43 @@ def get_job(table: str, job_id: str) -> JobItem | None:
     return JobItem.model_validate({key: values[key] for key in values if key not in ("pk", "sk")})
 
 
-def _close_open_job(table: str, job_id: str, status: str, now: str, error: str | None = None) -> bool:
-    """Move an open job to a final status, leaving the OpenJobs index; False if it had already ended."""
-    update = "SET #status = :status, updated_at = :now" + (", #error = :error" if error is not None else "")
-    names = {"#status": "status"} | ({"#error": "error"} if error is not None else {})
-    values = {":status": {"S": status}, ":now": {"S": now}, **_OPEN_STATUSES}
+def _state_values(prefix: str, states: Collection[str]) -> dict[str, dict[str, str]]:
+    return {f":{prefix}{index}": {"S": state} for index, state in enumerate(states)}
+
+
+def close_job(
+    table: str,
+    job_id: str,
+    status: str,
+    now: str,
+    *,
+    from_states: Collection[str],
+    counters: tuple[int, int] | None = None,
+    error: str | None = None,
+) -> bool:
+    """Move the job to the final ``status`` if it is in one of ``from_states`` (and, with ``counters``, still has
+    exactly those completed and failed devices), leaving the OpenJobs index; True only for the call that did.
+
+    The caller (logic.lifecycle) gives the states: this module knows conditions, not the life cycle.
+    """
+    sources = _state_values("from", from_states)
+    condition = f"#status IN ({', '.join(sources)})"
+    values = {":status": {"S": status}, ":now": {"S": now}, **sources}
+    update = "SET #status = :status, updated_at = :now"
+    names = {"#status": "status"}
+    if counters is not None:
+        condition += " AND completed_devices = :completed AND failed_devices = :failed"
+        values |= {":completed": {"N": str(counters[0])}, ":failed": {"N": str(counters[1])}}
     if error is not None:
+        update += ", #error = :error"
+        names["#error"] = "error"
         values[":error"] = {"S": error}
     try:
         client("dynamodb").update_item(
             TableName=table,
             Key=_job_key(job_id),
             UpdateExpression=f"{update} REMOVE open_shard",
-            ConditionExpression="#status IN (:pending, :running)",
+            ConditionExpression=condition,
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,
         )
@@ -87,16 +110,6 @@ def _close_open_job(table: str, job_id: str, status: str, now: str, error: str |
             return False
         raise
     return True
-
-
-def fail_job(table: str, job_id: str, error: str, now: str) -> bool:
-    """Mark a job that cannot be carried out as failed (only while it is still open); False if it had ended."""
-    return _close_open_job(table, job_id, "failed", now, error)
-
-
-def cancel_job(table: str, job_id: str, now: str) -> bool:
-    """Stop an open job; False if it had already ended. Workers then record nothing more for it."""
-    return _close_open_job(table, job_id, "cancelled", now)
 
 
 def overdue_job_ids(table: str, now: str) -> Iterator[str]:
@@ -113,11 +126,6 @@ def overdue_job_ids(table: str, now: str) -> Iterator[str]:
             yield item["pk"]["S"].removeprefix("JOB#")
 
 
-def close_completed_job(table: str, job_id: str, now: str) -> bool:
-    """Mark an open job whose devices are all counted as completed; True only for the call that closed it."""
-    return _close_open_job(table, job_id, "completed", now)
-
-
 @dataclass
 class CommitOutcome:
     recorded: list[DeviceResultItem] = field(default_factory=list)
@@ -129,8 +137,11 @@ class CommitOutcome:
 _Owner = tuple[str, str | None]
 
 
-def _transaction(results: list[DeviceResultItem], now: str) -> tuple[list[dict[str, Any]], list[_Owner]]:
+def _transaction(
+    results: list[DeviceResultItem], now: str, status: str, from_states: Collection[str]
+) -> tuple[list[dict[str, Any]], list[_Owner]]:
     """One counter update per job plus a put per device (only if new), and the owner of each entry."""
+    sources = _state_values("from", from_states)
     by_job: dict[str, list[DeviceResultItem]] = defaultdict(list)
     for result in results:
         by_job[result.job_id].append(result)
@@ -144,14 +155,15 @@ def _transaction(results: list[DeviceResultItem], now: str) -> tuple[list[dict[s
                     "TableName": "",
                     "Key": _job_key(job_id),
                     "UpdateExpression": "ADD completed_devices :ok, failed_devices :bad "
-                    "SET #status = :running, updated_at = :now",
-                    "ConditionExpression": "#status IN (:pending, :running)",
+                    "SET #status = :status, updated_at = :now",
+                    "ConditionExpression": f"#status IN ({', '.join(sources)})",
                     "ExpressionAttributeNames": {"#status": "status"},
                     "ExpressionAttributeValues": {
                         ":ok": {"N": str(succeeded)},
                         ":bad": {"N": str(len(job_results) - succeeded)},
                         ":now": {"S": now},
-                        **_OPEN_STATUSES,
+                        ":status": {"S": status},
+                        **sources,
                     },
                 }
             }
@@ -173,18 +185,26 @@ def _transaction(results: list[DeviceResultItem], now: str) -> tuple[list[dict[s
     return entries, owners
 
 
-def commit_device_results(table: str, results: list[DeviceResultItem], now: str) -> CommitOutcome:
-    """Record each device result and bump its job's counters in one transaction, exactly once per device.
+def commit_device_results(
+    table: str,
+    results: list[DeviceResultItem],
+    now: str,
+    *,
+    status: str,
+    from_states: Collection[str],
+) -> CommitOutcome:
+    """Record each device result and bump its job's counters in one transaction, exactly once per device; the
+    job's status becomes ``status``, which its current status must be one of ``from_states`` to allow.
 
     A device already recorded (a redelivered message) fails its put condition: it is dropped and the rest is
-    committed again, so a second delivery changes nothing. A job that is no longer open (failed) records
-    nothing more.
+    committed again, so a second delivery changes nothing. A job in none of ``from_states`` (it has ended)
+    records nothing more.
     """
     outcome = CommitOutcome()
     pending = {(result.job_id, result.device_id): result for result in results}
     attempt = 0
     while pending:
-        entries, owners = _transaction(list(pending.values()), now)
+        entries, owners = _transaction(list(pending.values()), now, status, from_states)
         for entry in entries:
             next(iter(entry.values()))["TableName"] = table
         try:
@@ -211,17 +231,21 @@ def _drop_refused(
     outcome: CommitOutcome,
 ) -> bool:
     """Remove the entries whose condition failed; False when nothing was refused (a conflict: retry)."""
-    dropped = False
-    for reason, (job_id, device_id) in zip(reasons, owners, strict=False):
-        if reason.get("Code") != "ConditionalCheckFailed":
-            continue
+    refused = [
+        owner
+        for reason, owner in zip(reasons, owners, strict=False)
+        if reason.get("Code") == "ConditionalCheckFailed"
+    ]
+    # Devices first: DynamoDB reports every failed condition of the transaction, so a device recorded before
+    # is a duplicate even when its job has ended too; the rest of an ended job's devices are refused by it.
+    for job_id, device_id in refused:
+        if device_id is not None and (job_id, device_id) in pending:
+            outcome.duplicates.append(pending.pop((job_id, device_id)))
+    for job_id, device_id in refused:
         if device_id is None:
             for key in [key for key in pending if key[0] == job_id]:
                 outcome.job_closed.append(pending.pop(key))
-        elif (job_id, device_id) in pending:
-            outcome.duplicates.append(pending.pop((job_id, device_id)))
-        dropped = True
-    return dropped
+    return bool(refused)
 
 
 def _result_from_item(item: dict[str, Any]) -> DeviceResultItem:

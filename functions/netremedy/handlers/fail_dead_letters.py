@@ -45,6 +45,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
                 "recorded": count.recorded,
                 "duplicates": count.duplicates,
                 "jobs_completed": count.jobs_completed,
+                "jobs_reannounced": count.jobs_reannounced,
             },
         )
     return dict(processor.response())

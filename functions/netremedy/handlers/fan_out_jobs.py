@@ -12,7 +12,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from netremedy.dal.clients import error_code
-from netremedy.logic.jobs import fail_unstarted_job, fan_out_stored_job
+from netremedy.logic.jobs import fan_out_stored_job
+from netremedy.logic.lifecycle import end_job
 from netremedy.models.settings import load_settings
 from netremedy.observability import logger
 
@@ -28,9 +29,10 @@ def _fan_out(record: SQSRecord) -> None:
     except Exception as exc:
         if int(record.attributes.approximate_receive_count) < LAST_RECEIVE:
             raise
-        fail_unstarted_job(
+        end_job(
             load_settings(),
             job_id,
+            "failed",
             f"fan-out failed {LAST_RECEIVE} times ({error_code(exc)}); submit the job again",
         )
         logger.error("fan-out gave up", extra={"job_id": job_id, "error_type": error_code(exc)})

@@ -1,4 +1,5 @@
-"""Counting rules: record device results and bump job counters exactly once, then close finished jobs.
+"""Counting rules: record device results and bump job counters exactly once, then complete the jobs whose
+devices are all counted (through ``logic.lifecycle``, which says how a job ends and is announced).
 
 Shared by the worker, the dead-letter consumer and the deadline sweeper; it does not import hier_config, so
 the functions that only count start fast.
@@ -7,7 +8,8 @@ the functions that only count start fast.
 import json
 from dataclasses import dataclass
 
-from netremedy.dal import job_events, job_table
+from netremedy.dal import job_table
+from netremedy.logic import lifecycle
 from netremedy.logic.clock import expiry_epoch, iso, utc_now
 from netremedy.models.items import DeviceResultItem
 from netremedy.models.settings import ServiceSettings
@@ -23,6 +25,8 @@ class BatchCount:
     remediation_lines: int
     skipped_closed_job: int
     jobs_completed: list[str]
+    # Completed jobs announced again: the batch was a redelivery with nothing new for them.
+    jobs_reannounced: list[str]
 
 
 # One transaction holds at most 100 writes: a job's counter update plus its devices' puts.
@@ -60,43 +64,55 @@ def identify_devices(body: str) -> tuple[str, list[str]] | None:
     return job_id, device_ids
 
 
-def _close_if_done(settings: ServiceSettings, job_id: str) -> bool:
-    job = job_table.get_job(settings.table_name, job_id)
-    if job is None or job.status not in ("pending", "running"):
-        return False
-    if job.completed_devices + job.failed_devices < job.total_devices:
-        return False
-    # Announce before closing: a crash in between makes the redelivery announce again (finalizing twice is
-    # harmless), where the other order could lose the announcement for good.
-    job_events.announce_ended(settings.finalize_queue_url, job_id)
-    return job_table.close_completed_job(settings.table_name, job_id, iso(utc_now()))
-
-
 def record_results(
-    settings: ServiceSettings, results: list[DeviceResultItem], job_ids: set[str]
+    settings: ServiceSettings,
+    results: list[DeviceResultItem],
+    job_ids: set[str],
+    *,
+    redelivered_on_error: bool = True,
 ) -> BatchCount:
-    """Count the batch's results exactly once, then close every job of the batch whose devices are all in.
+    """Count the batch's results exactly once, then complete every job of ``job_ids`` whose devices are all in.
 
-    The close check runs for every job seen in the batch, even when all its devices were duplicates, so a
-    worker that died between counting and closing is made good by the redelivery.
+    The completion runs for every job of the batch, even when all its devices were duplicates, so a worker
+    that died between counting and closing is made good by the redelivery; and a redelivery with nothing new
+    for a job that is already completed announces it again (the worker may have died after the close, before
+    the announcement). ``redelivered_on_error``: the caller's batch comes back if this raises (SQS), so a
+    failed announcement raises; the sweeper's does not, so there it is logged.
     """
-    recorded = duplicates = closed = succeeded = lines = 0
+    recorded: list[DeviceResultItem] = []
+    duplicates = closed = 0
     for start in range(0, len(results), _DEVICES_PER_COMMIT):
         outcome = job_table.commit_device_results(
-            settings.table_name, results[start : start + _DEVICES_PER_COMMIT], iso(utc_now())
+            settings.table_name,
+            results[start : start + _DEVICES_PER_COMMIT],
+            iso(utc_now()),
+            status=lifecycle.COUNTING_STATE,
+            from_states=lifecycle.COUNTING_SOURCES,
         )
-        recorded += len(outcome.recorded)
-        succeeded += sum(1 for result in outcome.recorded if result.status == "success")
-        lines += sum(result.remediation_lines or 0 for result in outcome.recorded)
+        recorded += outcome.recorded
         duplicates += len(outcome.duplicates)
         closed += len(outcome.job_closed)
-    completed = [job_id for job_id in sorted(job_ids) if _close_if_done(settings, job_id)]
+    # For a completed job, nothing new means every one of its devices here was a duplicate.
+    nothing_new = {result.job_id for result in results} - {result.job_id for result in recorded}
+    completed: list[str] = []
+    reannounced: list[str] = []
+    for job_id in sorted(job_ids):
+        if lifecycle.end_job(settings, job_id, "completed", strict_announce=redelivered_on_error):
+            completed.append(job_id)
+        elif (
+            redelivered_on_error
+            and job_id in nothing_new
+            and lifecycle.announce_again_if_completed(settings, job_id)
+        ):
+            reannounced.append(job_id)
+    succeeded = sum(1 for result in recorded if result.status == "success")
     return BatchCount(
-        recorded=recorded,
+        recorded=len(recorded),
         duplicates=duplicates,
         skipped_closed_job=closed,
         jobs_completed=completed,
+        jobs_reannounced=reannounced,
         succeeded=succeeded,
-        failed=recorded - succeeded,
-        remediation_lines=lines,
+        failed=len(recorded) - succeeded,
+        remediation_lines=sum(result.remediation_lines or 0 for result in recorded),
     )

@@ -10,7 +10,7 @@ from typing import Any
 
 from netremedy.dal import blob_store, event_bus, job_table
 from netremedy.logic.clock import iso, utc_now
-from netremedy.logic.jobs import effective_status
+from netremedy.logic.lifecycle import OPEN_STATES
 from netremedy.logic.results import public_result
 from netremedy.models.items import JobItem
 from netremedy.models.object_keys import bundle_key, device_key, devices_prefix, results_prefix, summary_key
@@ -25,15 +25,14 @@ def finish_ended_job(settings: ServiceSettings, job_id: str) -> dict[str, Any] |
     job = job_table.get_job(settings.table_name, job_id)
     if job is None:
         return None
-    # Completion is announced just before the job is closed, so the job may still read "running" here with
-    # every device counted: effective_status calls that completed too.
-    status = effective_status(job)
-    if status in ("pending", "running"):
+    # A job is announced only after it is closed (logic.lifecycle), so its stored status is final here.
+    status = job.status
+    if status in OPEN_STATES:
         return None
     written = False
     if status == "completed":
-        # Two workers can both announce a completion (each saw every device counted before either closed
-        # the job): the second announcement finds the summary, the last object written, and skips the work.
+        # A completion can be announced again (a redelivered batch, see logic.lifecycle): the repeat finds
+        # the summary, the last object written, and skips the work.
         written = blob_store.exists(settings.bucket_name, summary_key(job_id)) or bool(
             write_back_results(settings, job)
         )

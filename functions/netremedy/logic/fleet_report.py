@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from hier_config import HConfig, RemediationReporter, get_hconfig
 
 from netremedy.dal import job_table
-from netremedy.logic.jobs import effective_status, load_job
+from netremedy.logic.jobs import load_job
+from netremedy.logic.lifecycle import effective_status
 from netremedy.logic.remediation import platform_from_name
 from netremedy.logic.results import public_result
 from netremedy.models.api import (

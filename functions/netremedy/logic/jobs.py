@@ -1,4 +1,4 @@
-"""Job life-cycle: create and fan out, read status and results."""
+"""Jobs as callers see them: create and fan out, read the status, cancel (state changes: logic.lifecycle)."""
 
 import uuid
 from collections.abc import Sequence
@@ -8,18 +8,17 @@ from netremedy.dal import blob_store, device_queue, job_events, job_table
 from netremedy.dal.clients import error_code
 from netremedy.logic.clock import expiry_epoch, iso, utc_now
 from netremedy.logic.fanout import FanoutPlan, plan_fanout
+from netremedy.logic.lifecycle import effective_status, end_job
 from netremedy.models.api import (
     BatchRemediationRequest,
     DeviceConfig,
     JobCreatedResponse,
-    JobStatus,
     JobStatusResponse,
 )
 from netremedy.models.items import OPEN_SHARD, JobItem
 from netremedy.models.object_keys import manifest_key, request_key
 from netremedy.models.options import RemediationOptions
 from netremedy.models.settings import ServiceSettings
-from netremedy.observability import logger
 
 
 class JobNotFoundError(Exception):
@@ -138,7 +137,7 @@ def start_job(
             _send(settings, plan)
     except Exception as exc:
         reason = f"fan-out to the device queue failed: {error_code(exc)}"
-        fail_job(settings, job_id, reason)
+        end_job(settings, job_id, "failed", reason)
         raise JobSubmissionError(reason, job_id) from exc
     return JobCreatedResponse(job_id=job_id, total_devices=total)
 
@@ -171,36 +170,6 @@ def fan_out_stored_job(settings: ServiceSettings, job_id: str) -> bool:
     return True
 
 
-def fail_job(settings: ServiceSettings, job_id: str, reason: str) -> None:
-    """End an open job as failed with the reason, and announce its end."""
-    if job_table.fail_job(settings.table_name, job_id, reason, iso(utc_now())):
-        _announce_end(settings, job_id)
-
-
-def _announce_end(settings: ServiceSettings, job_id: str) -> None:
-    # After the close, not before: announcing a job that then does not end would be wrong. A failure here
-    # loses only the JobCompleted event of a failed or cancelled job; the job itself is already recorded.
-    try:
-        job_events.announce_ended(settings.finalize_queue_url, job_id)
-    except Exception as exc:  # noqa: BLE001
-        logger.error("job end not announced", extra={"job_id": job_id, "error_type": error_code(exc)})
-
-
-def fail_unstarted_job(settings: ServiceSettings, job_id: str, reason: str) -> None:
-    fail_job(settings, job_id, reason)
-
-
-def effective_status(job: JobItem) -> JobStatus:
-    # A worker that died between counting the last device and closing the job leaves it "running" with
-    # every device counted until its message is redelivered; readers already see the truth.
-    if (
-        job.status in ("pending", "running")
-        and job.completed_devices + job.failed_devices >= job.total_devices
-    ):
-        return "completed"
-    return job.status
-
-
 def load_job(settings: ServiceSettings, job_id: str, caller: str) -> JobItem:
     job = job_table.get_job(settings.table_name, job_id)
     # Another caller's job is indistinguishable from no job at all. Jobs started by an S3 drop belong to the
@@ -228,9 +197,10 @@ def job_status(settings: ServiceSettings, job_id: str, caller: str) -> JobStatus
 
 
 def cancel_job(settings: ServiceSettings, job_id: str, caller: str) -> JobStatusResponse:
+    """Cancel an open job; JobFinishedError if it has ended, including a job whose devices are all counted
+    (readers already see it completed: it is completed now, if it was not closed yet)."""
     load_job(settings, job_id, caller)  # a job the caller may not see is a 404, before anything changes
-    if not job_table.cancel_job(settings.table_name, job_id, iso(utc_now())):
+    if not end_job(settings, job_id, "cancelled"):
         current = load_job(settings, job_id, caller)
         raise JobFinishedError(f"job {job_id} has already ended ({effective_status(current)})")
-    _announce_end(settings, job_id)
     return job_status(settings, job_id, caller)

@@ -5,7 +5,8 @@ import base64
 import re
 
 from netremedy.dal import blob_store, job_table
-from netremedy.logic.jobs import effective_status, load_job
+from netremedy.logic.jobs import load_job
+from netremedy.logic.lifecycle import effective_status
 from netremedy.models.api import (
     DEVICE_ID_PATTERN,
     OUTPUT_NAMES,

@@ -11,7 +11,8 @@ from netremedy.dal import blob_store, job_table
 from netremedy.dal.clients import error_code
 from netremedy.logic.clock import iso, utc_now
 from netremedy.logic.counting import failed_result, record_results
-from netremedy.logic.jobs import fail_job, manifest_key
+from netremedy.logic.lifecycle import OPEN_STATES, end_job
+from netremedy.models.object_keys import manifest_key
 from netremedy.models.settings import ServiceSettings
 
 
@@ -34,17 +35,16 @@ def sweep_overdue_jobs(settings: ServiceSettings) -> SweepReport:
     report = SweepReport()
     for job_id in job_table.overdue_job_ids(settings.table_name, iso(utc_now())):
         job = job_table.get_job(settings.table_name, job_id)
-        if job is None or job.status not in ("pending", "running"):
+        if job is None or job.status not in OPEN_STATES:
             continue
         try:
             device_ids = blob_store.get_json(settings.bucket_name, manifest_key(job_id))["device_ids"]
         except Exception as exc:  # without its device list the job cannot be carried out at all  # noqa: BLE001
-            fail_job(
-                settings,
-                job_id,
-                f"the job's device list could not be read ({error_code(exc)}), so it could not be carried out",
+            reason = (
+                f"the job's device list could not be read ({error_code(exc)}), so it could not be carried out"
             )
-            report.jobs_failed.append(job_id)
+            if end_job(settings, job_id, "failed", reason):
+                report.jobs_failed.append(job_id)
             continue
         recorded = {item.device_id for item in job_table.query_device_results(settings.table_name, job_id)}
         reason = missing_device_reason(settings)
@@ -53,7 +53,8 @@ def sweep_overdue_jobs(settings: ServiceSettings) -> SweepReport:
             for device_id in device_ids
             if device_id not in recorded
         ]
-        count = record_results(settings, missing, {job_id})
+        # Nothing redelivers a sweep: a failed announcement is logged, not raised (see logic.lifecycle).
+        count = record_results(settings, missing, {job_id}, redelivered_on_error=False)
         report.devices_failed += count.recorded
         if job_id in count.jobs_completed:
             report.jobs_finished.append(job_id)

@@ -1,4 +1,6 @@
-"""Shapes of the rows in the job table (single-table design: one partition per job)."""
+"""Shapes of the rows in the job table (single-table design: one partition per job) and their keys.
+
+S3 keys live in ``models.object_keys``."""
 
 from typing import Literal
 
@@ -10,6 +12,8 @@ DEVICE_SORT_PREFIX = "DEVICE#"
 # (sorted by deadline) that the sweeper reads; closing a job removes the attribute.
 OPEN_SHARD = "OPEN"
 OPEN_JOBS_INDEX = "OpenJobs"
+# A job's states; which follow which is logic.lifecycle's table.
+JobState = Literal["pending", "running", "completed", "failed", "cancelled"]
 
 
 def job_partition_key(job_id: str) -> str:
@@ -24,7 +28,7 @@ class JobItem(BaseModel):
     """The job row: counters that workers bump atomically, and the life-cycle status."""
 
     job_id: str
-    status: Literal["pending", "running", "completed", "failed", "cancelled"]
+    status: JobState
     total_devices: int
     completed_devices: int = 0
     failed_devices: int = 0
