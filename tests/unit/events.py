@@ -66,7 +66,13 @@ def sqs_records(bodies: list[str], receive_count: int = 1) -> dict[str, Any]:
             "MessageId": f"msg-{index}",
             "ReceiptHandle": f"handle-{index}",
             "Body": body,
-            "Attributes": {"ApproximateReceiveCount": str(receive_count)},
+            # Every attribute Lambda's event source mapping sends (Powertools' SqsRecordModel needs them).
+            "Attributes": {
+                "ApproximateReceiveCount": str(receive_count),
+                "SentTimestamp": "1764425100000",
+                "SenderId": "AROAEXAMPLEROLEID0001:unit",
+                "ApproximateFirstReceiveTimestamp": "1764425100021",
+            },
         }
         for index, body in enumerate(bodies)
     ]

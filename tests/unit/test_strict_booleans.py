@@ -110,7 +110,7 @@ def test_a_drop_manifest_with_allow_empty_intended_yes_is_refused_naming_the_fie
     s3 = boto3.client("s3")
     manifest = {"device_configs": [DEVICE], "allow_empty_intended": "yes"}
     s3.put_object(Bucket=aws["bucket"], Key="incoming/wipe.json", Body=json.dumps(manifest).encode())
-    outcome = start_dropped_job(load_settings(), aws["bucket"], "incoming/wipe.json", "etag-1", "incoming/")
+    outcome = start_dropped_job(load_settings(), aws["bucket"], "incoming/wipe.json", "etag-1")
     assert (outcome.outcome, outcome.job_id, outcome.marker_key) == ("refused", None, "errors/wipe.json")
     refusal = json.loads(s3.get_object(Bucket=aws["bucket"], Key="errors/wipe.json")["Body"].read())
     assert [detail["field"] for detail in refusal["details"]] == ["allow_empty_intended"]

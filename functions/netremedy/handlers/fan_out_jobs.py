@@ -4,30 +4,29 @@ A failure is retried by SQS (queueing a device twice is harmless: it is counted 
 receive the job is failed with the reason instead, so it never waits forever.
 """
 
-import json
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from netremedy.dal.clients import error_code
 from netremedy.logic.jobs import fan_out_stored_job
 from netremedy.logic.lifecycle import end_job
+from netremedy.models.job_records import JobMessageRecord
 from netremedy.models.settings import load_settings
 from netremedy.observability import logger
 
-processor = BatchProcessor(event_type=EventType.SQS)
-# Must match maxReceiveCount of FanoutQueue's redrive policy in template.yaml.
+processor = BatchProcessor(event_type=EventType.SQS, model=JobMessageRecord)
+# maxReceiveCount of FanoutQueue's redrive policy in template.yaml (tests/infrastructure checks it).
 LAST_RECEIVE = 3
 
 
-def _fan_out(record: SQSRecord) -> None:
-    job_id = json.loads(record.body)["job_id"]
+def _fan_out(record: JobMessageRecord) -> None:
+    job_id = record.body.job_id
     try:
         started = fan_out_stored_job(load_settings(), job_id)
     except Exception as exc:
-        if int(record.attributes.approximate_receive_count) < LAST_RECEIVE:
+        if int(record.attributes.ApproximateReceiveCount) < LAST_RECEIVE:
             raise
         end_job(
             load_settings(),

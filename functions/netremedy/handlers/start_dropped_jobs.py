@@ -4,8 +4,6 @@ Going through SQS (not S3 -> Lambda directly) means a failed drop is retried and
 drop dead-letter queue: never lost.
 """
 
-import json
-import os
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -18,19 +16,19 @@ from netremedy.models.settings import load_settings
 from netremedy.observability import logger
 
 processor = BatchProcessor(event_type=EventType.SQS)
-DROP_PREFIX = os.environ.get("DROP_PREFIX", "incoming/")
 
 
 def _start(record: SQSRecord) -> None:
-    notification = json.loads(record.body)
-    for entry in notification.get("Records", []):  # an s3:TestEvent has none
-        if not str(entry.get("eventName", "")).startswith("ObjectCreated"):
+    notification = record.decoded_nested_s3_event
+    if "Records" not in notification:  # an s3:TestEvent, sent when the notification is configured
+        return
+    for entry in notification.records:
+        if not entry.event_name.startswith("ObjectCreated"):
             continue
-        bucket = entry["s3"]["bucket"]["name"]
         # S3 encodes keys in events (AWS writes spaces as '+', moto percent-encodes): unquote_plus reads both.
-        key = unquote_plus(entry["s3"]["object"]["key"])
-        etag = entry["s3"]["object"].get("eTag", "")
-        outcome = start_dropped_job(load_settings(), bucket, key, etag, DROP_PREFIX)
+        # Powertools' S3Object.key is the key as sent (only S3Event.object_key, the first record's, unquotes).
+        key = unquote_plus(entry.s3.get_object.key)
+        outcome = start_dropped_job(load_settings(), entry.s3.bucket.name, key, entry.s3.get_object.etag)
         logger.info("config drop", extra={"outcome": outcome.outcome, "job_id": outcome.job_id, "key": key})
 
 

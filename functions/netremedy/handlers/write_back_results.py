@@ -1,22 +1,21 @@
 """SQS consumer of the finalize queue: an ended job's results are written back to S3 (if it completed) and
 its JobCompleted event is published on EventBridge."""
 
-import json
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from netremedy.logic.finalize import finish_ended_job
+from netremedy.models.job_records import JobMessageRecord
 from netremedy.models.settings import load_settings
 from netremedy.observability import job_duration, logger, metrics
 
-processor = BatchProcessor(event_type=EventType.SQS)
+processor = BatchProcessor(event_type=EventType.SQS, model=JobMessageRecord)
 
 
-def _finish(record: SQSRecord) -> None:
-    job_id = json.loads(record.body)["job_id"]
+def _finish(record: JobMessageRecord) -> None:
+    job_id = record.body.job_id
     detail = finish_ended_job(load_settings(), job_id)
     if detail is None:
         logger.info("job not ended or gone; nothing to do", extra={"job_id": job_id})

@@ -1,6 +1,6 @@
 """S3 config drops: a manifest under the drop prefix starts a job; its outcome is written next to it.
 
-``incoming/x.json`` (prefix configurable) leads to ``accepted/x.json`` naming the job, or to
+``incoming/x.json`` (prefix ``settings.drop_prefix``) leads to ``accepted/x.json`` naming the job, or to
 ``errors/x.json`` saying why the manifest was refused (then no job exists and nothing is lost: fix the
 manifest and upload it again). The same upload (key and ETag) delivered twice starts one job.
 """
@@ -34,10 +34,6 @@ class DropOutcome:
     outcome: Literal["accepted", "duplicate", "refused", "ignored"]
     job_id: str | None = None
     marker_key: str | None = None
-
-
-def _relative(key: str, prefix: str) -> str:
-    return key.removeprefix(prefix)
 
 
 def _validation_details(exc: ValidationError) -> list[dict[str, str]]:
@@ -99,12 +95,10 @@ def _fetch_referenced(bucket: str, manifest: DropManifest) -> dict[str, str]:
     return texts
 
 
-def start_dropped_job(
-    settings: ServiceSettings, bucket: str, key: str, etag: str, prefix: str
-) -> DropOutcome:
-    if not key.startswith(prefix) or key.endswith("/"):
+def start_dropped_job(settings: ServiceSettings, bucket: str, key: str, etag: str) -> DropOutcome:
+    if not key.startswith(settings.drop_prefix) or key.endswith("/"):
         return DropOutcome("ignored")
-    name = _relative(key, prefix)
+    name = key.removeprefix(settings.drop_prefix)
     source = f"s3://{bucket}/{key}"
     now = utc_now()
     job_id, first = job_table.claim_drop(

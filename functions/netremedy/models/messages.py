@@ -1,7 +1,8 @@
-"""Bodies of the messages on the device queue: one message is a packet of devices of one job.
+"""Bodies of the messages on the service's queues.
 
-Packing several small devices into one message cuts the SQS sends, receives and deletes (and the worker
-invocations) per device; each device is still recorded and counted exactly once on its own.
+On the device queue one message is a packet of devices of one job: packing several small devices into one
+message cuts the SQS sends, receives and deletes (and the worker invocations) per device; each device is still
+recorded and counted exactly once on its own. The fan-out and finalize queues carry a ``JobMessage``.
 """
 
 from typing import Any
@@ -54,3 +55,9 @@ class DeviceMessage(BaseModel):
                 {key: data.pop(key) for key in ("device_id", "payload", "payload_key") if key in data}
             ]
         return data
+
+
+class JobMessage(BaseModel):
+    """A job to act on: on the fan-out queue, queue its stored devices; on the finalize queue, it has ended."""
+
+    job_id: str = Field(min_length=1)
