@@ -164,7 +164,8 @@ class _Gateway:
         target, headers = environ[_CLIENT_REQUEST]
         matched = self.front.match(method, urlsplit(target).path)
         if matched is None:
-            return _message(404, "Not Found")
+            # A REST API answers a path or method it does not have with 403, signed or not.
+            return _message(403, "Missing Authentication Token")
         route, path_parameters = matched
         event = self.front.event(
             method, target, headers, body, route, path_parameters, environ.get("REMOTE_ADDR", "")

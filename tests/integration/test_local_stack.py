@@ -47,9 +47,9 @@ def test_stack_json_names_every_data_resource_of_the_template(local_stack: Local
     assert redrive["deadLetterTargetArn"] == dlq_arn and int(redrive["maxReceiveCount"]) == 5
 
 
-def test_unknown_routes_are_json_404s(local_stack: LocalStack) -> None:
+def test_unknown_routes_are_answered_as_a_rest_api_answers_them(local_stack: LocalStack) -> None:
     response = requests.get(f"{local_stack.api_url}/api/v1/nothing-here", timeout=10)
-    assert response.status_code == 404 and response.json() == {"message": "Not Found"}
+    assert response.status_code == 403 and response.json() == {"message": "Missing Authentication Token"}
 
 
 def test_a_port_in_use_is_a_one_line_error_naming_the_variable(tmp_path: Path) -> None:

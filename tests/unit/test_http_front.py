@@ -347,13 +347,13 @@ def test_a_body_of_unknown_or_false_length_is_a_json_400_and_the_function_does_n
 
 
 @pytest.mark.parametrize(("method", "path"), [("QUERY", "/echo"), ("FOO", "/echo"), ("POST", "/nowhere")])
-def test_unknown_methods_and_routes_are_json_404(api: str, method: str, path: str) -> None:
+def test_unknown_methods_and_routes_are_the_rest_apis_json_403(api: str, method: str, path: str) -> None:
     # When a method no route has, or a path no route has, is sent
     response = requests.request(method, f"{api}{path}", data=b"", timeout=30)
-    # Then it is the gateway's JSON 404, never the stdlib's HTML 501
-    assert response.status_code == 404
+    # Then it is a REST API's JSON answer for a missing resource, never the stdlib's HTML 501
+    assert response.status_code == 403
     assert response.headers["Content-Type"] == "application/json"
-    assert response.json() == {"message": "Not Found"}
+    assert response.json() == {"message": "Missing Authentication Token"}
 
 
 @pytest.mark.parametrize(
