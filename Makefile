@@ -91,8 +91,11 @@ build: $(STAMP) ## Lambda package for the template's runtime and architecture in
 deploy: build $(SAM_STAMP) ## Deploy to AWS (sam deploy --guided asks for stack name, region and parameters)
 	$(SAM) deploy --guided
 
+# The script's PYTHON builds the package: .venv-samlocal's has what it needs (pip, PyYAML, aws-sam-translator),
+# where make's PYTHON (which creates the venvs) may not.
 localstack-deploy: $(SAMLOCAL_STAMP) ## Build and deploy template.yaml into a running LocalStack (samlocal); prints the API URL
-	PATH="$(CURDIR)/$(SAMLOCAL_VENV)/bin:$$PATH" bash infra/localstack/deploy.sh
+	PATH="$(CURDIR)/$(SAMLOCAL_VENV)/bin:$$PATH" PYTHON="$(CURDIR)/$(SAMLOCAL_VENV)/bin/python" \
+		bash infra/localstack/deploy.sh
 
 e2e: $(STAMP) ## End-to-end HTTP suite against API_URL=... (unset: starts the embedded local stack)
 	API_URL='$(API_URL)' $(PY) -m pytest tests/e2e $(PYTEST_ARGS)

@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # make localstack-deploy: build template.yaml and deploy it, unchanged, into a running LocalStack (its free
-# plan is enough: the API is a REST API, API Gateway v1) with samlocal (the SAM CLI with every AWS call sent to
-# LocalStack), then print the API URL and write it to .local/localstack.json, where
-# tests/e2e/test_e2e_localstack.py finds it.
+# plan is enough: the API is a REST API, API Gateway v1), then print the API URL and write it to
+# .local/localstack.json, where tests/e2e/test_e2e_localstack.py finds it. The package is built by
+# infra/build_lambda_package.py (as make build does: the runtime's wheels for the chosen architecture, no
+# python3.12 needed) into .aws-sam/build/, which samlocal (the SAM CLI with every AWS call sent to
+# LocalStack) deploys.
 #
 # Needs: LocalStack running (it runs each Lambda function in a Docker container, so a Docker host; its image
-# needs a LOCALSTACK_AUTH_TOKEN, free with an account), samlocal on PATH (`make localstack-deploy` puts
-# .venv-samlocal/bin there) and a python3.12 on PATH for `sam build` (the functions' runtime).
+# needs a LOCALSTACK_AUTH_TOKEN, free with an account), samlocal on PATH and a Python with pip, PyYAML and
+# aws-sam-translator for the build (`make localstack-deploy` provides both from .venv-samlocal/).
 # Settings: LOCALSTACK_URL (default http://localhost:4566), STACK_NAME (netremedy), REGION (us-east-1),
 # ARCHITECTURE (the functions' instruction set; default: this host's, from uname -m, so that LocalStack runs
 # them without emulation), PARAMETER_OVERRIDES (as sam deploy --parameter-overrides, e.g.
-# "JobTtlDays=1 LogLevel=DEBUG"; an Architecture=... there wins over ARCHITECTURE).
+# "JobTtlDays=1 LogLevel=DEBUG"; an Architecture=... there wins over ARCHITECTURE), PYTHON (the build's
+# interpreter; default python3), RUNTIME_PYTHON (as for make build: a python3.12 to compile the bytecode).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -27,8 +30,10 @@ elif [ "$health" != "200" ]; then
     echo "error: $LOCALSTACK_URL answers but is not LocalStack (GET /_localstack/health: HTTP $health; make serve's emulator also uses :4566)" >&2
     exit 1
 fi
-if ! { python3.12 --version || python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))'; } >/dev/null 2>&1; then
-    echo "error: sam build needs a python3.12 on PATH (the functions' runtime), e.g. PYENV_VERSION=3.11.7:3.12.1" >&2
+PYTHON="${PYTHON:-python3}"
+if ! "$PYTHON" -c 'import pip, samtranslator, yaml' >/dev/null 2>&1; then
+    echo "error: $PYTHON lacks pip, PyYAML or aws-sam-translator, which the build needs:" \
+        "run 'make localstack-deploy' (.venv-samlocal/ has them) or set PYTHON" >&2
     exit 1
 fi
 if ! command -v samlocal >/dev/null; then
@@ -37,10 +42,15 @@ if ! command -v samlocal >/dev/null; then
 fi
 
 # The functions' instruction set: LocalStack runs them in containers of the Docker host's, so the host's
-# (this machine's, from uname -m) unless ARCHITECTURE or an Architecture=... override says otherwise. sam
+# (this machine's, from uname -m) unless ARCHITECTURE or an Architecture=... override says otherwise. The
 # build needs it too: it picks the wheels (pydantic-core is compiled) for that architecture.
-case " ${PARAMETER_OVERRIDES:-} " in
-    *" Architecture="*) overrides="$PARAMETER_OVERRIDES" ;;
+overrides="${PARAMETER_OVERRIDES:-}"
+case " $overrides " in
+    *" Architecture="*)
+        architecture=" $overrides"
+        architecture="${architecture##* Architecture=}"
+        ARCHITECTURE="${architecture%% *}"
+        ;;
     *)
         if [ -z "${ARCHITECTURE:-}" ]; then
             case "$(uname -m)" in
@@ -52,22 +62,23 @@ case " ${PARAMETER_OVERRIDES:-} " in
                     ;;
             esac
         fi
-        if [ "$ARCHITECTURE" != x86_64 ] && [ "$ARCHITECTURE" != arm64 ]; then
-            echo "error: ARCHITECTURE=$ARCHITECTURE: Lambda runs x86_64 or arm64" >&2
-            exit 1
-        fi
-        overrides="Architecture=$ARCHITECTURE${PARAMETER_OVERRIDES:+ $PARAMETER_OVERRIDES}"
+        overrides="Architecture=$ARCHITECTURE${overrides:+ $overrides}"
         ;;
 esac
+if [ "$ARCHITECTURE" != x86_64 ] && [ "$ARCHITECTURE" != arm64 ]; then
+    echo "error: Architecture=$ARCHITECTURE: Lambda runs x86_64 or arm64" >&2
+    exit 1
+fi
 echo "parameters: $overrides"
 
 # samlocal sends every boto3 client of the SAM CLI to AWS_ENDPOINT_URL (default test credentials if none).
 export AWS_ENDPOINT_URL="$LOCALSTACK_URL" AWS_DEFAULT_REGION="$REGION" AWS_REGION="$REGION"
 export SAM_CLI_TELEMETRY=0 DISABLE_DEPRECATION_NOTICE=1
 
+# The built template allows only the package's architecture, so the deploy's Architecture must be the same.
+"$PYTHON" infra/build_lambda_package.py --template template.yaml --architecture "$ARCHITECTURE" \
+    ${RUNTIME_PYTHON:+--runtime-python "$RUNTIME_PYTHON"}
 # shellcheck disable=SC2086 # the overrides are a space-separated list of Name=Value pairs
-samlocal build --template template.yaml --parameter-overrides $overrides
-# shellcheck disable=SC2086
 samlocal deploy --stack-name "$STACK_NAME" --resolve-s3 --no-confirm-changeset --no-fail-on-empty-changeset \
     --capabilities CAPABILITY_IAM --region "$REGION" --parameter-overrides $overrides
 
@@ -75,7 +86,7 @@ outputs="$(samlocal list stack-outputs --stack-name "$STACK_NAME" --region "$REG
 mkdir -p .local
 # The ApiUrl output reads https://<api-id>.execute-api.<region>.amazonaws.com/<stage> as on AWS; LocalStack
 # serves that stage at http://<api-id>.execute-api.localhost.localstack.cloud:<port>/<stage>.
-OUTPUTS="$outputs" python3 - "$LOCALSTACK_URL" "$STACK_NAME" "$REGION" <<'EOF'
+OUTPUTS="$outputs" "$PYTHON" - "$LOCALSTACK_URL" "$STACK_NAME" "$REGION" <<'EOF'
 import json, os, sys
 from urllib.parse import urlsplit
 

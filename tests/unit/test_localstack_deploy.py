@@ -1,10 +1,13 @@
 """infra/localstack/deploy.sh, run for real against stand-ins: a LocalStack health endpoint, and samlocal,
-uname and python3.12 on PATH. It builds and deploys for the host's architecture unless told otherwise, and
-records the API URL with its stage as LocalStack serves it."""
+uname and python3 on PATH (the python3 records the build, infra/build_lambda_package.py, and runs everything
+else with the real interpreter). It builds with that script, no python3.12 needed, and deploys with samlocal
+for the host's architecture unless told otherwise, and records the API URL with its stage as LocalStack
+serves it."""
 
 import json
 import shutil
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,12 +19,22 @@ import pytest
 from tests.conftest import PROJECT_ROOT
 
 API_URL = "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/v1"
+BUILD_SCRIPT = "infra/build_lambda_package.py"
 # Records its arguments; `list stack-outputs` answers the stack's outputs as the SAM CLI prints them.
 FAKE_SAMLOCAL = f"""#!/usr/bin/env bash
-echo "$*" >> "$SAMLOCAL_LOG"
+echo "samlocal $*" >> "$CALLS_LOG"
 if [ "$1 $2" = "list stack-outputs" ]; then
     echo '[{{"OutputKey": "ApiUrl", "OutputValue": "{API_URL}"}}]'
 fi
+"""
+# Records the build (with the path it was run by) and passes every other invocation (the dependency check,
+# the script's `- <<EOF` that records the URL) to the real interpreter, a Python 3.11 with the build's packages.
+FAKE_PYTHON = f"""#!/bin/sh
+if [ "$1" = {BUILD_SCRIPT} ]; then
+    echo "$0 $*" >> "$CALLS_LOG"
+    exit 0
+fi
+exec "{sys.executable}" "$@"
 """
 
 
@@ -60,13 +73,13 @@ def _deploy(
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     _executable(bin_dir / "samlocal", FAKE_SAMLOCAL)
-    _executable(bin_dir / "python3.12", "#!/bin/sh\nexit 0\n")
+    _executable(bin_dir / "python3", FAKE_PYTHON)
     _executable(bin_dir / "uname", f'#!/bin/sh\n[ "$1" = -m ] && echo {machine} || exec /bin/uname "$@"\n')
     environment = {
         "PATH": f"{bin_dir}:/usr/bin:/bin",
         "HOME": str(tmp_path),
         "LOCALSTACK_URL": localstack,
-        "SAMLOCAL_LOG": str(tmp_path / "samlocal.log"),
+        "CALLS_LOG": str(tmp_path / "calls.log"),
         **settings,
     }
     return subprocess.run(
@@ -74,17 +87,27 @@ def _deploy(
     )
 
 
-def _parameter_overrides(tmp_path: Path) -> dict[str, str]:
-    """The --parameter-overrides of samlocal build and deploy, which must agree."""
-    calls = (tmp_path / "samlocal.log").read_text().splitlines()
-    found = {}
-    for call in calls:
-        words = call.split()
-        if words[0] in ("build", "deploy"):
-            overrides = words[words.index("--parameter-overrides") + 1 :]
-            found[words[0]] = " ".join(word for word in overrides if "=" in word)
-    assert set(found) == {"build", "deploy"} and found["build"] == found["deploy"], calls
-    return dict(pair.split("=", 1) for pair in found["deploy"].split())
+def _calls(tmp_path: Path) -> list[list[str]]:
+    """The build's and samlocal's invocations, in order, each as its words."""
+    log = tmp_path / "calls.log"
+    return [line.split() for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def _built_and_deployed(tmp_path: Path) -> tuple[list[str], dict[str, str]]:
+    """The build's arguments and the deploy's --parameter-overrides, after checking that the build came first,
+    samlocal only deployed and read the outputs, and both are for one architecture."""
+    calls = _calls(tmp_path)
+    assert [call[1] if call[0] == "samlocal" else BUILD_SCRIPT for call in calls] == [
+        BUILD_SCRIPT,
+        "deploy",
+        "list",
+    ], calls
+    build, deploy = calls[0][1:], calls[1]
+    parameters = dict(
+        word.split("=", 1) for word in deploy[deploy.index("--parameter-overrides") + 1 :] if "=" in word
+    )
+    assert build[build.index("--architecture") + 1] == parameters["Architecture"], calls
+    return build, parameters
 
 
 @pytest.mark.parametrize(
@@ -95,7 +118,9 @@ def test_the_functions_are_built_and_deployed_for_the_hosts_architecture(
 ) -> None:
     run = _deploy(tmp_path, localstack, machine)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert _parameter_overrides(tmp_path) == {"Architecture": architecture}
+    build, parameters = _built_and_deployed(tmp_path)
+    assert build == [BUILD_SCRIPT, "--template", "template.yaml", "--architecture", architecture]
+    assert parameters == {"Architecture": architecture}
     # And the API is recorded at LocalStack's address for the REST API's stage
     recorded = json.loads((tmp_path / ".local" / "localstack.json").read_text())
     port = localstack.rsplit(":", 1)[1]
@@ -106,21 +131,60 @@ def test_the_functions_are_built_and_deployed_for_the_hosts_architecture(
 def test_an_explicit_architecture_wins_over_the_hosts(tmp_path: Path, localstack: str) -> None:
     run = _deploy(tmp_path, localstack, "aarch64", ARCHITECTURE="x86_64", PARAMETER_OVERRIDES="JobTtlDays=1")
     assert run.returncode == 0, run.stderr
-    assert _parameter_overrides(tmp_path) == {"Architecture": "x86_64", "JobTtlDays": "1"}
+    assert _built_and_deployed(tmp_path)[1] == {"Architecture": "x86_64", "JobTtlDays": "1"}
 
 
-def test_an_architecture_among_the_parameter_overrides_is_kept_as_given(
+def test_an_architecture_among_the_parameter_overrides_is_kept_as_given_and_built_for(
     tmp_path: Path, localstack: str
 ) -> None:
-    run = _deploy(tmp_path, localstack, "x86_64", PARAMETER_OVERRIDES="LogLevel=DEBUG Architecture=arm64")
+    run = _deploy(
+        tmp_path,
+        localstack,
+        "x86_64",
+        ARCHITECTURE="x86_64",
+        PARAMETER_OVERRIDES="LogLevel=DEBUG Architecture=arm64",
+    )
     assert run.returncode == 0, run.stderr
-    assert _parameter_overrides(tmp_path) == {"LogLevel": "DEBUG", "Architecture": "arm64"}
+    build, parameters = _built_and_deployed(tmp_path)
+    assert parameters == {"LogLevel": "DEBUG", "Architecture": "arm64"}
+    assert build[-2:] == ["--architecture", "arm64"]
 
 
-@pytest.mark.parametrize(("machine", "settings"), [("riscv64", {}), ("x86_64", {"ARCHITECTURE": "i386"})])
+def test_the_build_runs_with_the_python_and_runtime_python_it_is_given(
+    tmp_path: Path, localstack: str
+) -> None:
+    # Given a PYTHON other than the python3 on PATH (as make localstack-deploy passes .venv-samlocal's)
+    python = tmp_path / "venv" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    _executable(python, FAKE_PYTHON)
+    # When deploying with it and a RUNTIME_PYTHON for the bytecode
+    run = _deploy(tmp_path, localstack, "x86_64", PYTHON=str(python), RUNTIME_PYTHON="/opt/py/python3.12")
+    # Then that interpreter builds, and the runtime's interpreter is passed on
+    assert run.returncode == 0, run.stderr
+    build, _ = _built_and_deployed(tmp_path)
+    assert _calls(tmp_path)[0][0] == str(python)
+    assert build[-2:] == ["--runtime-python", "/opt/py/python3.12"]
+
+
+def test_a_python_without_the_builds_packages_stops_before_building(tmp_path: Path, localstack: str) -> None:
+    python = tmp_path / "python3.11"
+    _executable(python, "#!/bin/sh\necho \"ModuleNotFoundError: No module named 'yaml'\" >&2\nexit 1\n")
+    run = _deploy(tmp_path, localstack, "x86_64", PYTHON=str(python))
+    assert run.returncode == 1 and "lacks pip, PyYAML or aws-sam-translator" in run.stderr, run.stderr
+    assert _calls(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("machine", "settings"),
+    [
+        ("riscv64", {}),
+        ("x86_64", {"ARCHITECTURE": "i386"}),
+        ("x86_64", {"PARAMETER_OVERRIDES": "Architecture=i386"}),
+    ],
+)
 def test_an_architecture_lambda_does_not_run_stops_before_building(
     tmp_path: Path, localstack: str, machine: str, settings: dict[str, str]
 ) -> None:
     run = _deploy(tmp_path, localstack, machine, **settings)
     assert run.returncode == 1 and "x86_64 or arm64" in run.stderr
-    assert not (tmp_path / "samlocal.log").exists()
+    assert _calls(tmp_path) == []
