@@ -8,7 +8,6 @@ not a per-device cost; their cost per poll is reported) and empty ReceiveMessage
 long-poll for 1 s where Lambda's event source mapping waits 20 s: an idle-queue cost per hour, not per device).
 """
 
-import math
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -30,12 +29,13 @@ PRICES_USD: dict[str, Any] = {
     "lambda_arm64_per_gb_second": 0.0000133334,  # x86_64: 0.0000166667
     "s3_standard_per_1000_put_copy_post_list": 0.005,
     "s3_standard_per_1000_get_select": 0.0004,
-    "api_gateway_http_per_million_requests": 1.00,  # metered in 512 KB increments
+    # REST API (the template's AWS::Serverless::Api), first 333 million requests a month; each request is one,
+    # whatever its size (only HTTP APIs, at 1.00, meter in 512 KB increments).
+    "api_gateway_rest_per_million_requests": 3.50,
     "eventbridge_per_million_custom_events": 1.00,  # each 64 KB chunk of an entry is one event
 }
 # Services the estimate prices; calls to any other service are listed as unpriced.
 PRICED_SERVICES = ("sqs", "dynamodb", "s3", "events")
-API_GATEWAY_INCREMENT_BYTES = 512 * 1024
 
 # Which function serves each kind of API request the bench makes.
 API_HANDLERS = {"post": "create_job", "status": "job_status", "results": "job_results"}
@@ -152,10 +152,7 @@ def per_device_costs(
         row["invocations"] += 1
         row["seconds"] += request["seconds"]
         row["gb_seconds"] += request["seconds"] * function["memory_mb"] / 1024
-        api_gateway_requests += max(
-            1,
-            math.ceil(max(request["request_bytes"], request["response_bytes"]) / API_GATEWAY_INCREMENT_BYTES),
-        )
+        api_gateway_requests += 1
 
     p = PRICES_USD
     sqs_requests = service_units.get("sqs:requests_64k", 0) - empty_receives
@@ -176,7 +173,7 @@ def per_device_costs(
         / 1e6,
         "lambda_duration": sum(r["gb_seconds"] for r in lambda_rows.values())
         * p["lambda_arm64_per_gb_second"],
-        "api_gateway": api_gateway_requests * p["api_gateway_http_per_million_requests"] / 1e6,
+        "api_gateway": api_gateway_requests * p["api_gateway_rest_per_million_requests"] / 1e6,
         "eventbridge": service_units.get("events:billed_events", 0)
         * p["eventbridge_per_million_custom_events"]
         / 1e6,
