@@ -1,7 +1,7 @@
 """The pipeline: the same devices through the local stack end to end, as a client would drive it.
 
-POST /api/v1/batch/remediation (as many POSTs as the 10 MB body limit needs) -> poll GET .../jobs/{id} until
-every job is completed -> every result fetched page by page (next_token) and checked against the floor's
+POST /api/v1/batch/remediation (as many POSTs as the API's 5 MiB body limit needs) -> poll GET .../jobs/{id}
+until every job is completed -> every result fetched page by page (next_token) and checked against the floor's
 text. The clock runs from the first POST to the last result page. The write-back of the results to S3, which
 the service does after a job completes, is waited for afterwards (its AWS calls are part of the cost, its
 time is reported apart).
@@ -18,8 +18,10 @@ from corpus import Device
 from floor import digest
 from stack import Delta, LocalStack
 
-# API Gateway (and the local front) refuse bodies over 10 MB; stay under it with room for headers.
-MAX_BODY_BYTES = 9_500_000
+from netremedy.models.api import MAX_REQUEST_BODY_BYTES
+
+# The API refuses bodies over its limit (413 request_too_large); the room is for the list around the devices.
+MAX_BODY_BYTES = MAX_REQUEST_BODY_BYTES - 64
 MAX_DEVICES_PER_POST = 10_000
 TERMINAL = ("completed", "failed", "cancelled")
 

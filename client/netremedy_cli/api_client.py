@@ -18,11 +18,12 @@ DEFAULT_URL = "http://127.0.0.1:8000"
 URL_ENV = "NETREMEDY_URL"
 LOCAL_STACK_FILE = Path(".local") / "stack.json"
 CALLER_HEADER = "x-netremedy-caller"
-# API Gateway's request limit, and Lambda's on the event that carries the body as a JSON string (so quotes,
+# The API's limit on a request body (netremedy.models.api.MAX_REQUEST_BODY_BYTES; the service answers 413
+# request_too_large over it), and Lambda's on the event that carries the body as a JSON string (so quotes,
 # backslashes and line breaks count twice), with room for the headers and request context around it; the
 # local stack enforces both. Checked before sending: a server that refuses a large body mid-upload shows up as
 # a reset connection, which would read like an outage, and a refused event as a bare "Request Too Long".
-MAX_BODY_BYTES = 10 * 1024 * 1024
+MAX_BODY_BYTES = 5 * 1024 * 1024
 MAX_EVENT_BYTES = 6 * 1024 * 1024
 EVENT_ENVELOPE_BYTES = 16 * 1024
 # (connect, read): creating a job of thousands of devices takes tens of seconds on the local stack.
@@ -132,13 +133,42 @@ class ApiClient:
         body = self._call("GET", f"/api/v1/batch/jobs/{_segment(job_id)}/results", query=query)
         if not isinstance(body.get("results"), list):
             raise CliError(f"unexpected results page for job {job_id}: no results list")
+        body["results"] = [self._inline(item) if isinstance(item, dict) else item for item in body["results"]]
         return body
 
     def device_result(self, job_id: str, device_id: str) -> JsonObject:
         """GET /api/v1/batch/jobs/{id}/results/{device_id}: one device's result (404 while it has none)."""
-        return self._call(
-            "GET", f"/api/v1/batch/jobs/{_segment(job_id)}/results/{_segment(device_id, 'device id')}"
+        return self._inline(
+            self._call(
+                "GET", f"/api/v1/batch/jobs/{_segment(job_id)}/results/{_segment(device_id, 'device id')}"
+            )
         )
+
+    def _inline(self, result: JsonObject) -> JsonObject:
+        """A result too large for an API response carries ``output_url`` instead of its outputs: the result
+        with the outputs read from that link, as if it had been returned inline."""
+        url = result.get("output_url")
+        if not isinstance(url, str):
+            return result
+        device = result.get("device_id")
+        try:
+            # Pre-signed: the URL is its own authorization (no SigV4 signature, no caller header).
+            response = self.session.get(url, headers={CALLER_HEADER: None}, timeout=TIMEOUT)
+        except requests.RequestException as exc:
+            raise CliError(f"cannot download the outputs of device {device!r}: {exc}") from None
+        if response.status_code != 200:
+            raise CliError(
+                f"cannot download the outputs of device {device!r}: HTTP {response.status_code} from S3 (the "
+                "link is valid for an hour: read the results again for a new one)"
+            )
+        try:
+            outputs = response.json()
+        except ValueError:
+            outputs = None
+        if not isinstance(outputs, dict):
+            raise CliError(f"the outputs of device {device!r} are not a JSON object")
+        inline = {name: value for name, value in result.items() if name not in ("output_url", "expires_in")}
+        return inline | outputs
 
     def report(self, job_id: str, min_devices: int | None = None, limit: int | None = None) -> JsonObject:
         """GET /api/v1/batch/jobs/{id}/report: the remediation lines the job's devices have in common."""
@@ -167,8 +197,8 @@ class ApiClient:
         data = text.encode("utf-8")
         if len(data) > MAX_BODY_BYTES:
             raise CliError(
-                f"the request is {len(data):,} bytes; the API accepts at most {MAX_BODY_BYTES:,}: "
-                "split the devices into several jobs"
+                f"the request is {len(data):,} bytes; the API accepts at most {MAX_BODY_BYTES:,} (5 MiB): "
+                "split the devices into several jobs, or drop them in S3"
             )
         event_bytes = len(json.dumps(text, ensure_ascii=False).encode("utf-8")) + EVENT_ENVELOPE_BYTES
         if event_bytes > MAX_EVENT_BYTES:

@@ -741,6 +741,71 @@ def test_results_of_one_device_use_its_own_route_and_print_every_output(
     ]
 
 
+OUTPUTS_URL = "https://bucket.s3.amazonaws.com/outputs/job/big.json?X-Amz-Signature=abc"
+
+
+def linked_outputs(api: FakeApi, outputs: Any, status: int = 200) -> None:
+    """The pre-signed S3 link of a result too large for an API response."""
+    api.answer("GET", urlsplit(OUTPUTS_URL).path, outputs, status)
+
+
+LINK = {"device_id": "big", "status": "success", "output_url": OUTPUTS_URL, "expires_in": 3600}
+
+
+def test_results_and_files_follow_the_link_of_a_result_too_large_for_a_response(
+    api: FakeApi, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a page whose big device is a link to its outputs, next to an inline device
+    small = {"device_id": "small", "status": "success", "remediation": "a", "rollback": "no a"}
+    api.answer(
+        "GET",
+        f"/api/v1/batch/jobs/{JOB}/results",
+        {
+            "job_id": JOB,
+            "status": "completed",
+            "results": [LINK, small],
+            "summary": {
+                "total_devices": 2,
+                "completed_devices": 2,
+                "failed_devices": 0,
+                "status": "completed",
+            },
+            "next_token": None,
+        },
+    )
+    linked_outputs(api, {"remediation": "interface Gi0/1\n description 新", "rollback": "no interface Gi0/1"})
+    # When the results are written to files
+    assert main(["results", JOB, "--out", str(tmp_path), "--url", URL, "--caller", "team"]) == 0
+    # Then the big device's files hold the linked outputs, as if they had been returned inline
+    assert (tmp_path / "big.remediation.conf").read_text() == "interface Gi0/1\n description 新"
+    assert (tmp_path / "big.rollback.conf").read_text() == "no interface Gi0/1"
+    assert (tmp_path / "small.remediation.conf").read_text() == "a"
+    # And the link was fetched as it is: no caller header for S3
+    (download,) = [request for request in api.sent if request.url == OUTPUTS_URL]
+    assert "x-netremedy-caller" not in download.headers
+    assert "wrote remediation, rollback of 2 device(s)" in capsys.readouterr().out
+
+
+def test_one_device_follows_its_link_too(api: FakeApi) -> None:
+    device_route(api, "big", LINK)
+    linked_outputs(api, {"remediation": "x", "diff": "+ x"})
+    assert ApiClient(URL).device_result(JOB, "big") == {
+        "device_id": "big",
+        "status": "success",
+        "remediation": "x",
+        "diff": "+ x",
+    }
+
+
+def test_an_expired_link_is_one_line_saying_to_read_the_results_again(
+    api: FakeApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    device_route(api, "big", LINK)
+    linked_outputs(api, {"error": "AccessDenied"}, status=403)
+    assert main(["results", JOB, "--device", "big", "--url", URL]) == 2
+    assert "cannot download the outputs of device 'big': HTTP 403 from S3" in one_error_line(capsys)
+
+
 def test_result_files_follow_the_outputs_each_result_holds(tmp_path: Path) -> None:
     (tmp_path / "r1.remediation.conf").write_text("from an earlier job")
     (tmp_path / "r2.diff").write_text("from an earlier job")

@@ -1,5 +1,5 @@
-"""The CLI refuses, before sending, a job API Gateway or Lambda would refuse: a body over 10 MB, or a body whose
-Lambda event (the body as a JSON string) would be over 6 MB."""
+"""The CLI refuses, before sending, a job the API or Lambda would refuse: a body over the API's 5 MiB, or a body
+whose Lambda event (the body as a JSON string) would be over 6 MB."""
 
 from typing import Any
 
@@ -7,7 +7,8 @@ import pytest
 import requests
 from requests.adapters import BaseAdapter
 
-from netremedy_cli.api_client import MAX_EVENT_BYTES, ApiClient
+from netremedy.models.api import MAX_REQUEST_BODY_BYTES
+from netremedy_cli.api_client import MAX_BODY_BYTES, MAX_EVENT_BYTES, ApiClient
 from netremedy_cli.errors import CliError
 from tests.unit.fake_http import json_response
 
@@ -66,3 +67,15 @@ def test_a_body_whose_event_fits_is_sent() -> None:
     # Then it is sent whole
     assert answer["job_id"] == "job-1"
     assert len(transport.sent) == 1 and b"interface Gi0/1" in (transport.sent[0].body or b"")
+
+
+def test_the_cli_refuses_bodies_over_the_apis_own_limit() -> None:
+    # Given the API's limit and a job of plain lines just over it (its event would still fit in 6 MB)
+    assert MAX_BODY_BYTES == MAX_REQUEST_BODY_BYTES
+    client, transport = _client()
+    config = "x" * (MAX_BODY_BYTES - 100)
+    # When it is submitted
+    with pytest.raises(CliError, match=r"the API accepts at most 5,242,880 \(5 MiB\).*drop them in S3"):
+        client.submit(_job(config))
+    # Then nothing went on the wire
+    assert transport.sent == []

@@ -2,6 +2,7 @@
 HTTP responses."""
 
 import base64
+import json
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -17,14 +18,25 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from netremedy.logic.jobs import JobFinishedError, JobNotFoundError, JobSubmissionError
-from netremedy.logic.results import BundleNotReadyError, DeviceNotFoundError, InvalidPageTokenError
-from netremedy.models.api import ErrorDetail, ErrorResponse
+from netremedy.logic.response_size import response_json
+from netremedy.logic.results import (
+    BundleNotReadyError,
+    DeviceNotFoundError,
+    InvalidPageTokenError,
+    ResultExpiredError,
+)
+from netremedy.models.api import MAX_REQUEST_BODY_BYTES, ErrorDetail, ErrorResponse
 from netremedy.observability import logger
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 
 ANONYMOUS = "anonymous"
+# Nesting a request body may have: the deepest body the API accepts nests 7 levels (options.tag_rules[].
+# match_rules[]...). Deeper JSON is refused before validation, whatever the stack depth at parse time, so it
+# never reaches code that recurses (json.loads raises RecursionError near 1,000 levels).
+MAX_JSON_DEPTH = 64
+_TOO_DEEP = f"nested more than {MAX_JSON_DEPTH} levels deep"
 # An assumed-role session: arn:<partition>:sts::<account>:assumed-role/<role name>/<session name>.
 _ASSUMED_ROLE = re.compile(
     r"^arn:(?P<partition>[\w-]+):sts::(?P<account>\d+):assumed-role/(?P<role>[^/]+)/[^/]+$"
@@ -65,7 +77,8 @@ def documented_errors(*statuses: int) -> dict[int, Any]:
         400: "Malformed request (invalid JSON, unusable header)",
         404: "No such job (or not the caller's)",
         409: "Conflict with the job's current state",
-        413: "Request body over 10 MB",
+        410: "The device's outputs have expired",
+        413: f"Request body over {MAX_REQUEST_BODY_BYTES:,} bytes (5 MiB)",
         415: "Body is not application/json",
         422: "A field is invalid; details name it",
         503: "The job could not be started; retry",
@@ -103,8 +116,14 @@ def _readable(message: str) -> str:
 
 def _validation_failed(exc: RequestValidationError) -> Response[str]:
     errors = list(exc.errors())
-    if any(error.get("type") == "json_invalid" for error in errors):
-        return error_response(400, "invalid_json", "The request body is not valid JSON")
+    invalid = [error for error in errors if error.get("type") == "json_invalid"]
+    if invalid:
+        too_deep = (invalid[0].get("ctx") or {}).get("error") == _TOO_DEEP
+        return error_response(
+            400,
+            "invalid_json",
+            f"The request body is {_TOO_DEEP}" if too_deep else "The request body is not valid JSON",
+        )
     details = [
         ErrorDetail(
             field=_field_path(error.get("loc", ())), message=_readable(str(error.get("msg", "invalid value")))
@@ -124,6 +143,55 @@ def _refusal(status: int, body: ErrorResponse) -> dict[str, Any]:
         "body": body.model_dump_json(exclude_none=True),
         "isBase64Encoded": False,
     }
+
+
+def _nests_deeper_than(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests lists and objects more than ``limit`` levels deep (without recursing)."""
+    pending = [(value, 1)]
+    while pending:
+        node, depth = pending.pop()
+        children = node.values() if isinstance(node, dict) else node
+        for child in children:
+            if isinstance(child, (dict, list)):
+                if depth == limit:
+                    return True
+                pending.append((child, depth + 1))
+    return False
+
+
+def _json_body(text: str) -> Any:
+    """The body's JSON; nesting too deep is a JSONDecodeError, which Powertools reports as invalid JSON."""
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise json.JSONDecodeError(_TOO_DEEP, text, 0) from None
+    if isinstance(value, (dict, list)) and _nests_deeper_than(value, MAX_JSON_DEPTH):
+        raise json.JSONDecodeError(_TOO_DEEP, text, 0)
+    return value
+
+
+def _body_bytes(event: dict[str, Any]) -> int:
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        return len(body) * 3 // 4  # within two bytes, without decoding it
+    # surrogatepass: a lone surrogate in the body is counted here and refused by validation.
+    return len(body.encode("utf-8", "surrogatepass"))
+
+
+def _too_large(event: dict[str, Any]) -> dict[str, Any] | None:
+    """A body over the limit could have been refused by Lambda before reaching any function (its event over
+    6 MB): refuse every such body, so the limit does not depend on the body's content."""
+    size = _body_bytes(event)
+    if size <= MAX_REQUEST_BODY_BYTES:
+        return None
+    limit = f"at most {MAX_REQUEST_BODY_BYTES:,} bytes (5 MiB)"
+    body = ErrorResponse(
+        error="request_too_large",
+        message=f"The request body is {size:,} bytes; the API accepts {limit}. Split the devices into several "
+        "jobs, or upload the configs to S3 and drop a manifest under the drop prefix (S3 config drops)",
+        details=[ErrorDetail(field="body", message=f"must be {limit}")],
+    )
+    return _refusal(413, body)
 
 
 def _unreadable_body(event: dict[str, Any]) -> dict[str, Any] | None:
@@ -167,6 +235,10 @@ def _bad_token(exc: InvalidPageTokenError) -> Response[str]:
 
 def _no_device(exc: DeviceNotFoundError) -> Response[str]:
     return error_response(404, "device_not_found", str(exc))
+
+
+def _result_expired(exc: ResultExpiredError) -> Response[str]:
+    return error_response(410, "result_expired", str(exc))
 
 
 def _bundle_not_ready(exc: BundleNotReadyError) -> Response[str]:
@@ -224,6 +296,7 @@ _ERROR_RESPONSES: tuple[tuple[type[Exception], Callable[[Any], Response[str]]], 
     (JobNotFoundError, _no_job),
     (InvalidPageTokenError, _bad_token),
     (DeviceNotFoundError, _no_device),
+    (ResultExpiredError, _result_expired),
     (BundleNotReadyError, _bundle_not_ready),
     (JobFinishedError, _finished),
     (IdempotencyValidationError, _key_reused),
@@ -240,7 +313,9 @@ def new_router() -> Router:
 
 def build_handler(router: Router) -> LambdaHandler:
     """A Lambda handler that serves ``router``'s routes, with validation and JSON errors."""
-    app = APIGatewayRestResolver(enable_validation=True)
+    app = APIGatewayRestResolver(
+        enable_validation=True, serializer=response_json, json_body_deserializer=_json_body
+    )
     app.include_router(router)
     for error_class, respond in _ERROR_RESPONSES:
         app.exception_handler(error_class)(respond)
@@ -248,7 +323,7 @@ def build_handler(router: Router) -> LambdaHandler:
 
     @logger.inject_lambda_context(clear_state=True)
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        refusal = _unsupported_media_type(event) or _unreadable_body(event)
+        refusal = _too_large(event) or _unsupported_media_type(event) or _unreadable_body(event)
         if refusal is not None:
             return refusal
         return app.resolve(event, context)

@@ -22,7 +22,9 @@ router = new_router()
     "/api/v1/batch/jobs/<job_id>/results",
     summary="Get a batch job's results",
     description=f"Finished devices ordered by device_id, at most `limit` (default and maximum {RESULTS_PAGE_MAX}) "
-    "and about 4 MB of text per page; while more remain, `next_token` is set: pass it back for the next page.",
+    "and about 4 MB per page; while more remain, `next_token` is set: pass it back for the next page. A result "
+    "over about 4 MB on its own holds `output_url` (a pre-signed S3 link to its outputs) instead of them; one "
+    "whose outputs have expired is `failed` saying so.",
     responses=documented_responses(200, JobResultsResponse, "Finished devices and a summary", 400, 404, 422),
 )
 def get_batch_job_results(
@@ -36,7 +38,9 @@ def get_batch_job_results(
 @router.get(
     "/api/v1/batch/jobs/<job_id>/results/<device_id>",
     summary="Get one device's result",
-    responses=documented_responses(200, DeviceSuccess | DeviceFailure, "The device's result", 404, 422),
+    description="A result over about 4 MB holds `output_url` (a pre-signed S3 link to its outputs) instead of "
+    "them; 410 when its outputs have expired.",
+    responses=documented_responses(200, DeviceSuccess | DeviceFailure, "The device's result", 404, 410, 422),
 )
 def get_device_result(job_id: str, device_id: str) -> DeviceSuccess | DeviceFailure:
     return device_result(load_settings(), job_id, device_id, caller_identity(router))

@@ -5,11 +5,12 @@ load: the API documentation function includes these routes and must not pay for 
 """
 
 from netremedy.handlers.api import build_handler, documented_responses, new_router
+from netremedy.logic.response_size import response_bytes
 from netremedy.models.api import DeviceFailure, DeviceSuccess, PlatformsResponse, SingleDeviceRequest
 from netremedy.observability import logger
 
 router = new_router()
-# A synchronous answer must fit in Lambda's 6 MB response (JSON escaping adds a little).
+# Bytes of the result in the response Lambda returns, which is at most 6 MB.
 SYNC_OUTPUT_MAX_BYTES = 5_000_000
 
 
@@ -37,18 +38,19 @@ def remediate_one_device(body: SingleDeviceRequest) -> DeviceSuccess | DeviceFai
     except RemediationError as exc:
         logger.info("device failed", extra={"device_id": body.device_id})
         return DeviceFailure(device_id=body.device_id, error=str(exc))
-    outputs = text.outputs()
-    size = sum(len(output.encode("utf-8")) for output in outputs.values())
+    result = DeviceSuccess.model_validate({"device_id": body.device_id} | text.outputs())
+    size = response_bytes(result)
     if size > SYNC_OUTPUT_MAX_BYTES:
         return DeviceFailure(
             device_id=body.device_id,
             error=(
-                f"the outputs are {size} bytes, more than a synchronous answer can carry ({SYNC_OUTPUT_MAX_BYTES}); "
-                "submit this device as a batch job (POST /api/v1/batch/remediation), whose results have no such limit"
+                f"the result is {size:,} bytes as Lambda returns it, more than a synchronous answer can carry "
+                f"({SYNC_OUTPUT_MAX_BYTES:,}); submit this device as a batch job (POST /api/v1/batch/remediation), "
+                "whose results link to outputs of any size"
             ),
         )
     logger.info("device computed", extra={"device_id": body.device_id})
-    return DeviceSuccess.model_validate({"device_id": body.device_id} | outputs)
+    return result
 
 
 @router.get(

@@ -5,7 +5,6 @@ and merged, so the same line under the same parents counts once per device. One 
 because a line means different things on different operating systems.
 """
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -15,6 +14,7 @@ from netremedy.dal import job_table
 from netremedy.logic.jobs import load_job
 from netremedy.logic.lifecycle import effective_status
 from netremedy.logic.remediation import platform_from_name
+from netremedy.logic.response_size import response_bytes
 from netremedy.logic.results import public_result
 from netremedy.models.api import (
     MAX_REPORT_DEVICE_IDS,
@@ -25,7 +25,7 @@ from netremedy.models.api import (
 )
 from netremedy.models.settings import ServiceSettings
 
-# Lambda answers at most 6 MB.
+# Bytes of changes as Lambda returns them (logic.response_size): far under its 6 MB.
 _REPORT_BYTES = 4_000_000
 
 
@@ -49,11 +49,11 @@ def _collect(settings: ServiceSettings, job_id: str) -> tuple[dict[str, _Platfor
     by_platform: dict[str, _PlatformChanges] = defaultdict(_PlatformChanges)
     counts = _Counts()
     for item in job_table.query_device_results(settings.table_name, job_id):
-        if item.status == "failed":
+        result = public_result(settings, item)
+        # A result whose outputs expired in S3 is failed too.
+        if not isinstance(result, DeviceSuccess):
             counts.failed += 1
             continue
-        result = public_result(settings, item)
-        assert isinstance(result, DeviceSuccess)
         if result.remediation is None or item.platform is None:
             counts.without_remediation += 1
             continue
@@ -118,7 +118,7 @@ def fleet_report(
             device_ids_truncated=len(devices) > MAX_REPORT_DEVICE_IDS,
             devices_covered=len(covered),
         )
-        size += len(json.dumps(entry.model_dump()))
+        size += response_bytes(entry) + len(",")
         if size > _REPORT_BYTES:
             break
         listed.append(entry)

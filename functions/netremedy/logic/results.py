@@ -1,5 +1,10 @@
 """Reading a job's results: pages that stay far under Lambda's 6 MB response limit, one device, and the
-finished job's download bundle."""
+finished job's download bundle.
+
+Sizes are bytes of the response as Lambda returns it (logic.response_size). A result too large to return on
+its own is a link to its outputs in S3; a result whose outputs S3 no longer holds (its lifecycle rule removed
+them before DynamoDB's TTL removed the row) is reported, never a failed page.
+"""
 
 import base64
 import re
@@ -7,6 +12,7 @@ import re
 from netremedy.dal import blob_store, job_table
 from netremedy.logic.jobs import load_job
 from netremedy.logic.lifecycle import effective_status
+from netremedy.logic.response_size import response_bytes
 from netremedy.models.api import (
     DEVICE_ID_PATTERN,
     OUTPUT_NAMES,
@@ -22,9 +28,11 @@ from netremedy.models.object_keys import bundle_key
 from netremedy.models.settings import ServiceSettings
 
 RESULTS_PAGE_MAX = 1000
-# Text per page; Lambda answers at most 6 MB, and JSON escaping of newlines adds a little.
+# Bytes of results per page as Lambda returns them, far under its 6 MB with the page's other fields; a result
+# over it on its own is answered with a link to its outputs.
 RESULTS_PAGE_BYTES = 4_000_000
 BUNDLE_URL_SECONDS = 3600
+OUTPUT_URL_SECONDS = 3600
 
 
 class InvalidPageTokenError(ValueError):
@@ -37,6 +45,10 @@ class DeviceNotFoundError(Exception):
 
 class BundleNotReadyError(Exception):
     pass
+
+
+class ResultExpiredError(Exception):
+    """The device's result row remains, but the outputs it refers to in S3 have expired."""
 
 
 def _encode_token(device_id: str) -> str:
@@ -53,11 +65,20 @@ def _decode_token(token: str) -> str:
     return device_id
 
 
-def public_result(settings: ServiceSettings, item: DeviceResultItem) -> DeviceResult:
+def _stored_result(settings: ServiceSettings, item: DeviceResultItem) -> DeviceResult:
+    """The result with every output; ResultExpiredError when its outputs in S3 are gone."""
     if item.status == "failed":
         return DeviceFailure(device_id=item.device_id, error=item.error or "unknown error")
     if item.output_key:
-        document = blob_store.get_json(settings.bucket_name, item.output_key)
+        try:
+            document = blob_store.get_json(settings.bucket_name, item.output_key)
+        except Exception as exc:
+            if blob_store.is_missing(exc):
+                raise ResultExpiredError(
+                    f"the outputs of device {item.device_id!r} have expired (results are kept for "
+                    f"{settings.job_ttl_days} days); submit the device again"
+                ) from None
+            raise
         return DeviceSuccess.model_validate(
             {"device_id": item.device_id} | {name: document.get(name) for name in OUTPUT_NAMES}
         )
@@ -66,10 +87,29 @@ def public_result(settings: ServiceSettings, item: DeviceResultItem) -> DeviceRe
     )
 
 
-def _text_size(result: DeviceResult) -> int:
-    if isinstance(result, DeviceSuccess):
-        return sum(len(text) for text in result.outputs().values()) + 200
-    return len(result.error) + 200
+def public_result(settings: ServiceSettings, item: DeviceResultItem) -> DeviceResult:
+    """The result with every output (for the bundle and the fleet report); one whose outputs have expired is
+    a failure saying so."""
+    try:
+        return _stored_result(settings, item)
+    except ResultExpiredError as exc:
+        return DeviceFailure(device_id=item.device_id, error=str(exc))
+
+
+def _returnable(
+    settings: ServiceSettings, item: DeviceResultItem, result: DeviceResult
+) -> tuple[DeviceResult, int]:
+    """``result`` and its size in a response, or a link to its outputs when it is too large for a response on
+    its own. Only claim-checked results can be: a table item holds at most 400 KB."""
+    size = response_bytes(result)
+    if item.output_key is None or size <= RESULTS_PAGE_BYTES:
+        return result, size
+    link = DeviceSuccess(
+        device_id=item.device_id,
+        output_url=blob_store.presigned_get_url(settings.bucket_name, item.output_key, OUTPUT_URL_SECONDS),
+        expires_in=OUTPUT_URL_SECONDS,
+    )
+    return link, response_bytes(link)
 
 
 def job_results(
@@ -94,12 +134,13 @@ def job_results(
         if len(results) == page_limit:
             more = True
             break
-        result = public_result(settings, item)
-        if results and size + _text_size(result) > RESULTS_PAGE_BYTES:
+        result, result_size = _returnable(settings, item, public_result(settings, item))
+        result_size += len(",")
+        if results and size + result_size > RESULTS_PAGE_BYTES:
             more = True
             break
         results.append(result)
-        size += _text_size(result)
+        size += result_size
     status = effective_status(job)
     return JobResultsResponse(
         job_id=job_id,
@@ -116,11 +157,13 @@ def job_results(
 
 
 def device_result(settings: ServiceSettings, job_id: str, device_id: str, caller: str) -> DeviceResult:
+    """One device's result (a link to its outputs when too large); ResultExpiredError when they are gone."""
     load_job(settings, job_id, caller)
     item = job_table.get_device_result(settings.table_name, job_id, device_id)
     if item is None:
         raise DeviceNotFoundError(f"device {device_id!r} of job {job_id} has no result (yet)")
-    return public_result(settings, item)
+    result, _ = _returnable(settings, item, _stored_result(settings, item))
+    return result
 
 
 def results_bundle(settings: ServiceSettings, job_id: str, caller: str) -> ResultsBundleResponse:

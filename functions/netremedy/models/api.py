@@ -17,10 +17,14 @@ from pydantic import (
 from netremedy.models.options import Output, RemediationOptions
 from netremedy.models.platforms import PlatformName
 
-# Limits a user can plan around; the README documents them. API Gateway caps a request body at 10 MB, so a
-# single config larger than this could never arrive together with its pair anyway.
+# Limits a user can plan around; the README documents them.
 MAX_DEVICES_PER_JOB = 10_000
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
+# A POST body the API accepts. Lambda refuses an event over 6 MB, and the event carries the body as a JSON
+# string (each line break and quote escaped again, about 3% for configs) beside the request's headers: over
+# this limit a body could reach the function or not, depending on its content. The CLI and the benchmark
+# split jobs to stay under it; bigger jobs go through S3 config drops.
+MAX_REQUEST_BODY_BYTES = 5 * 1024 * 1024
 # Per change in the fleet report; the count is always exact.
 MAX_REPORT_DEVICE_IDS = 100
 REPORT_LIMIT_MAX = 500
@@ -117,11 +121,13 @@ class JobStatusResponse(BaseModel):
 
 
 OUTPUT_NAMES: tuple[Output, ...] = get_args(Output)
+# Fields of a DeviceSuccess that are absent, not null, when unset.
+_OPTIONAL_FIELDS = (*OUTPUT_NAMES, "output_url", "expires_in")
 
 
 class DeviceSuccess(BaseModel):
     """A computed device. Holds the outputs the job asked for (remediation and rollback by default); outputs
-    not asked for are absent, not null."""
+    not asked for are absent, not null. A result too large for a response holds output_url instead."""
 
     device_id: str
     status: Literal["success"] = "success"
@@ -133,12 +139,18 @@ class DeviceSuccess(BaseModel):
         default=None, description="Unified diff running -> intended (options.outputs 'diff')"
     )
     future: str | None = Field(default=None, description="Predicted config after remediation ('future')")
+    output_url: str | None = Field(
+        default=None,
+        description="Only for a result too large to return inline (over about 4 MB): a pre-signed S3 GET URL "
+        "of a JSON object holding its outputs (remediation, rollback, ...), which are then absent here",
+    )
+    expires_in: int | None = Field(default=None, description="Seconds output_url stays valid")
 
     @model_serializer(mode="wrap")
     def _without_absent_outputs(self, serialize: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
         # No return annotation on purpose: pydantic would document the response as a bare object.
         data: dict[str, Any] = serialize(self)
-        return {key: value for key, value in data.items() if value is not None or key not in OUTPUT_NAMES}
+        return {key: value for key, value in data.items() if value is not None or key not in _OPTIONAL_FIELDS}
 
     def outputs(self) -> dict[str, str]:
         return {name: text for name in OUTPUT_NAMES if (text := getattr(self, name)) is not None}
