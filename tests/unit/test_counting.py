@@ -13,12 +13,20 @@ from netremedy.models.items import DeviceResultItem, JobItem
 from netremedy.models.settings import load_settings
 from tests.unit.events import drain_queue
 
+# 2100-01-01: rows past their expiry read as gone.
+LATER = 4_102_444_800
+
 
 def _job(aws: dict[str, Any], job_id: str, total: int) -> None:
     job_table.put_new_job(
         aws["table"],
         JobItem(
-            job_id=job_id, status="pending", total_devices=total, created_at="t", updated_at="t", expires_at=1
+            job_id=job_id,
+            status="pending",
+            total_devices=total,
+            created_at="t",
+            updated_at="t",
+            expires_at=LATER,
         ),
     )
 
@@ -43,10 +51,10 @@ def _result(job_id: str, device_id: str, status: str = "success") -> DeviceResul
             remediation="r",
             rollback="b",
             finished_at="t",
-            expires_at=1,
+            expires_at=LATER,
         )
     return DeviceResultItem(
-        job_id=job_id, device_id=device_id, status="failed", error="bad", finished_at="t", expires_at=1
+        job_id=job_id, device_id=device_id, status="failed", error="bad", finished_at="t", expires_at=LATER
     )
 
 

@@ -42,7 +42,7 @@ def _job(aws: dict[str, Any], status: JobState, completed: int = 0, failed: int 
             failed_devices=failed,
             created_at=NOW,
             updated_at=NOW,
-            expires_at=1,
+            expires_at=4_102_444_800,  # 2100: a row past its expiry reads as gone
             deadline_at=NOW,
             open_shard="OPEN" if status in ("pending", "running") else None,
         ),
@@ -64,7 +64,7 @@ def _result(job_id: str, device_id: str) -> DeviceResultItem:
         remediation="r",
         rollback="b",
         finished_at=NOW,
-        expires_at=1,
+        expires_at=4_102_444_800,
     )
 
 

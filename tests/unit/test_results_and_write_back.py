@@ -118,7 +118,7 @@ def test_a_job_counted_but_not_closed_is_written_back_once_its_redelivered_batch
             total_devices=1,
             created_at="2026-01-01T00:00:00.000Z",
             updated_at="2026-01-01T00:00:00.000Z",
-            expires_at=1,
+            expires_at=4_102_444_800,  # 2100: a row past its expiry reads as gone
         ),
     )
     result = DeviceResultItem(
@@ -128,7 +128,7 @@ def test_a_job_counted_but_not_closed_is_written_back_once_its_redelivered_batch
         remediation="r",
         rollback="b",
         finished_at="t",
-        expires_at=1,
+        expires_at=4_102_444_800,
     )
     job_table.commit_device_results(
         aws["table"],

@@ -3,7 +3,7 @@
 import random
 import time
 from collections import defaultdict
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +27,33 @@ _deserializer = TypeDeserializer()
 # Transactions on one hot job row conflict with each other; back off and try again this many times before
 # letting the batch fail (SQS then redelivers it, and the conditional writes keep the counting exact).
 _MAX_COMMIT_ATTEMPTS = 10
+# DynamoDB refuses an item over 400 KB (exactly 409,600 bytes is accepted), in a transaction as anywhere, and a
+# transaction of more than 100 entries or 4 MB.
+MAX_ITEM_BYTES = 400 * 1024
+MAX_TRANSACTION_ENTRIES = 100
+MAX_TRANSACTION_BYTES = 4 * 1024 * 1024
+# What a job's counter update adds to a transaction's size (its key and values are about 200 bytes).
+_JOB_UPDATE_BYTES = 1024
+# Errors about the call rather than what it writes (throttling, capacity, credentials, permissions, the table,
+# AWS's side): no device is to blame, so they raise and the batch is delivered again.
+_CALL_ERRORS = frozenset(
+    {
+        "ThrottlingException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "LimitExceededException",
+        "TransactionInProgressException",
+        "AccessDeniedException",
+        "UnrecognizedClientException",
+        "ExpiredTokenException",
+        "InvalidSignatureException",
+        "MissingAuthenticationTokenException",
+        "IncompleteSignature",
+        "ResourceNotFoundException",
+        "InternalServerError",
+        "ServiceUnavailable",
+    }
+)
 
 
 def _to_item(values: dict[str, Any]) -> dict[str, Any]:
@@ -35,6 +62,37 @@ def _to_item(values: dict[str, Any]) -> dict[str, Any]:
 
 def _from_item(item: dict[str, Any]) -> dict[str, Any]:
     return {key: _deserializer.deserialize(value) for key, value in item.items()}
+
+
+def _value_size(value: Mapping[str, Any]) -> int:
+    """An attribute value's size as DynamoDB counts it; a number counts as many bytes as its digits plus one,
+    never less than DynamoDB's one byte per two significant digits plus one."""
+    ((kind, inner),) = value.items()
+    if kind == "S":
+        return len(inner.encode("utf-8"))
+    if kind == "N":
+        return len(inner) + 1
+    if kind == "B":
+        return len(inner)
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind in ("SS", "NS", "BS"):
+        return sum(_value_size({kind[0]: element}) for element in inner)
+    if kind == "L":
+        return 3 + sum(1 + _value_size(element) for element in inner)
+    return 3 + sum(1 + len(name.encode("utf-8")) + _value_size(element) for name, element in inner.items())
+
+
+def item_size(item: Mapping[str, Mapping[str, Any]]) -> int:
+    """An item's size against DynamoDB's 400 KB: each attribute's name and value, in bytes."""
+    return sum(len(name.encode("utf-8")) + _value_size(value) for name, value in item.items())
+
+
+def _expired(values: Mapping[str, Any]) -> bool:
+    """DynamoDB's TTL deletes an item some time (up to days) after its ``expires_at``, and reads return it until
+    then: a row past its expiry is treated as gone. (S3's lifecycle may have removed its objects already.)"""
+    expires_at = values.get("expires_at")
+    return expires_at is not None and int(expires_at) < time.time()
 
 
 def _job_key(job_id: str) -> dict[str, Any]:
@@ -58,10 +116,13 @@ def put_new_job(table: str, job: JobItem) -> None:
 
 
 def get_job(table: str, job_id: str) -> JobItem | None:
+    """The job row; None when there is none or it is past its expiry."""
     response = client("dynamodb").get_item(TableName=table, Key=_job_key(job_id), ConsistentRead=True)
     if "Item" not in response:
         return None
     values = _from_item(response["Item"])
+    if _expired(values):
+        return None
     return JobItem.model_validate({key: values[key] for key in values if key not in ("pk", "sk")})
 
 
@@ -126,11 +187,30 @@ def overdue_job_ids(table: str, now: str) -> Iterator[str]:
             yield item["pk"]["S"].removeprefix("JOB#")
 
 
+@dataclass(frozen=True)
+class UnstorableResult:
+    """A device result DynamoDB will not store; ``cause`` is its error code or why the result was not sent."""
+
+    result: DeviceResultItem
+    cause: str
+
+
 @dataclass
 class CommitOutcome:
     recorded: list[DeviceResultItem] = field(default_factory=list)
     duplicates: list[DeviceResultItem] = field(default_factory=list)
     job_closed: list[DeviceResultItem] = field(default_factory=list)
+    # Nothing of these was written: the caller records each device otherwise (logic.counting: as failed).
+    unstorable: list[UnstorableResult] = field(default_factory=list)
+
+
+class _WriteRefusedError(Exception):
+    """DynamoDB refused a transaction for what it writes (not a condition, not throttling)."""
+
+    def __init__(self, code: str, pending: list[DeviceResultItem]) -> None:
+        super().__init__(code)
+        self.code = code
+        self.pending = pending
 
 
 # Which row a transaction entry writes: (job_id, device_id), device_id None for the job row.
@@ -170,19 +250,47 @@ def _transaction(
         )
         owners.append((job_id, None))
         for result in job_results:
-            item = {"pk": job_partition_key(job_id), "sk": device_sort_key(result.device_id)}
-            item.update(result.model_dump())
             entries.append(
                 {
                     "Put": {
                         "TableName": "",
-                        "Item": _to_item(item),
+                        "Item": _device_item(result),
                         "ConditionExpression": "attribute_not_exists(pk)",
                     }
                 }
             )
             owners.append((job_id, result.device_id))
     return entries, owners
+
+
+def _device_item(result: DeviceResultItem) -> dict[str, Any]:
+    keys = {"pk": job_partition_key(result.job_id), "sk": device_sort_key(result.device_id)}
+    return _to_item(keys | result.model_dump())
+
+
+def device_item_size(result: DeviceResultItem) -> int:
+    """The size of the item that records ``result``, as DynamoDB counts it against ``MAX_ITEM_BYTES``."""
+    return item_size(_device_item(result))
+
+
+def _transactions(sized: list[tuple[DeviceResultItem, int]]) -> Iterator[list[DeviceResultItem]]:
+    """The results in groups that each make a transaction DynamoDB accepts: at most 100 entries (a put per
+    device, an update per job) and 4 MB."""
+    chunk: list[DeviceResultItem] = []
+    jobs: set[str] = set()
+    size = 0
+    for result, result_size in sized:
+        added = result_size + (0 if result.job_id in jobs else _JOB_UPDATE_BYTES)
+        entries = len(chunk) + 1 + len(jobs | {result.job_id})
+        if chunk and (entries > MAX_TRANSACTION_ENTRIES or size + added > MAX_TRANSACTION_BYTES):
+            yield chunk
+            chunk, jobs, size = [], set(), 0
+            added = result_size + _JOB_UPDATE_BYTES
+        chunk.append(result)
+        jobs.add(result.job_id)
+        size += added
+    if chunk:
+        yield chunk
 
 
 def commit_device_results(
@@ -198,9 +306,54 @@ def commit_device_results(
 
     A device already recorded (a redelivered message) fails its put condition: it is dropped and the rest is
     committed again, so a second delivery changes nothing. A job in none of ``from_states`` (it has ended)
-    records nothing more.
+    records nothing more. The results are committed in as many transactions as DynamoDB's limits need.
+
+    One device's result never keeps the others out: a result over the item limit is not sent, and a
+    transaction refused for what it writes (a ValidationException, say) is split in halves until the refused
+    device is alone. Those end in ``unstorable``; throttling and errors of the call itself raise.
     """
     outcome = CommitOutcome()
+    sized: list[tuple[DeviceResultItem, int]] = []
+    for result in results:
+        size = device_item_size(result)
+        if size > MAX_ITEM_BYTES:
+            cause = f"an item of {size:,} bytes; DynamoDB holds {MAX_ITEM_BYTES:,}"
+            outcome.unstorable.append(UnstorableResult(result, cause))
+        else:
+            sized.append((result, size))
+    for chunk in _transactions(sized):
+        _commit_isolating(table, chunk, now, status, from_states, outcome)
+    return outcome
+
+
+def _commit_isolating(
+    table: str,
+    results: list[DeviceResultItem],
+    now: str,
+    status: str,
+    from_states: Collection[str],
+    outcome: CommitOutcome,
+) -> None:
+    try:
+        _commit(table, results, now, status, from_states, outcome)
+    except _WriteRefusedError as refused:
+        if len(refused.pending) == 1:
+            outcome.unstorable.append(UnstorableResult(refused.pending[0], refused.code))
+            return
+        middle = len(refused.pending) // 2
+        for half in (refused.pending[:middle], refused.pending[middle:]):
+            _commit_isolating(table, half, now, status, from_states, outcome)
+
+
+def _commit(
+    table: str,
+    results: list[DeviceResultItem],
+    now: str,
+    status: str,
+    from_states: Collection[str],
+    outcome: CommitOutcome,
+) -> None:
+    """One transaction of ``results``, again without the entries DynamoDB refused, until it commits."""
     pending = {(result.job_id, result.device_id): result for result in results}
     attempt = 0
     while pending:
@@ -210,8 +363,12 @@ def commit_device_results(
         try:
             client("dynamodb").transact_write_items(TransactItems=entries)
         except ClientError as exc:
-            if exc.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
+            code = exc.response["Error"]["Code"]
+            if code != "TransactionCanceledException":
+                status_code = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 400
+                if code in _CALL_ERRORS or status_code >= 500:
+                    raise
+                raise _WriteRefusedError(code, list(pending.values())) from exc
             reasons = exc.response.get("CancellationReasons") or []
             if not _drop_refused(reasons, owners, pending, outcome):
                 attempt += 1
@@ -221,7 +378,6 @@ def commit_device_results(
             continue
         outcome.recorded.extend(pending.values())
         break
-    return outcome
 
 
 def _drop_refused(
@@ -230,12 +386,21 @@ def _drop_refused(
     pending: dict[tuple[str, str], DeviceResultItem],
     outcome: CommitOutcome,
 ) -> bool:
-    """Remove the entries whose condition failed; False when nothing was refused (a conflict: retry)."""
+    """Remove the entries whose condition failed, and the devices whose write was invalid; False when nothing
+    was removed (a conflict or throttling: retry)."""
     refused = [
         owner
         for reason, owner in zip(reasons, owners, strict=False)
         if reason.get("Code") == "ConditionalCheckFailed"
     ]
+    invalid = [
+        (job_id, device_id)
+        for reason, (job_id, device_id) in zip(reasons, owners, strict=False)
+        if reason.get("Code") == "ValidationError" and device_id is not None
+    ]
+    for key in invalid:
+        if key in pending:
+            outcome.unstorable.append(UnstorableResult(pending.pop(key), "ValidationError"))
     # Devices first: DynamoDB reports every failed condition of the transaction, so a device recorded before
     # is a duplicate even when its job has ended too; the rest of an ended job's devices are refused by it.
     for job_id, device_id in refused:
@@ -245,11 +410,14 @@ def _drop_refused(
         if device_id is None:
             for key in [key for key in pending if key[0] == job_id]:
                 outcome.job_closed.append(pending.pop(key))
-    return bool(refused)
+    return bool(refused or invalid)
 
 
-def _result_from_item(item: dict[str, Any]) -> DeviceResultItem:
+def _result_from_item(item: dict[str, Any]) -> DeviceResultItem | None:
+    """The device result of a row; None for a row past its expiry."""
     values = _from_item(item)
+    if _expired(values):
+        return None
     return DeviceResultItem.model_validate(
         {key: value for key, value in values.items() if key not in ("pk", "sk")}
     )
@@ -258,7 +426,8 @@ def _result_from_item(item: dict[str, Any]) -> DeviceResultItem:
 def query_device_results(
     table: str, job_id: str, *, after: str | None = None, page_size: int | None = None
 ) -> Iterator[DeviceResultItem]:
-    """The job's recorded device results ordered by device_id, from just after ``after`` if given.
+    """The job's recorded device results ordered by device_id, from just after ``after`` if given; rows past
+    their expiry are left out.
 
     ``page_size`` bounds each DynamoDB read, so that a caller that stops early has not read far ahead.
     """
@@ -279,7 +448,8 @@ def query_device_results(
         request["PaginationConfig"] = {"PageSize": page_size}
     for page in client("dynamodb").get_paginator("query").paginate(**request):
         for item in page["Items"]:
-            yield _result_from_item(item)
+            if (result := _result_from_item(item)) is not None:
+                yield result
 
 
 def get_device_result(table: str, job_id: str, device_id: str) -> DeviceResultItem | None:
@@ -294,14 +464,16 @@ def get_device_result(table: str, job_id: str, device_id: str) -> DeviceResultIt
 def claim_drop(table: str, source: str, etag: str, job_id: str, expires_at: int) -> tuple[str, bool]:
     """Record that this upload (key and ETag) starts ``job_id``; for an upload seen before, its job id.
 
-    The second value is True only for the first claim, so the same drop uploaded twice starts one job.
+    The second value is True only for the first claim, so the same drop uploaded twice starts one job. A claim
+    past its expiry counts as none: the same manifest uploaded again after that (its job gone) starts a job.
     """
     key = {"pk": {"S": f"DROP#{source}"}, "sk": {"S": f"ETAG#{etag}"}}
     try:
         client("dynamodb").put_item(
             TableName=table,
             Item={**key, "job_id": {"S": job_id}, "expires_at": {"N": str(expires_at)}},
-            ConditionExpression="attribute_not_exists(pk)",
+            ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
+            ExpressionAttributeValues={":now": {"N": str(int(time.time()))}},
         )
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":

@@ -44,6 +44,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             extra={
                 "recorded": count.recorded,
                 "duplicates": count.duplicates,
+                "unstorable": count.unstorable,
                 "jobs_completed": count.jobs_completed,
                 "jobs_reannounced": count.jobs_reannounced,
             },

@@ -59,6 +59,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
                 "recorded": count.recorded,
                 "duplicates": count.duplicates,
                 "skipped_closed_job": count.skipped_closed_job,
+                "unstorable": count.unstorable,
                 "jobs_completed": count.jobs_completed,
                 "jobs_reannounced": count.jobs_reannounced,
                 "messages_unprocessed": sum(1 for status, _, _ in processed if status != "success"),

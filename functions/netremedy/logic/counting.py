@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from netremedy.dal import job_table
 from netremedy.logic import lifecycle
 from netremedy.logic.clock import expiry_epoch, iso, utc_now
+from netremedy.logic.error_text import bounded_error
 from netremedy.models.items import DeviceResultItem
 from netremedy.models.settings import ServiceSettings
+from netremedy.observability import logger
 
 
 @dataclass(frozen=True)
@@ -27,10 +29,12 @@ class BatchCount:
     jobs_completed: list[str]
     # Completed jobs announced again: the batch was a redelivery with nothing new for them.
     jobs_reannounced: list[str]
+    # Results DynamoDB would not store, each replaced by a failed result (counted as such when recorded).
+    unstorable: int
 
 
-# One transaction holds at most 100 writes: a job's counter update plus its devices' puts.
-_DEVICES_PER_COMMIT = 50
+class UnstorableResultError(Exception):
+    """Even the short failed result that replaces a result DynamoDB refused could not be stored."""
 
 
 def failed_result(settings: ServiceSettings, job_id: str, device_id: str, error: str) -> DeviceResultItem:
@@ -39,7 +43,7 @@ def failed_result(settings: ServiceSettings, job_id: str, device_id: str, error:
         job_id=job_id,
         device_id=device_id,
         status="failed",
-        error=error,
+        error=bounded_error(error),
         finished_at=iso(now),
         expires_at=expiry_epoch(now, settings.job_ttl_days),
     )
@@ -49,7 +53,7 @@ def identify_devices(body: str) -> tuple[str, list[str]] | None:
     """The job_id and device_ids a message is about, even when the rest of it is unreadable."""
     try:
         document = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than Python's stack
         return None
     if not isinstance(document, dict):
         return None
@@ -62,6 +66,53 @@ def identify_devices(body: str) -> tuple[str, list[str]] | None:
     if not device_ids or len(device_ids) != len(named):
         return None
     return job_id, device_ids
+
+
+def unstorable_reason(cause: str) -> str:
+    return f"the result could not be stored ({cause}); submit this device again"
+
+
+def _commit(settings: ServiceSettings, results: list[DeviceResultItem]) -> job_table.CommitOutcome:
+    return job_table.commit_device_results(
+        settings.table_name,
+        results,
+        iso(utc_now()),
+        status=lifecycle.COUNTING_STATE,
+        from_states=lifecycle.COUNTING_SOURCES,
+    )
+
+
+def _commit_isolated(settings: ServiceSettings, results: list[DeviceResultItem]) -> job_table.CommitOutcome:
+    """Commit the results; a device whose result DynamoDB refuses is recorded as failed with a short reason,
+    at once, so that it neither fails the others nor sends the batch back for retries that fail the same way."""
+    outcome = _commit(settings, results)
+    if not outcome.unstorable:
+        return outcome
+    for refused in outcome.unstorable:
+        logger.warning(
+            "device result refused by DynamoDB; recorded as failed",
+            extra={
+                "job_id": refused.result.job_id,
+                "device_id": refused.result.device_id,
+                "cause": refused.cause,
+            },
+        )
+    replacements = _commit(
+        settings,
+        [
+            failed_result(
+                settings, refused.result.job_id, refused.result.device_id, unstorable_reason(refused.cause)
+            )
+            for refused in outcome.unstorable
+        ],
+    )
+    if replacements.unstorable:
+        causes = sorted({refused.cause for refused in replacements.unstorable})
+        raise UnstorableResultError(f"failed results refused too: {', '.join(causes)}")
+    outcome.recorded += replacements.recorded
+    outcome.duplicates += replacements.duplicates
+    outcome.job_closed += replacements.job_closed
+    return outcome
 
 
 def record_results(
@@ -79,19 +130,8 @@ def record_results(
     the announcement). ``redelivered_on_error``: the caller's batch comes back if this raises (SQS), so a
     failed announcement raises; the sweeper's does not, so there it is logged.
     """
-    recorded: list[DeviceResultItem] = []
-    duplicates = closed = 0
-    for start in range(0, len(results), _DEVICES_PER_COMMIT):
-        outcome = job_table.commit_device_results(
-            settings.table_name,
-            results[start : start + _DEVICES_PER_COMMIT],
-            iso(utc_now()),
-            status=lifecycle.COUNTING_STATE,
-            from_states=lifecycle.COUNTING_SOURCES,
-        )
-        recorded += outcome.recorded
-        duplicates += len(outcome.duplicates)
-        closed += len(outcome.job_closed)
+    outcome = _commit_isolated(settings, results)
+    recorded = outcome.recorded
     # For a completed job, nothing new means every one of its devices here was a duplicate.
     nothing_new = {result.job_id for result in results} - {result.job_id for result in recorded}
     completed: list[str] = []
@@ -108,11 +148,12 @@ def record_results(
     succeeded = sum(1 for result in recorded if result.status == "success")
     return BatchCount(
         recorded=len(recorded),
-        duplicates=duplicates,
-        skipped_closed_job=closed,
+        duplicates=len(outcome.duplicates),
+        skipped_closed_job=len(outcome.job_closed),
         jobs_completed=completed,
         jobs_reannounced=reannounced,
         succeeded=succeeded,
         failed=len(recorded) - succeeded,
         remediation_lines=sum(result.remediation_lines or 0 for result in recorded),
+        unstorable=len(outcome.unstorable),
     )

@@ -1,8 +1,9 @@
 """The worker's side of a job: compute each device's result (counting it is logic.counting's job)."""
 
-from netremedy.dal import blob_store
+from netremedy.dal import blob_store, job_table
 from netremedy.logic.clock import expiry_epoch, iso, utc_now
-from netremedy.logic.remediation import RemediationError, RemediationText, compute_remediation
+from netremedy.logic.error_text import bounded_error
+from netremedy.logic.remediation import RemediationError, compute_remediation
 from netremedy.models.items import DeviceResultItem
 from netremedy.models.messages import DeviceMessage, DevicePayload, QueuedDevice
 from netremedy.models.object_keys import output_key
@@ -19,14 +20,28 @@ def remediate_device(
     settings: ServiceSettings, message: DeviceMessage, device: QueuedDevice
 ) -> DeviceResultItem:
     """The device's final result. Device problems become a failed result; infrastructure errors raise."""
+    now = utc_now()
+    finished_at, expires_at = iso(now), expiry_epoch(now, settings.job_ttl_days)
     if device.payload is not None:
         payload = device.payload
     elif device.payload_key is not None:
-        payload = DevicePayload.model_validate(blob_store.get_json(settings.bucket_name, device.payload_key))
+        try:
+            stored = blob_store.get_json(settings.bucket_name, device.payload_key)
+        except Exception as exc:
+            if not blob_store.is_missing(exc):
+                raise
+            # Gone for good (S3's lifecycle expired it, or it was deleted): every retry would fail the same way.
+            return DeviceResultItem(
+                job_id=message.job_id,
+                device_id=device.device_id,
+                status="failed",
+                error="the device's stored configurations no longer exist (expired); submit this device again",
+                finished_at=finished_at,
+                expires_at=expires_at,
+            )
+        payload = DevicePayload.model_validate(stored)
     else:
         raise ValueError("device message carries neither payload nor payload_key")
-    now = utc_now()
-    finished_at, expires_at = iso(now), expiry_epoch(now, settings.job_ttl_days)
     try:
         text = compute_remediation(
             payload.platform,
@@ -40,30 +55,32 @@ def remediate_device(
             job_id=message.job_id,
             device_id=device.device_id,
             status="failed",
-            error=str(exc),
+            error=bounded_error(str(exc)),
             finished_at=finished_at,
             expires_at=expires_at,
         )
     outputs = text.outputs()
     size = sum(len(output.encode("utf-8")) for output in outputs.values())
-    key: str | None = None
-    if size > settings.result_inline_limit_bytes:
-        # Claim check: the item keeps only the key. The key is deterministic, so a redelivery overwrites
-        # the same object with the same text.
-        key = output_key(message.job_id, device.device_id)
-        blob_store.put_json(settings.bucket_name, key, dict(outputs))
-    inline = text if key is None else RemediationText()
-    return DeviceResultItem(
+    result = DeviceResultItem(
         job_id=message.job_id,
         device_id=device.device_id,
         status="success",
         platform=payload.platform,
-        remediation=inline.remediation,
-        rollback=inline.rollback,
-        diff=inline.diff,
-        future=inline.future,
+        remediation=text.remediation,
+        rollback=text.rollback,
+        diff=text.diff,
+        future=text.future,
         remediation_lines=len(text.remediation.splitlines()) if text.remediation is not None else None,
-        output_key=key,
         finished_at=finished_at,
         expires_at=expires_at,
     )
+    if (
+        size <= settings.result_inline_limit_bytes
+        and job_table.device_item_size(result) <= job_table.MAX_ITEM_BYTES
+    ):
+        return result
+    # Claim check: the item keeps only the key. The key is deterministic, so a redelivery overwrites the same
+    # object with the same text.
+    key = output_key(message.job_id, device.device_id)
+    blob_store.put_json(settings.bucket_name, key, dict(outputs))
+    return result.model_copy(update={name: None for name in outputs} | {"output_key": key})
