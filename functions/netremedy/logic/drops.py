@@ -55,6 +55,11 @@ def _read_manifest(settings: ServiceSettings, bucket: str, key: str) -> DropMani
         document = json.loads(text)
     except ValueError as exc:
         raise DropRefusedError(f"the manifest is not valid JSON ({exc})") from None
+    except RecursionError:
+        # Refused at once: it would fail the same way on every retry of the drop.
+        raise DropRefusedError(
+            "the manifest is not valid JSON for this service: it is nested too deeply to read"
+        ) from None
     try:
         return DropManifest.model_validate(document)
     except ValidationError as exc:
