@@ -20,28 +20,14 @@ def remediate_device(
     settings: ServiceSettings, message: DeviceMessage, device: QueuedDevice
 ) -> DeviceResultItem:
     """The device's final result. Device problems become a failed result; infrastructure errors raise."""
-    now = utc_now()
-    finished_at, expires_at = iso(now), expiry_epoch(now, settings.job_ttl_days)
     if device.payload is not None:
         payload = device.payload
     elif device.payload_key is not None:
-        try:
-            stored = blob_store.get_json(settings.bucket_name, device.payload_key)
-        except Exception as exc:
-            if not blob_store.is_missing(exc):
-                raise
-            # Gone for good (S3's lifecycle expired it, or it was deleted): every retry would fail the same way.
-            return DeviceResultItem(
-                job_id=message.job_id,
-                device_id=device.device_id,
-                status="failed",
-                error="the device's stored configurations no longer exist (expired); submit this device again",
-                finished_at=finished_at,
-                expires_at=expires_at,
-            )
-        payload = DevicePayload.model_validate(stored)
+        payload = DevicePayload.model_validate(blob_store.get_json(settings.bucket_name, device.payload_key))
     else:
         raise ValueError("device message carries neither payload nor payload_key")
+    now = utc_now()
+    finished_at, expires_at = iso(now), expiry_epoch(now, settings.job_ttl_days)
     try:
         text = compute_remediation(
             payload.platform,
