@@ -12,8 +12,6 @@ from typing import Any
 
 from pydantic import BaseModel
 
-LAMBDA_RESPONSE_BYTES = 6 * 1024 * 1024
-
 
 def response_json(value: Any) -> str:
     """The API's JSON: UTF-8 text as it is, no whitespace (the resolver's serializer)."""
