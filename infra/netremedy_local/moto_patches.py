@@ -273,6 +273,20 @@ def _target_key(backend: DynamoDBBackend, operation: dict[str, Any]) -> tuple[st
     return table_name, key
 
 
+def _attributes(item: Any) -> dict[str, Any] | None:
+    """A snapshot of an item's attributes (None: no item), for ``_restore``."""
+    return copy.deepcopy(item.to_json()["Attributes"]) if item is not None else None
+
+
+def _restore(backend: Any, table_name: str, key: dict[str, Any], attributes: dict[str, Any] | None) -> None:
+    """Put back the item a snapshot was taken of, or remove it if there was none."""
+    if attributes is None:
+        if backend.get_item(table_name, key) is not None:
+            backend.delete_item(table_name, key)
+    else:
+        backend.put_item(table_name, attributes)
+
+
 def _transact_with_item_snapshots(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> Any:
@@ -280,19 +294,12 @@ def _transact_with_item_snapshots(original: Callable[..., Any]) -> Callable[...,
         for entry in transact_items:
             target = _target_key(self, next(iter(entry.values())))
             if target is not None:
-                current = self.get_item(*target)
-                snapshots.append(
-                    (*target, copy.deepcopy(current.to_json()["Attributes"]) if current else None)
-                )
+                snapshots.append((*target, _attributes(self.get_item(*target))))
         try:
             return original(self, transact_items)
         except Exception:
             for table_name, key, attributes in reversed(snapshots):
-                if attributes is None:
-                    if self.get_item(table_name, key) is not None:
-                        self.delete_item(table_name, key)
-                else:
-                    self.put_item(table_name, attributes)
+                _restore(self, table_name, key, attributes)
             raise
 
     return transact_write_items
@@ -375,18 +382,6 @@ def _put_item_within_limit(original: Callable[..., Any]) -> Callable[..., Any]:
         return original(self, table_name, item_attrs, *args, **kwargs)
 
     return put_item
-
-
-def _attributes(item: Any) -> dict[str, Any] | None:
-    return copy.deepcopy(item.to_json()["Attributes"]) if item is not None else None
-
-
-def _restore(backend: Any, table_name: str, key: dict[str, Any], attributes: dict[str, Any] | None) -> None:
-    if attributes is None:
-        if backend.get_item(table_name, key) is not None:
-            backend.delete_item(table_name, key)
-    else:
-        backend.put_item(table_name, attributes)
 
 
 def _update_item_within_limit(original: Callable[..., Any]) -> Callable[..., Any]:
