@@ -1,7 +1,6 @@
 """The patched AWS emulator (``python -m netremedy_local.emulator_server``) in a subprocess, reached over HTTP
 with boto3 exactly as the local stack reaches it; each test gets its own table, queue and event bus."""
 
-import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,20 +10,14 @@ import boto3
 import pytest
 
 from netremedy_local.emulator import MotoServer
+from netremedy_local.launcher import free_port
 from netremedy_local.template import load_yaml
 from tests.conftest import PROJECT_ROOT
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="session")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server = MotoServer("127.0.0.1", _free_port(), tmp_path_factory.mktemp("emulator") / "emulator.log")
+    server = MotoServer("127.0.0.1", free_port(), tmp_path_factory.mktemp("emulator") / "emulator.log")
     server.start()
     try:
         yield server.endpoint

@@ -3,7 +3,6 @@ emulator refuses to start on a moto whose patched code has changed."""
 
 import dataclasses
 import re
-import socket
 import subprocess
 import sys
 import tomllib
@@ -16,6 +15,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from netremedy_local import moto_patches
+from netremedy_local.launcher import free_port
 from tests.conftest import PROJECT_ROOT
 from tests.emulator.conftest import Emulated
 
@@ -208,9 +208,7 @@ def test_the_emulator_refuses_to_start_when_moto_changed_the_code_a_patch_replac
         "from netremedy_local.emulator_server import main\n\n"
         "main()\n"
     )
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     # When the emulator starts on it
     run = subprocess.run(
         [sys.executable, str(script), "-H", "127.0.0.1", "-p", str(port)],
