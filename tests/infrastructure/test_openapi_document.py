@@ -44,7 +44,7 @@ def test_the_document_lists_every_route_of_the_template_with_its_method() -> Non
     deployed = {(route.path, route.method.lower()) for route in routes if route.path != SELF_ROUTE}
     paths = _document()["paths"]
     documented = {(path, method) for path, operations in paths.items() for method in operations}
-    assert deployed, "template.yaml declares no HttpApi routes"
+    assert deployed, "template.yaml declares no REST API routes"
     # Equal, not a subset: a documented route the template does not deploy would mislead clients too.
     assert documented == deployed
 

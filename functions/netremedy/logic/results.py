@@ -88,8 +88,8 @@ def _stored_result(settings: ServiceSettings, item: DeviceResultItem) -> DeviceR
 
 
 def public_result(settings: ServiceSettings, item: DeviceResultItem) -> DeviceResult:
-    """The result with every output (for the bundle and the fleet report); one whose outputs have expired is
-    a failure saying so."""
+    """The result with every output (for results pages, the bundle and the fleet report); one whose outputs
+    have expired is a failure saying so."""
     try:
         return _stored_result(settings, item)
     except ResultExpiredError as exc:

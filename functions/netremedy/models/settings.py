@@ -38,7 +38,8 @@ class ServiceSettings(BaseModel):
     # ... and so are jobs that would take more SendMessageBatch calls than this: the POST answers after one
     # S3 put and one SQS send instead of waiting for every device batch.
     inline_fanout_max_batches: int = Field(2, alias="INLINE_FANOUT_MAX_BATCHES", ge=0)
-    # A device's remediation + rollback above this many bytes go to S3 (DynamoDB items max out at 400 KB).
+    # A device's outputs above this many bytes go to S3 (claim check), as do outputs whose result item would
+    # pass DynamoDB's 400 KB whatever this says (logic.worker).
     result_inline_limit_bytes: int = Field(100_000, alias="RESULT_INLINE_LIMIT_BYTES", ge=0)
     # A device message above this many bytes carries an S3 key instead of the configs (claim check); a send
     # batch stays under the same total, the SQS limit for one SendMessageBatch call.
