@@ -22,6 +22,14 @@ def ensure_port_free(host: str, port: int, variable: str) -> None:
             raise PortInUseError(port, variable) from None
 
 
+def log_tail(path: Path, lines: int) -> str:
+    """The last ``lines`` lines of a process's log, for an error that says why it did not start."""
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
 class MotoServer:
     def __init__(self, host: str, port: int, log_path: Path) -> None:
         self.endpoint = f"http://{host}:{port}"
@@ -46,10 +54,7 @@ class MotoServer:
         )
 
     def log_tail(self, lines: int = 20) -> str:
-        try:
-            return "\n".join(self._log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
+        return log_tail(self._log_path, lines)
 
     def alive(self) -> bool:
         return self._process is not None and self._process.poll() is None

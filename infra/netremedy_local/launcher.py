@@ -23,6 +23,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from netremedy_local.emulator import log_tail
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -81,10 +83,7 @@ class StackLauncher:
         return self._description
 
     def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
+        return log_tail(self.log_path, lines)
 
     def _environment(self) -> dict[str, str]:
         env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_ENDPOINT_URL")}
