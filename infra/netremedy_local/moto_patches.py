@@ -495,6 +495,11 @@ def _put_events_within_limit(original: Callable[..., Any]) -> Callable[..., Any]
 
 # --- the registry -----------------------------------------------------------------------------------------
 
+# Fingerprints of DynamoDBBackend methods that more than one patch wraps (each checks moto's original).
+_PUT_ITEM = "f5d9a5042c77b89e5f4c88b5884f7966b9dccd95b8b04090ee9e07afc5eea675"
+_UPDATE_ITEM = "218984588dd689a5de81678ce11e6a40d05c91e7b6c21b44c4ed4122fe74aa9f"
+_TRANSACT_WRITE_ITEMS = "81db2cb7d94e39c90b3a2077e1f4bb41a449c558ef9b1b1e2910fdaa39978ad4"
+
 _NOT_UPSTREAM = "Not found upstream: moto 5.2.5 still has this code; no moto issue or pull request found."
 _SQS_CLOCK = (
     "moto reads the clock through datetime objects (two per visibility check of every message), so a "
@@ -581,7 +586,7 @@ _PERFORMANCE = (
         DynamoDBBackend,
         "transact_write_items",
         _transact_with_item_snapshots,
-        "81db2cb7d94e39c90b3a2077e1f4bb41a449c558ef9b1b1e2910fdaa39978ad4",
+        _TRANSACT_WRITE_ITEMS,
         "A failed transaction restored its copies of whole tables, throwing away writes other requests "
         "made meanwhile. It now snapshots only the items it targets and restores those: all or nothing, "
         "per item, as DynamoDB does.",
@@ -632,7 +637,7 @@ _LIMITS = (
         DynamoDBBackend,
         "put_item",
         _put_item_within_limit,
-        "f5d9a5042c77b89e5f4c88b5884f7966b9dccd95b8b04090ee9e07afc5eea675",
+        _PUT_ITEM,
         "PutItem (and every put of BatchWriteItem and TransactWriteItems) of an item over 400 KB is "
         "refused with ValidationException 'Item size has exceeded the maximum allowed size'.",
         "Partly: moto enforces an estimate (see dynamodb-item-size-measured-per-operation).",
@@ -642,7 +647,7 @@ _LIMITS = (
         DynamoDBBackend,
         "update_item",
         _update_item_within_limit,
-        "218984588dd689a5de81678ce11e6a40d05c91e7b6c21b44c4ed4122fe74aa9f",
+        _UPDATE_ITEM,
         "UpdateItem whose resulting item is over 400 KB is refused with ValidationException 'Item size to "
         "update has exceeded the maximum allowed size' and changes nothing; inside TransactWriteItems it "
         "cancels the transaction with a ValidationError reason, as DynamoDB does. Any failed update now "
@@ -655,7 +660,7 @@ _LIMITS = (
         DynamoDBBackend,
         "transact_write_items",
         _transaction_within_limits,
-        "81db2cb7d94e39c90b3a2077e1f4bb41a449c558ef9b1b1e2910fdaa39978ad4",
+        _TRANSACT_WRITE_ITEMS,
         "TransactWriteItems over 4 MB in total is refused (ValidationException 'Transaction request cannot "
         "be larger than 4 MB'), and a Put over 400 KB is refused before the transaction starts. More than "
         "100 entries is moto's own check (TooManyTransactionsException, ValidationException).",
@@ -699,13 +704,13 @@ _LIMITS = (
 
 # Outermost, so that everything above runs under the lock.
 _SERIALISED = (
-    ("put_item", "f5d9a5042c77b89e5f4c88b5884f7966b9dccd95b8b04090ee9e07afc5eea675"),
-    ("update_item", "218984588dd689a5de81678ce11e6a40d05c91e7b6c21b44c4ed4122fe74aa9f"),
+    ("put_item", _PUT_ITEM),
+    ("update_item", _UPDATE_ITEM),
     ("delete_item", "083a4bb1af18f6fd2feef40195a4c9c803da66cb2cacd14f87916c6e76930ea5"),
     ("get_item", "290b95c46b38bc5ac8079668e9c449bba9b6b26f4a2872d80ca262115023e189"),
     ("query", "b8f2b308cd13edb48bb59ab0321ec3f935605629acb1d1ed634ba9f2bbcb107e"),
     ("scan", "9b5227800f9a320c0ef714bc5105e1504f47773be265847590e965a878f2e108"),
-    ("transact_write_items", "81db2cb7d94e39c90b3a2077e1f4bb41a449c558ef9b1b1e2910fdaa39978ad4"),
+    ("transact_write_items", _TRANSACT_WRITE_ITEMS),
     ("transact_get_items", "bb2874a6c2ccecb20dcbafa22077254585c0ddef0095f97e91f6b1310365639d"),
     ("batch_get_item", "bf0438d0af99d65c032cb6bb653e494cf7237622188bbe3618fb1211b788bd5d"),
 )
