@@ -77,16 +77,7 @@ def _request(
 ) -> requests.Response:
     started = time.perf_counter()
     response = session.request(method, url, timeout=900, **kwargs)
-    elapsed = time.perf_counter() - started
-    body = kwargs.get("data") or b""
-    run.http_requests.append(
-        {
-            "kind": kind,
-            "seconds": elapsed,
-            "request_bytes": len(body),
-            "response_bytes": len(response.content),
-        }
-    )
+    run.http_requests.append({"kind": kind, "seconds": time.perf_counter() - started})
     return response
 
 
