@@ -27,8 +27,9 @@ from typing import Any, Self
 
 import requests
 from corpus import Device
-from stack import free_port
 from venvs import PEER_REQUIREMENTS, PEER_VENV, ensure, installed_version
+
+from netremedy_local.launcher import free_port
 
 _PEER_PLATFORMS = {
     "cisco_ios": "cisco_ios",

@@ -14,9 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from netremedy_local.launcher import StackLauncher, StackStartError, free_port
-
-__all__ = ["Delta", "LocalStack", "Snapshot", "free_port"]  # free_port: bench/peer.py's ports too
+from netremedy_local.launcher import StackLauncher, StackStartError
 
 ROOT = Path(__file__).resolve().parents[1]
 METER_PATH = Path(__file__).resolve().parent / "_stack_meter"
