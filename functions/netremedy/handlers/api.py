@@ -93,9 +93,9 @@ def documented_errors(*statuses: int) -> dict[int, Any]:
 
 
 def error_response(
-    status: int, error: str, message: str, details: Sequence[ErrorDetail] = ()
+    status: int, error: str, message: str, details: Sequence[ErrorDetail] = (), job_id: str | None = None
 ) -> Response[Any]:
-    body = ErrorResponse(error=error, message=message, details=list(details))
+    body = ErrorResponse(error=error, message=message, details=list(details), job_id=job_id)
     return Response(
         status_code=status, content_type="application/json", body=body.model_dump_json(exclude_none=True)
     )
@@ -270,13 +270,8 @@ def _key_in_progress(exc: IdempotencyAlreadyInProgressError) -> Response[str]:
 
 
 def _not_submitted(exc: JobSubmissionError) -> Response[str]:
-    body = ErrorResponse(
-        error="job_not_started",
-        message=f"The job could not be started: {exc}; please retry",
-        job_id=exc.job_id,
-    )
-    return Response(
-        status_code=503, content_type="application/json", body=body.model_dump_json(exclude_none=True)
+    return error_response(
+        503, "job_not_started", f"The job could not be started: {exc}; please retry", job_id=exc.job_id
     )
 
 
