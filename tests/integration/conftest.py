@@ -13,10 +13,8 @@ import boto3
 import pytest
 import requests
 
-from netremedy_local.launcher import StackLauncher, StackStartError, free_port
+from netremedy_local.launcher import StackLauncher, StackStartError
 from tests.conftest import PROJECT_ROOT
-
-_free_port = free_port  # for the tests that start processes of their own
 
 
 def _port_free(port: int) -> bool:

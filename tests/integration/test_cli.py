@@ -3,7 +3,6 @@ exit codes, and one-line errors without tracebacks."""
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from typing import Any
 import pytest
 import requests
 
+from netremedy_local.launcher import free_port
 from tests.integration.conftest import LocalStack
 
 pytestmark = pytest.mark.integration
@@ -65,13 +65,6 @@ def api_results(stack: LocalStack, job_id: str) -> dict[str, dict[str, Any]]:
     response = requests.get(f"{stack.api_url}/api/v1/batch/jobs/{job_id}/results", timeout=60)
     assert response.status_code == 200, response.text
     return {result["device_id"]: result for result in response.json()["results"]}
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port  # nothing listens once the probe is closed
 
 
 @pytest.fixture(scope="module")
@@ -218,7 +211,7 @@ def test_submit_without_wait_prints_only_the_job_id(local_stack: LocalStack, tmp
 )
 def test_an_unreachable_api_is_one_line_and_exit_2(tmp_path: Path, command: list[str]) -> None:
     fleet = make_fleet(tmp_path / "fleet", DEVICES)
-    url = f"http://127.0.0.1:{closed_port()}"
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens once the probe is closed
 
     run = netremedy(*[part.format(fleet=fleet) for part in command], "--url", url, cwd=tmp_path)
 

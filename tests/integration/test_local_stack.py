@@ -13,9 +13,10 @@ import boto3
 import pytest
 import requests
 
+from netremedy_local.launcher import free_port
 from netremedy_local.template import load_stack_model
 from tests.conftest import PROJECT_ROOT
-from tests.integration.conftest import LocalStack, _free_port
+from tests.integration.conftest import LocalStack
 
 pytestmark = pytest.mark.integration
 
@@ -62,7 +63,7 @@ def test_a_port_in_use_is_a_one_line_error_naming_the_variable(tmp_path: Path) -
             capture_output=True,
             text=True,
             timeout=60,
-            env=_env(PORT=str(port), AWS_PORT=str(_free_port()), LOCAL_STATE_DIR=str(tmp_path)),
+            env=_env(PORT=str(port), AWS_PORT=str(free_port()), LOCAL_STATE_DIR=str(tmp_path)),
         )
     assert run.returncode == 2
     assert run.stderr.strip() == f"error: port {port} is already in use; set PORT to another port"
@@ -70,7 +71,7 @@ def test_a_port_in_use_is_a_one_line_error_naming_the_variable(tmp_path: Path) -
 
 def test_an_aws_endpoint_url_already_set_is_used_instead_of_the_embedded_emulator(tmp_path: Path) -> None:
     # Given an AWS endpoint already running (as LocalStack would be)
-    aws_port = _free_port()
+    aws_port = free_port()
     endpoint = f"http://127.0.0.1:{aws_port}"
     emulator = subprocess.Popen(
         [sys.executable, "-m", "netremedy_local.emulator_server", "-H", "127.0.0.1", "-p", str(aws_port)],
@@ -93,7 +94,7 @@ def test_an_aws_endpoint_url_already_set_is_used_instead_of_the_embedded_emulato
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env=_env(
-                PORT=str(_free_port()),
+                PORT=str(free_port()),
                 AWS_PORT=str(aws_port),
                 AWS_ENDPOINT_URL=endpoint,
                 LOCAL_STATE_DIR=str(tmp_path),
