@@ -149,7 +149,25 @@ class StackLauncher:
                 self._process.wait(self._stop_grace)
             except subprocess.TimeoutExpired:
                 self._kill()
+        self._end_group()
         return self._process.returncode
+
+    def _end_group(self) -> None:
+        """The stack stops its children before it exits, but one may outlive it by a moment (multiprocessing's
+        resource tracker notices its parent's end only then): wait for the group to empty, then kill what is
+        left, so that a stop leaves no process behind."""
+        assert self._process is not None
+        deadline = time.monotonic() + self._stop_grace
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(self._process.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.1)
+        try:
+            os.killpg(self._process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
     def __enter__(self) -> Self:
         try:
