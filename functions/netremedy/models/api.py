@@ -16,6 +16,7 @@ from pydantic import (
 
 from netremedy.models.options import Output, RemediationOptions
 from netremedy.models.platforms import PlatformName
+from netremedy.models.risks import RiskFlag, RiskRule
 
 # Limits a user can plan around; the README documents them.
 MAX_DEVICES_PER_JOB = 10_000
@@ -121,8 +122,9 @@ class JobStatusResponse(BaseModel):
 
 
 OUTPUT_NAMES: tuple[Output, ...] = get_args(Output)
-# Fields of a DeviceSuccess that are absent, not null, when unset.
-_OPTIONAL_FIELDS = (*OUTPUT_NAMES, "output_url", "expires_in")
+# Fields of a DeviceSuccess that are absent, not null, when unset (compliant and risks: results recorded
+# before they existed).
+_OPTIONAL_FIELDS = (*OUTPUT_NAMES, "output_url", "expires_in", "compliant", "risks")
 
 
 class DeviceSuccess(BaseModel):
@@ -145,6 +147,12 @@ class DeviceSuccess(BaseModel):
         "of a JSON object holding its outputs (remediation, rollback, ...), which are then absent here",
     )
     expires_in: int | None = Field(default=None, description="Seconds output_url stays valid")
+    compliant: bool | None = Field(
+        default=None, description="The remediation under the job's options is empty: nothing to change"
+    )
+    risks: list[RiskFlag] | None = Field(
+        default=None, description="Remediation lines that could cut remote access to the device (lock-out risk)"
+    )
 
     @model_serializer(mode="wrap")
     def _without_absent_outputs(self, serialize: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
@@ -162,7 +170,18 @@ class DeviceFailure(BaseModel):
     error: str
 
 
-DeviceResult = DeviceSuccess | DeviceFailure
+class DeviceHeld(BaseModel):
+    """A computed device whose remediation is withheld (options.on_risk "hold") because it holds lock-out
+    risks: no remediation or rollback, only the risky lines."""
+
+    device_id: str
+    status: Literal["held"] = "held"
+    compliant: Literal[False] = False
+    risks: list[RiskFlag]
+    message: str = Field(description="Why the remediation is withheld")
+
+
+DeviceResult = DeviceSuccess | DeviceFailure | DeviceHeld
 
 
 class JobSummary(BaseModel):
@@ -229,6 +248,9 @@ class PlatformInfo(BaseModel):
 
 class PlatformsResponse(BaseModel):
     platforms: list[PlatformInfo]
+    risk_rules: list[RiskRule] = Field(
+        default=[], description="The built-in lock-out risk rules (options.risk_rules adds your own)"
+    )
 
 
 class ReportChange(BaseModel):

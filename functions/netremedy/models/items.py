@@ -2,9 +2,12 @@
 
 S3 keys live in ``models.object_keys``."""
 
+from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import BaseModel
+
+from netremedy.models.risks import RiskFlag
 
 JOB_SORT_KEY = "JOB"
 DEVICE_SORT_PREFIX = "DEVICE#"
@@ -47,7 +50,8 @@ class DeviceResultItem(BaseModel):
 
     job_id: str
     device_id: str
-    status: Literal["success", "failed"]
+    # "held": computed, but its remediation is withheld because it holds lock-out risks (options.on_risk).
+    status: Literal["success", "failed", "held"]
     platform: str | None = None
     remediation: str | None = None
     rollback: str | None = None
@@ -56,5 +60,38 @@ class DeviceResultItem(BaseModel):
     remediation_lines: int | None = None
     error: str | None = None
     output_key: str | None = None
+    # Empty remediation under the job's options; None for a failed device (and rows written before it existed).
+    compliant: bool | None = None
+    risks: list[RiskFlag] | None = None
     finished_at: str
     expires_at: int
+
+
+# Job row counters per platform: the attribute ``platform#<platform>#<counter>`` for each counter here. Held
+# devices are counted in non_compliant too; a platform's total is the sum of compliant, non_compliant, failed.
+PLATFORM_COUNTER_PREFIX = "platform#"
+PLATFORM_COUNTERS = ("compliant", "non_compliant", "failed", "held")
+# A failed device whose platform the service could not read (a dead letter, a device lost past the deadline).
+UNKNOWN_PLATFORM = "unknown"
+
+
+def platform_counter_attribute(platform: str, counter: str) -> str:
+    return f"{PLATFORM_COUNTER_PREFIX}{platform}#{counter}"
+
+
+def job_counter_increments(results: Iterable[DeviceResultItem]) -> dict[str, int]:
+    """What recording ``results`` adds to their job row (attribute -> increment): each result once in
+    completed_devices or failed_devices, once in compliant, non-compliant or failed, and under its platform."""
+    increments = {"completed_devices": 0, "failed_devices": 0}
+    for result in results:
+        platform = result.platform or UNKNOWN_PLATFORM
+        if result.status == "failed":
+            counters = ["failed_devices", platform_counter_attribute(platform, "failed")]
+        else:
+            kind = "compliant" if result.compliant else "non_compliant"
+            counters = ["completed_devices", f"{kind}_devices", platform_counter_attribute(platform, kind)]
+            if result.status == "held":
+                counters += ["held_devices", platform_counter_attribute(platform, "held")]
+        for counter in counters:
+            increments[counter] = increments.get(counter, 0) + 1
+    return increments

@@ -5,7 +5,6 @@ hier_config work unchanged; they are re-created as hier_config objects only in `
 keeps hier_config out of the API handlers.
 """
 
-import re
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -18,44 +17,16 @@ from pydantic import (
     model_validator,
 )
 
+from netremedy.models.match_rules import MatchRule
+from netremedy.models.risks import MAX_RISK_RULES, RiskRuleInput
+
 Output = Literal["remediation", "rollback", "diff", "future"]
 DEFAULT_OUTPUTS: tuple[Output, ...] = ("remediation", "rollback")
 MAX_TAG_RULES = 100
-MAX_MATCH_TEXTS = 100
 
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^\S+$")]
-MatchText = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
-
-
-class MatchRule(BaseModel):
-    """hier_config's MatchRule: every criterion that is set must match a line (at its level of the tree)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    equals: MatchText | list[MatchText] | None = Field(default=None, max_length=MAX_MATCH_TEXTS)
-    startswith: MatchText | list[MatchText] | None = Field(default=None, max_length=MAX_MATCH_TEXTS)
-    endswith: MatchText | list[MatchText] | None = Field(default=None, max_length=MAX_MATCH_TEXTS)
-    contains: MatchText | list[MatchText] | None = Field(default=None, max_length=MAX_MATCH_TEXTS)
-    re_search: MatchText | None = None
-
-    @field_validator("re_search")
-    @classmethod
-    def _compiles(cls, pattern: str | None) -> str | None:
-        if pattern is not None:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"is not a valid regular expression ({exc})") from None
-        return pattern
-
-    @model_validator(mode="after")
-    def _not_empty(self) -> "MatchRule":
-        if all(
-            value is None
-            for value in (self.equals, self.startswith, self.endswith, self.contains, self.re_search)
-        ):
-            raise ValueError("set at least one of equals, startswith, endswith, contains, re_search")
-        return self
+# "flag": a risky device succeeds with its risks listed; "hold": its remediation is withheld (status "held").
+OnRisk = Literal["flag", "hold"]
 
 
 class TagRule(BaseModel):
@@ -96,6 +67,18 @@ class RemediationOptions(BaseModel):
         description="What each device result holds: 'remediation', 'rollback', 'diff' (hier_config's unified "
         "diff, running -> intended) and 'future' (the configuration predicted after the remediation)",
     )
+    risk_rules: list[RiskRuleInput] = Field(
+        default=[],
+        max_length=MAX_RISK_RULES,
+        description="Lock-out risk rules of your own, evaluated with the built-in ones (GET /api/v1/platforms "
+        "lists those), e.g. "
+        '[{"id": "site.bgp", "why": "drops the uplink", "match_rules": [{"startswith": "router bgp"}]}]',
+    )
+    on_risk: OnRisk = Field(
+        default="flag",
+        description="'flag': a device with risky lines succeeds with them listed in `risks`; 'hold': its "
+        "remediation is withheld and its result is status 'held' with the risky lines",
+    )
 
     @field_validator("outputs")
     @classmethod
@@ -103,6 +86,14 @@ class RemediationOptions(BaseModel):
         if len(set(outputs)) != len(outputs):
             raise ValueError("lists an output more than once")
         return outputs
+
+    @field_validator("risk_rules")
+    @classmethod
+    def _unique_rule_ids(cls, rules: list[RiskRuleInput]) -> list[RiskRuleInput]:
+        ids = [rule.id for rule in rules]
+        if len(set(ids)) != len(ids):
+            raise ValueError("gives a rule id more than once")
+        return rules
 
     @model_validator(mode="after")
     def _consistent(self) -> "RemediationOptions":
