@@ -41,6 +41,7 @@ def remediate_device(
             job_id=message.job_id,
             device_id=device.device_id,
             status="failed",
+            platform=payload.platform,
             error=bounded_error(str(exc)),
             finished_at=finished_at,
             expires_at=expires_at,
