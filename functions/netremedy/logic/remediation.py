@@ -25,7 +25,7 @@ from netremedy.logic.config_checks import ConfigRejectedError, check_device_conf
 from netremedy.logic.error_text import bounded_error, exception_summary, quoted_excerpt
 from netremedy.models.api import PlatformInfo
 from netremedy.models.options import RemediationOptions
-from netremedy.models.platforms import PLATFORM_NAMES
+from netremedy.models.platforms import PLATFORM_NAMES, aliases_of
 
 _DEFAULT_OPTIONS = RemediationOptions()
 
@@ -239,6 +239,7 @@ def platform_catalog() -> tuple[PlatformInfo, ...]:
         catalog.append(
             PlatformInfo(
                 name=name,
+                aliases=aliases_of(name),
                 support="generic driver" if name == "generic" else "platform driver",
                 driver=type(driver).__name__,
                 negation_prefix=driver.negation_prefix,

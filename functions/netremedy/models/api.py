@@ -64,7 +64,10 @@ class DeviceConfig(BaseModel):
         description="Unique within the job; 1-128 characters of letters, digits, '.', '_' or '-'",
         examples=["router1"],
     )
-    platform: PlatformName = Field(description="hier_config platform name, lowercase", examples=["cisco_ios"])
+    platform: PlatformName = Field(
+        description="hier_config platform name, lowercase (or an alias GET /api/v1/platforms lists)",
+        examples=["cisco_ios"],
+    )
     running_config: str = Field(
         description="The device's running configuration", examples=["hostname router1"]
     )
@@ -235,6 +238,11 @@ class SingleDeviceRequest(DeviceConfig):
 
 class PlatformInfo(BaseModel):
     name: str = Field(description="The value to send as `platform`", examples=["cisco_ios"])
+    aliases: list[str] = Field(
+        default=[],
+        description="Other spellings accepted for this platform (hier-config-api's), answered as `name`",
+        examples=[["cisco_iosxr"]],
+    )
     support: Literal["platform driver", "generic driver"] = Field(
         description="'platform driver': hier_config has a driver for this OS (its negation and rule_count rules "
         "for ordering, idempotency, sectional exits...); 'generic driver': indentation only, no OS rules"

@@ -1,13 +1,21 @@
-"""Platform names accepted by the API.
+"""Platform names accepted by the API, and the other spellings accepted for them.
 
 hier_config's ``Platform`` enum values are numbers ("1".."14"), so the public name is the lowercase member
 *name*. The list is spelled out here (not imported) so that the API handlers never import hier_config, which
 keeps their cold start small; a unit test keeps it equal to ``hier_config.Platform``.
+
+``PlatformName`` also accepts the spellings of hier-config-api (the hier_config REST API), so that its
+payloads work unchanged, and normalises them to hier_config's name on validation: everything past the API
+(messages, rows, results) holds only canonical names.
 """
 
-from typing import Literal, get_args
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Annotated, Any, Literal, get_args
 
-PlatformName = Literal[
+from pydantic import BeforeValidator
+
+CanonicalPlatformName = Literal[
     "arista_eos",
     "aruba_aoscx",
     "cisco_ios",
@@ -24,4 +32,26 @@ PlatformName = Literal[
     "vyos",
 ]
 
-PLATFORM_NAMES: tuple[str, ...] = get_args(PlatformName)
+PLATFORM_NAMES: tuple[str, ...] = get_args(CanonicalPlatformName)
+
+# alias -> hier_config name. Only spellings hier-config-api 0.1.0 really accepts (its PlatformService map);
+# its other names (cisco_ios, cisco_nxos, juniper_junos, arista_eos, generic) are hier_config's already.
+PLATFORM_ALIASES: Mapping[str, str] = MappingProxyType({"cisco_iosxr": "cisco_xr"})
+
+PlatformAlias = Literal["cisco_iosxr"]
+
+
+def canonical_platform(value: Any) -> Any:
+    """The hier_config name of an alias; anything else as it is, for the Literal to accept or refuse."""
+    return PLATFORM_ALIASES.get(value, value) if isinstance(value, str) else value
+
+
+def aliases_of(name: str) -> list[str]:
+    return sorted(alias for alias, canonical in PLATFORM_ALIASES.items() if canonical == name)
+
+
+PlatformName = Annotated[
+    CanonicalPlatformName,
+    # The documented input is every name or alias; the validated value is always the canonical name.
+    BeforeValidator(canonical_platform, json_schema_input_type=CanonicalPlatformName | PlatformAlias),
+]
