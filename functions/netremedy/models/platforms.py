@@ -53,5 +53,5 @@ def aliases_of(name: str) -> list[str]:
 PlatformName = Annotated[
     CanonicalPlatformName,
     # The documented input is every name or alias; the validated value is always the canonical name.
-    BeforeValidator(canonical_platform, json_schema_input_type=CanonicalPlatformName | PlatformAlias),
+    BeforeValidator(canonical_platform, json_schema_input_type=Literal[CanonicalPlatformName, PlatformAlias]),
 ]
