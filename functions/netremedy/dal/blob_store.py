@@ -56,3 +56,8 @@ def get_text(bucket: str, key: str, max_bytes: int) -> str:
 def is_missing(exc: BaseException) -> bool:
     """Whether an S3 error means the object does not exist."""
     return isinstance(exc, ClientError) and exc.response["Error"]["Code"] in ("NoSuchKey", "404", "NotFound")
+
+
+def delete(bucket: str, key: str) -> None:
+    """Remove an object; nothing happens if there is none (S3 answers a missing key's delete with success)."""
+    client("s3").delete_object(Bucket=bucket, Key=key)

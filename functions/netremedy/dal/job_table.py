@@ -461,17 +461,27 @@ def get_device_result(table: str, job_id: str, device_id: str) -> DeviceResultIt
     return _result_from_item(response["Item"]) if "Item" in response else None
 
 
-def claim_drop(table: str, source: str, etag: str, job_id: str, expires_at: int) -> tuple[str, bool]:
-    """Record that this upload (key and ETag) starts ``job_id``; for an upload seen before, its job id.
+def _drop_key(source: str, upload: str) -> dict[str, Any]:
+    return {"pk": {"S": f"DROP#{source}"}, "sk": {"S": f"UPLOAD#{upload}"}}
 
-    The second value is True only for the first claim, so the same drop uploaded twice starts one job. A claim
-    past its expiry counts as none: the same manifest uploaded again after that (its job gone) starts a job.
+
+def claim_drop(table: str, source: str, upload: str, job_id: str, expires_at: int) -> tuple[str, bool]:
+    """Record that this upload of ``source`` (``upload`` names its S3 event) starts ``job_id``; for an upload
+    seen before, its job id.
+
+    The second value is True only for the first claim, so the same event delivered twice starts one job. A
+    claim past its expiry counts as none. A new claim is at stage ``claimed`` (see ``advance_drop``).
     """
-    key = {"pk": {"S": f"DROP#{source}"}, "sk": {"S": f"ETAG#{etag}"}}
+    key = _drop_key(source, upload)
     try:
         client("dynamodb").put_item(
             TableName=table,
-            Item={**key, "job_id": {"S": job_id}, "expires_at": {"N": str(expires_at)}},
+            Item={
+                **key,
+                "job_id": {"S": job_id},
+                "stage": {"S": "claimed"},
+                "expires_at": {"N": str(expires_at)},
+            },
             ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
             ExpressionAttributeValues={":now": {"N": str(int(time.time()))}},
         )
@@ -481,3 +491,46 @@ def claim_drop(table: str, source: str, etag: str, job_id: str, expires_at: int)
         existing = client("dynamodb").get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]
         return existing["job_id"]["S"], False
     return job_id, True
+
+
+def drop_stage(table: str, source: str, upload: str) -> str | None:
+    """How far the start of a claimed upload got (the last ``advance_drop``); None without a claim."""
+    item = client("dynamodb").get_item(TableName=table, Key=_drop_key(source, upload), ConsistentRead=True)
+    stage = item.get("Item", {}).get("stage")
+    return str(stage["S"]) if stage else None
+
+
+def advance_drop(table: str, source: str, upload: str, stage: str) -> None:
+    client("dynamodb").update_item(
+        TableName=table,
+        Key=_drop_key(source, upload),
+        UpdateExpression="SET stage = :stage",
+        ExpressionAttributeValues={":stage": {"S": stage}},
+    )
+
+
+def hold_latest_drop(table: str, source: str, series: str, order: str, expires_at: int) -> bool:
+    """Record ``order`` as the newest upload of ``source`` seen in ``series``, unless a newer one is recorded
+    already; False then. Equal orders pass, so the same upload may ask again.
+
+    Orders compare as strings (the caller makes them comparable), and only within one series.
+    """
+    try:
+        client("dynamodb").update_item(
+            TableName=table,
+            Key={"pk": {"S": f"DROP#{source}"}, "sk": {"S": f"LATEST#{series}"}},
+            UpdateExpression="SET upload_order = :order, expires_at = :expires",
+            ConditionExpression=(
+                "attribute_not_exists(upload_order) OR upload_order <= :order OR expires_at < :now"
+            ),
+            ExpressionAttributeValues={
+                ":order": {"S": order},
+                ":expires": {"N": str(expires_at)},
+                ":now": {"N": str(int(time.time()))},
+            },
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        return False
+    return True

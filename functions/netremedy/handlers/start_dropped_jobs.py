@@ -27,8 +27,19 @@ def _start(record: SQSRecord) -> None:
             continue
         # S3 encodes keys in events (AWS writes spaces as '+', moto percent-encodes): unquote_plus reads both.
         # Powertools' S3Object.key is the key as sent (only S3Event.object_key, the first record's, unquotes).
-        key = unquote_plus(entry.s3.get_object.key)
-        outcome = start_dropped_job(load_settings(), entry.s3.bucket.name, key, entry.s3.get_object.etag)
+        s3_object = entry.s3.get_object
+        key = unquote_plus(s3_object.key)
+        # What tells this upload apart from another of the same bytes, and orders it (logic.drops.DropUpload).
+        # Powertools' sequencer and event_time raise KeyError when absent, as in moto's events: read them raw.
+        outcome = start_dropped_job(
+            load_settings(),
+            entry.s3.bucket.name,
+            key,
+            s3_object.etag,
+            sequencer=s3_object.get("sequencer"),
+            version_id=s3_object.version_id,
+            event_time=entry.get("eventTime"),
+        )
         logger.info("config drop", extra={"outcome": outcome.outcome, "job_id": outcome.job_id, "key": key})
 
 

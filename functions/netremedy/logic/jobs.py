@@ -8,7 +8,7 @@ from netremedy.dal import blob_store, device_queue, job_events, job_table
 from netremedy.dal.clients import error_code
 from netremedy.logic.clock import expiry_epoch, iso, utc_now
 from netremedy.logic.fanout import FanoutPlan, plan_fanout
-from netremedy.logic.lifecycle import effective_status, end_job
+from netremedy.logic.lifecycle import OPEN_STATES, effective_status, end_job
 from netremedy.models.api import (
     BatchRemediationRequest,
     DeviceConfig,
@@ -204,3 +204,32 @@ def cancel_job(settings: ServiceSettings, job_id: str, caller: str) -> JobStatus
         current = load_job(settings, job_id, caller)
         raise JobFinishedError(f"job {job_id} has already ended ({effective_status(current)})")
     return job_status(settings, job_id, caller)
+
+
+def resume_fan_out(
+    settings: ServiceSettings,
+    job_id: str,
+    devices: Sequence[DeviceConfig],
+    allow_empty_intended: bool,
+    options: RemediationOptions | None = None,
+) -> int:
+    """Queue the devices of an open job that are not counted yet, for a start that died before its fan-out
+    finished (which devices reached the queue is not recorded); how many were queued, 0 for an ended job.
+
+    A device queued twice is counted once: only the devices still in flight are computed twice.
+    """
+    job = job_table.get_job(settings.table_name, job_id)
+    if job is None or job.status not in OPEN_STATES:
+        return 0
+    counted = {result.device_id for result in job_table.query_device_results(settings.table_name, job_id)}
+    remaining = [device for device in devices if device.device_id not in counted]
+    plan = plan_fanout(
+        job_id,
+        remaining,
+        allow_empty_intended=allow_empty_intended,
+        message_max_bytes=settings.message_max_bytes,
+        options=options,
+        devices_per_message=settings.devices_per_message,
+    )
+    _send(settings, plan)
+    return len(remaining)
