@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from netremedy.logic.jobs import JobFinishedError, JobNotFoundError, JobSubmissionError
+from netremedy.logic.report_link import ReportNotReadyError
 from netremedy.logic.response_size import response_json
 from netremedy.logic.results import (
     BundleNotReadyError,
@@ -245,6 +246,10 @@ def _bundle_not_ready(exc: BundleNotReadyError) -> Response[str]:
     return error_response(409, "bundle_not_ready", str(exc))
 
 
+def _report_not_ready(exc: ReportNotReadyError) -> Response[str]:
+    return error_response(409, "report_not_ready", str(exc))
+
+
 def _finished(exc: JobFinishedError) -> Response[str]:
     return error_response(409, "job_finished", str(exc))
 
@@ -293,6 +298,7 @@ _ERROR_RESPONSES: tuple[tuple[type[Exception], Callable[[Any], Response[str]]], 
     (DeviceNotFoundError, _no_device),
     (ResultExpiredError, _result_expired),
     (BundleNotReadyError, _bundle_not_ready),
+    (ReportNotReadyError, _report_not_ready),
     (JobFinishedError, _finished),
     (IdempotencyValidationError, _key_reused),
     (IdempotencyAlreadyInProgressError, _key_in_progress),

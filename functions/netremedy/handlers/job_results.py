@@ -1,16 +1,25 @@
-"""GET /api/v1/batch/jobs/{job_id}/results (paged), .../results/{device_id} (one device) and .../bundle
-(a download link to every result of a completed job)."""
+"""GET /api/v1/batch/jobs/{job_id}/results (paged), .../results/{device_id} (one device), .../bundle
+(a download link to every result of a completed job) and .../report.html (its HTML report)."""
 
 from typing import Annotated
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from netremedy.handlers.api import build_handler, caller_identity, documented_responses, new_router
+from netremedy.handlers.api import (
+    build_handler,
+    caller_identity,
+    documented_errors,
+    documented_responses,
+    new_router,
+)
+from netremedy.logic.report_link import report_link
 from netremedy.logic.results import RESULTS_PAGE_MAX, device_result, job_results, results_bundle
 from netremedy.models.api import (
     DeviceFailure,
     DeviceSuccess,
     JobResultsResponse,
+    ReportLinkResponse,
     ResultsBundleResponse,
 )
 from netremedy.models.settings import load_settings
@@ -55,6 +64,30 @@ def get_device_result(job_id: str, device_id: str) -> DeviceSuccess | DeviceFail
 )
 def get_results_bundle(job_id: str) -> ResultsBundleResponse:
     return results_bundle(load_settings(), job_id, caller_identity(router))
+
+
+@router.get(
+    "/api/v1/batch/jobs/<job_id>/report.html",
+    summary="The HTML report of a completed job",
+    description="Redirects (302) to a pre-signed S3 URL of the job's self-contained HTML report (fleet summary, "
+    "top changes, each device's remediation, rollback and risks, a search box), so a browser opens it; the "
+    "body holds the same link for programs.",
+    responses={
+        302: {
+            "description": "Location: the pre-signed URL of the report (valid for an hour)",
+            "content": {"application/json": {"model": ReportLinkResponse}},
+        }
+    }
+    | documented_errors(404, 409, 422),
+)
+def get_report_html(job_id: str) -> Response[str]:
+    link = report_link(load_settings(), job_id, caller_identity(router))
+    return Response(
+        status_code=302,
+        content_type="application/json",
+        body=link.model_dump_json(),
+        headers={"Location": link.url},
+    )
 
 
 handler = build_handler(router)

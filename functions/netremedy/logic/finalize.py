@@ -1,7 +1,7 @@
 """What happens once a job has ended: a completed job's results are written back to S3 (a JSON Lines bundle
-of all of them, one object per device for jobs started by an S3 drop, and summary.json last: its presence
-says the rest is complete), and every ended job is announced on EventBridge as JobCompleted. Idempotent: it
-may run more than once."""
+of all of them, one object per device for jobs started by an S3 drop, the HTML report, and summary.json
+last: its presence says the rest is complete), and every ended job is announced on EventBridge as
+JobCompleted. Idempotent: it may run more than once."""
 
 import json
 from concurrent.futures import ThreadPoolExecutor
@@ -94,10 +94,16 @@ def write_back_results(settings: ServiceSettings, job: JobItem) -> dict[str, Any
     blob_store.put_bytes(
         settings.bucket_name, bundle_key(job_id), ("\n".join(lines) + "\n").encode(), "application/x-ndjson"
     )
+    # The HTML report before summary.json, whose presence says the rest is written. Imported here: it loads
+    # hier_config (the fleet report's computation), which this function's cold start otherwise does without.
+    from netremedy.logic.html_report import write_job_report
+
+    report = write_job_report(settings, job)
     summary = {
         **_job_record(job, "completed"),
         "written_at": iso(utc_now()),
         "bundle_key": bundle_key(job_id),
+        "report_key": report,
         "devices_prefix": devices_prefix(job_id) if per_device else None,
     }
     blob_store.put_bytes(

@@ -289,3 +289,17 @@ class FleetReportResponse(BaseModel):
     unique_changes: int = Field(description="Distinct remediation lines across the fleet (before filters)")
     changes: list[ReportChange] = Field(description="Most common first")
     truncated: bool = Field(description="More changes matched than `limit` (or the response size) allows")
+
+
+# The HTML report (GET /api/v1/batch/jobs/{job_id}/report.html).
+REPORT_URL_SECONDS = 3600
+
+
+class ReportLinkResponse(BaseModel):
+    """Body of the report.html route's 302 answer, whose Location is ``url``: a browser follows it to the
+    report, a program reads the link here."""
+
+    job_id: str
+    url: str = Field(description="Pre-signed S3 URL of the job's self-contained HTML report")
+    expires_in: int = Field(description="Seconds the URL stays valid")
+    format: Literal["html"] = "html"

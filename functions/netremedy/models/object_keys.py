@@ -69,3 +69,8 @@ def accepted_key(name: str) -> str:
 def errors_key(name: str) -> str:
     """The marker saying why a dropped manifest was refused."""
     return f"{ERRORS_PREFIX}{name}"
+
+
+def report_key(job_id: str) -> str:
+    """The completed job's self-contained HTML report (logic.html_report)."""
+    return f"{results_prefix(job_id)}report.html"

@@ -1,0 +1,214 @@
+"""The report people look at: one self-contained HTML file per job (templates/report.html.j2).
+
+No external scripts, fonts, images or requests (a Content-Security-Policy in the file forbids them), so it
+opens from a laptop or an e-mail attachment. Fleet summary and top changes (the fleet report's own
+computation, logic.fleet_report) as numbers and inline charts, then one collapsed <details> per device with
+its coloured remediation, rollback, risks and error, and a search box. Each text appears once and collapsed
+sections cost a browser little to lay out, so 10,000 devices stay usable (bench/html_report_bench.py).
+
+Jinja2 renders it with autoescaping on: configurations hold ``<`` and ``&``, and a device's text must never
+become markup.
+"""
+
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, Template
+
+from netremedy.dal import blob_store, job_table
+from netremedy.logic.clock import iso, utc_now
+from netremedy.logic.fleet_report import fleet_report
+from netremedy.logic.remediation import platform_catalog
+from netremedy.logic.results import public_result
+from netremedy.models.api import ReportChange
+from netremedy.models.items import JobItem
+from netremedy.models.object_keys import report_key
+from netremedy.models.settings import ServiceSettings
+
+# The top changes charted; the JSON fleet report (GET .../report) lists more.
+TOP_CHANGES = 25
+# What a device is, in the order the summary shows; every device is exactly one of them.
+CATEGORIES = ("compliant", "changes", "held", "failed")
+# Platforms whose driver names no negation prefix still negate with "no ".
+_DEFAULT_NEGATION = "no "
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of a remediation or rollback: ``kind`` "neg" (removes something), "risk" (flagged) or ""."""
+
+    text: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class Risk:
+    line: str
+    path: tuple[str, ...]
+    rule: str
+    why: str
+
+
+@dataclass(frozen=True)
+class ReportHeader:
+    job_id: str
+    status: str
+    generated_at: str
+    created_at: str | None = None
+
+
+@dataclass(frozen=True)
+class DeviceView:
+    device_id: str
+    platform: str | None
+    category: str
+    remediation: list[Line] | None
+    rollback: list[Line] | None
+    risks: list[Risk]
+    error: str | None
+    message: str | None
+
+    @property
+    def change_count(self) -> int:
+        return sum(1 for line in self.remediation or () if line.text.strip())
+
+    @property
+    def search_text(self) -> str:
+        """What the search box matches: id, platform and what the device is (lower case)."""
+        words = [self.device_id, self.platform or "", self.category, "risky" if self.risks else ""]
+        return " ".join(word for word in words if word).lower()
+
+
+@dataclass
+class Summary:
+    total: int = 0
+    counts: Counter[str] = field(default_factory=Counter)
+    risky: int = 0
+    by_platform: dict[str, Counter[str]] = field(default_factory=dict)
+
+    def add(self, device: DeviceView) -> None:
+        self.total += 1
+        self.counts[device.category] += 1
+        self.risky += bool(device.risks)
+        platform = self.by_platform.setdefault(device.platform or "unknown", Counter())
+        platform["devices"] += 1
+        platform[device.category] += 1
+        platform["risky"] += bool(device.risks)
+
+    def share(self, category: str) -> float:
+        """Percent of the devices in ``category`` (the summary bar's segment widths)."""
+        return round(100.0 * self.counts[category] / self.total, 3) if self.total else 0.0
+
+
+@cache
+def _template() -> Template:
+    environment = Environment(
+        loader=PackageLoader("netremedy", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return environment.get_template("report.html.j2")
+
+
+@cache
+def _negation_prefixes() -> dict[str, str]:
+    return {info.name: info.negation_prefix or _DEFAULT_NEGATION for info in platform_catalog()}
+
+
+def _lines(text: str | None, negation: str, risky: set[str]) -> list[Line] | None:
+    if text is None:
+        return None
+    lines = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        kind = "risk" if stripped in risky else "neg" if stripped.startswith(negation) else ""
+        lines.append(Line(line, kind))
+    return lines
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def device_view(result: Mapping[str, Any], platform: str | None = None) -> DeviceView:
+    """A device result as the API returns it (fields of models.api.DeviceResult), read defensively: a field
+    missing from an older or a newer result is not shown rather than an error."""
+    platform = platform or result.get("platform")
+    status = result.get("status")
+    risks = [
+        Risk(
+            line=str(risk.get("line", "")),
+            path=tuple(str(parent) for parent in risk.get("path") or ()),
+            rule=str(risk.get("rule", "")),
+            why=str(risk.get("why", "")),
+        )
+        for risk in result.get("risks") or ()
+        if isinstance(risk, Mapping)
+    ]
+    risky = {risk.line.strip() for risk in risks}
+    negation = _negation_prefixes().get(platform or "", _DEFAULT_NEGATION)
+    remediation = result.get("remediation")
+    if status == "failed":
+        category = "failed"
+    elif status == "held":
+        category = "held"
+    else:
+        compliant = result.get("compliant")
+        if compliant is None:  # results recorded before the field existed
+            compliant = isinstance(remediation, str) and not remediation.strip()
+        category = "compliant" if compliant else "changes"
+    return DeviceView(
+        device_id=str(result.get("device_id", "")),
+        platform=platform,
+        category=category,
+        remediation=_lines(_text(remediation), negation, risky),
+        rollback=_lines(_text(result.get("rollback")), negation, set()),
+        risks=risks,
+        error=_text(result.get("error")),
+        message=_text(result.get("message")),
+    )
+
+
+def render_report(
+    job: ReportHeader, devices: Iterable[DeviceView], changes: Sequence[ReportChange]
+) -> Iterator[str]:
+    """The report's text in pieces (Jinja2's generate); the devices in the order they should appear."""
+    listed = list(devices)
+    summary = Summary()
+    for device in listed:
+        summary.add(device)
+    top = max((change.device_count for change in changes), default=0)
+    return _template().generate(
+        job=job,
+        summary=summary,
+        categories=CATEGORIES,
+        changes=changes,
+        top_count=top,
+        devices=listed,
+    )
+
+
+def job_report_html(settings: ServiceSettings, job: JobItem) -> bytes:
+    """The report of a job from its stored results (every result is read once, in device_id order)."""
+    devices = [
+        device_view(public_result(settings, item).model_dump(), item.platform)
+        for item in job_table.query_device_results(settings.table_name, job.job_id)
+    ]
+    # The job's owner may read its report; a drop job's owner ("*") is the account's.
+    changes = fleet_report(settings, job.job_id, job.owner, limit=TOP_CHANGES).changes
+    header = ReportHeader(job.job_id, job.status, iso(utc_now()), job.created_at)
+    return "".join(render_report(header, devices, changes)).encode()
+
+
+def write_job_report(settings: ServiceSettings, job: JobItem) -> str:
+    """Writes the job's report to results/<job_id>/report.html; answers the key."""
+    key = report_key(job.job_id)
+    blob_store.put_bytes(
+        settings.bucket_name, key, job_report_html(settings, job), "text/html; charset=utf-8"
+    )
+    return key
