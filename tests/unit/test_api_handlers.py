@@ -80,6 +80,10 @@ def test_new_job_reports_pending_with_zero_progress(aws: dict[str, Any]) -> None
         "total_devices": 3,
         "completed_devices": 0,
         "failed_devices": 0,
+        "compliant_devices": 0,
+        "non_compliant_devices": 0,
+        "held_devices": 0,
+        "by_platform": {},
         "error": None,
     }
 

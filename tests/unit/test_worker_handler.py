@@ -63,6 +63,10 @@ def test_worker_computes_counts_and_completes_the_job(aws: dict[str, Any]) -> No
         "total_devices": 2,
         "completed_devices": 1,
         "failed_devices": 1,
+        "compliant_devices": 0,
+        "non_compliant_devices": 1,
+        "held_devices": 0,
+        "by_platform": {"cisco_ios": {"total": 2, "compliant": 0, "non_compliant": 1, "failed": 1, "held": 0}},
         "status": "completed",
     }
     by_id = {result["device_id"]: result for result in results["results"]}

@@ -16,9 +16,11 @@ from netremedy.models.items import (
     JOB_SORT_KEY,
     OPEN_JOBS_INDEX,
     OPEN_SHARD,
+    PLATFORM_COUNTER_PREFIX,
     DeviceResultItem,
     JobItem,
     device_sort_key,
+    job_counter_increments,
     job_partition_key,
 )
 
@@ -32,8 +34,9 @@ _MAX_COMMIT_ATTEMPTS = 10
 MAX_ITEM_BYTES = 400 * 1024
 MAX_TRANSACTION_ENTRIES = 100
 MAX_TRANSACTION_BYTES = 4 * 1024 * 1024
-# What a job's counter update adds to a transaction's size (its key and values are about 200 bytes).
-_JOB_UPDATE_BYTES = 1024
+# What a job's counter update adds to a transaction's size (its key and values are about 200 bytes, and each
+# platform's counters about 150 more: a few KB for a job of every platform).
+_JOB_UPDATE_BYTES = 4096
 # Errors about the call rather than what it writes (throttling, capacity, credentials, permissions, the table,
 # AWS's side): no device is to blame, so they raise and the batch is delivered again.
 _CALL_ERRORS = frozenset(
@@ -104,7 +107,9 @@ class JobExistsError(Exception):
 
 
 def put_new_job(table: str, job: JobItem) -> None:
-    item = _to_item({"pk": job_partition_key(job.job_id), "sk": JOB_SORT_KEY, **job.model_dump()})
+    # Platform counters are attributes of their own, created by the first result that adds to them.
+    values = job.model_dump(exclude={"platform_counts"})
+    item = _to_item({"pk": job_partition_key(job.job_id), "sk": JOB_SORT_KEY, **values})
     try:
         client("dynamodb").put_item(
             TableName=table, Item=item, ConditionExpression="attribute_not_exists(pk)"
@@ -123,7 +128,14 @@ def get_job(table: str, job_id: str) -> JobItem | None:
     values = _from_item(response["Item"])
     if _expired(values):
         return None
-    return JobItem.model_validate({key: values[key] for key in values if key not in ("pk", "sk")})
+    fields: dict[str, Any] = {"platform_counts": defaultdict(dict)}
+    for key, value in values.items():
+        if key.startswith(PLATFORM_COUNTER_PREFIX):
+            platform, _, counter = key.removeprefix(PLATFORM_COUNTER_PREFIX).rpartition("#")
+            fields["platform_counts"][platform][counter] = int(value)
+        elif key not in ("pk", "sk"):
+            fields[key] = value
+    return JobItem.model_validate(fields)
 
 
 def _state_values(prefix: str, states: Collection[str]) -> dict[str, dict[str, str]]:
@@ -228,19 +240,22 @@ def _transaction(
     entries: list[dict[str, Any]] = []
     owners: list[_Owner] = []
     for job_id, job_results in by_job.items():
-        succeeded = sum(1 for result in job_results if result.status == "success")
+        # The counters move in the transaction that puts the devices, which a duplicate's put condition
+        # cancels: each device adds to them exactly once. ADD creates a missing attribute (an old row's, a
+        # platform's first), so the row needs no map set up beforehand.
+        increments = list(job_counter_increments(job_results).items())
+        adds = ", ".join(f"#c{index} :c{index}" for index in range(len(increments)))
         entries.append(
             {
                 "Update": {
                     "TableName": "",
                     "Key": _job_key(job_id),
-                    "UpdateExpression": "ADD completed_devices :ok, failed_devices :bad "
-                    "SET #status = :status, updated_at = :now",
+                    "UpdateExpression": f"ADD {adds} SET #status = :status, updated_at = :now",
                     "ConditionExpression": f"#status IN ({', '.join(sources)})",
-                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeNames": {"#status": "status"}
+                    | {f"#c{index}": name for index, (name, _) in enumerate(increments)},
                     "ExpressionAttributeValues": {
-                        ":ok": {"N": str(succeeded)},
-                        ":bad": {"N": str(len(job_results) - succeeded)},
+                        **{f":c{index}": {"N": str(count)} for index, (_, count) in enumerate(increments)},
                         ":now": {"S": now},
                         ":status": {"S": status},
                         **sources,

@@ -21,7 +21,8 @@ from netremedy.observability import logger
 class BatchCount:
     recorded: int
     duplicates: int
-    # Of the recorded (first-time) results: successes, failures, and the successes' remediation lines.
+    # Of the recorded (first-time) results: finished without error (held included), failures, and the
+    # remediation lines of the finished.
     succeeded: int
     failed: int
     remediation_lines: int
@@ -37,12 +38,16 @@ class UnstorableResultError(Exception):
     """Even the short failed result that replaces a result DynamoDB refused could not be stored."""
 
 
-def failed_result(settings: ServiceSettings, job_id: str, device_id: str, error: str) -> DeviceResultItem:
+def failed_result(
+    settings: ServiceSettings, job_id: str, device_id: str, error: str, platform: str | None = None
+) -> DeviceResultItem:
+    """``platform`` when known, so the device counts under it in the job's per-platform counters."""
     now = utc_now()
     return DeviceResultItem(
         job_id=job_id,
         device_id=device_id,
         status="failed",
+        platform=platform,
         error=bounded_error(error),
         finished_at=iso(now),
         expires_at=expiry_epoch(now, settings.job_ttl_days),
@@ -101,7 +106,11 @@ def _commit_isolated(settings: ServiceSettings, results: list[DeviceResultItem])
         settings,
         [
             failed_result(
-                settings, refused.result.job_id, refused.result.device_id, unstorable_reason(refused.cause)
+                settings,
+                refused.result.job_id,
+                refused.result.device_id,
+                unstorable_reason(refused.cause),
+                refused.result.platform,
             )
             for refused in outcome.unstorable
         ],
@@ -145,7 +154,7 @@ def record_results(
             and lifecycle.announce_again_if_completed(settings, job_id)
         ):
             reannounced.append(job_id)
-    succeeded = sum(1 for result in recorded if result.status == "success")
+    succeeded = sum(1 for result in recorded if result.status != "failed")
     return BatchCount(
         recorded=len(recorded),
         duplicates=len(outcome.duplicates),

@@ -10,6 +10,7 @@ from typing import Any
 
 from netremedy.dal import blob_store, event_bus, job_table
 from netremedy.logic.clock import iso, utc_now
+from netremedy.logic.compliance import compliance_fields
 from netremedy.logic.lifecycle import OPEN_STATES
 from netremedy.logic.results import public_result
 from netremedy.models.items import JobItem
@@ -55,6 +56,7 @@ def _job_record(job: JobItem, status: str) -> dict[str, Any]:
         "total_devices": job.total_devices,
         "completed_devices": job.completed_devices,
         "failed_devices": job.failed_devices,
+        **compliance_fields(job),
         "created_at": job.created_at,
         "finished_at": job.updated_at,
     }

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from hier_config import HConfig, RemediationReporter, get_hconfig
 
 from netremedy.dal import job_table
+from netremedy.logic.compliance import compliance_fields
 from netremedy.logic.jobs import load_job
 from netremedy.logic.lifecycle import effective_status
 from netremedy.logic.remediation import platform_from_name
@@ -130,6 +131,7 @@ def fleet_report(
         devices_without_changes=counts.unchanged,
         failed_devices=counts.failed,
         devices_without_remediation=counts.without_remediation,
+        **compliance_fields(job),
         unique_changes=len(every_change),
         changes=listed,
         truncated=len(listed) < len(ranked),

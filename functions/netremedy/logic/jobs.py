@@ -7,6 +7,7 @@ from datetime import timedelta
 from netremedy.dal import blob_store, device_queue, job_events, job_table
 from netremedy.dal.clients import error_code
 from netremedy.logic.clock import expiry_epoch, iso, utc_now
+from netremedy.logic.compliance import compliance_fields
 from netremedy.logic.fanout import FanoutPlan, plan_fanout
 from netremedy.logic.lifecycle import OPEN_STATES, effective_status, end_job
 from netremedy.models.api import (
@@ -188,6 +189,7 @@ def _status_response(job: JobItem) -> JobStatusResponse:
         total_devices=job.total_devices,
         completed_devices=job.completed_devices,
         failed_devices=job.failed_devices,
+        **compliance_fields(job),
         error=job.error,
     )
 

@@ -10,6 +10,7 @@ import base64
 import re
 
 from netremedy.dal import blob_store, job_table
+from netremedy.logic.compliance import compliance_fields
 from netremedy.logic.jobs import load_job
 from netremedy.logic.lifecycle import effective_status
 from netremedy.logic.response_size import response_bytes
@@ -150,6 +151,7 @@ def job_results(
             total_devices=job.total_devices,
             completed_devices=job.completed_devices,
             failed_devices=job.failed_devices,
+            **compliance_fields(job),
             status=status,
         ),
         next_token=_encode_token(results[-1].device_id) if more and results else None,

@@ -114,13 +114,36 @@ class JobCreatedResponse(BaseModel):
     total_devices: int
 
 
+class PlatformCounts(BaseModel):
+    """One platform's devices of a job; total = compliant + non_compliant + failed."""
+
+    total: int
+    compliant: int
+    non_compliant: int = Field(description="Held devices included")
+    failed: int
+    held: int
+
+
+_COMPLIANT = "Finished devices already in their intended state: an empty remediation under the job's options"
+_NON_COMPLIANT = "Finished devices that need changes (held devices included)"
+_HELD = "Non-compliant devices whose remediation is withheld for lock-out risks (options.on_risk 'hold')"
+_BY_PLATFORM = (
+    "The counters per platform, 'unknown' for failed devices whose platform could not be read (a dead letter, "
+    "a device lost past the job's deadline)"
+)
+
+
 class JobStatusResponse(BaseModel):
     job_id: str
     status: JobStatus
     progress: float = Field(ge=0, le=100)
     total_devices: int
-    completed_devices: int
+    completed_devices: int = Field(description="Devices finished without error (held devices included)")
     failed_devices: int
+    compliant_devices: int = Field(description=_COMPLIANT)
+    non_compliant_devices: int = Field(description=_NON_COMPLIANT)
+    held_devices: int = Field(description=_HELD)
+    by_platform: dict[str, PlatformCounts] = Field(description=_BY_PLATFORM)
     error: str | None = Field(default=None, description="Why the job itself failed (status 'failed' only)")
 
 
@@ -191,6 +214,10 @@ class JobSummary(BaseModel):
     total_devices: int
     completed_devices: int
     failed_devices: int
+    compliant_devices: int = Field(description=_COMPLIANT)
+    non_compliant_devices: int = Field(description=_NON_COMPLIANT)
+    held_devices: int = Field(description=_HELD)
+    by_platform: dict[str, PlatformCounts] = Field(description=_BY_PLATFORM)
     status: JobStatus
 
 
@@ -286,6 +313,10 @@ class FleetReportResponse(BaseModel):
     devices_without_remediation: int = Field(
         description="Successful devices whose job did not ask for the 'remediation' output (not in the report)"
     )
+    compliant_devices: int = Field(description=_COMPLIANT + " (the job's counters, like the status)")
+    non_compliant_devices: int = Field(description=_NON_COMPLIANT)
+    held_devices: int = Field(description=_HELD)
+    by_platform: dict[str, PlatformCounts] = Field(description=_BY_PLATFORM)
     unique_changes: int = Field(description="Distinct remediation lines across the fleet (before filters)")
     changes: list[ReportChange] = Field(description="Most common first")
     truncated: bool = Field(description="More changes matched than `limit` (or the response size) allows")

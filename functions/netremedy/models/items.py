@@ -33,8 +33,17 @@ class JobItem(BaseModel):
     job_id: str
     status: JobState
     total_devices: int
+    # Finished without error (held devices included) and with an error; completed + failed = total at the end.
     completed_devices: int = 0
     failed_devices: int = 0
+    # Of the completed: compliant (nothing to change) and not (held devices included, held is a subset).
+    # Rows written before these counters existed read as 0.
+    compliant_devices: int = 0
+    non_compliant_devices: int = 0
+    held_devices: int = 0
+    # {platform: {counter: n}} for the counters of PLATFORM_COUNTERS; the row holds each as its own attribute
+    # (platform_counter_attribute), which a transaction's ADD creates on first use (a nested map would not be).
+    platform_counts: dict[str, dict[str, int]] = {}
     created_at: str
     updated_at: str
     expires_at: int

@@ -1,0 +1,223 @@
+"""Compliance counters: counted once with each device's result, per platform, and reported by the status, the
+results summary, the fleet report and summary.json."""
+
+import json
+from typing import Any
+
+import boto3
+
+from netremedy.dal import job_table
+from netremedy.handlers import (
+    create_job,
+    job_report,
+    job_results,
+    job_status,
+    remediate_devices,
+    write_back_results,
+)
+from netremedy.logic import lifecycle
+from netremedy.logic.counting import record_results
+from netremedy.models.items import DeviceResultItem, JobItem, job_counter_increments
+from netremedy.models.settings import load_settings
+from tests.unit.events import context, drain_queue, http_event, sqs_records
+
+# 2100-01-01: rows past their expiry read as gone.
+LATER = 4_102_444_800
+
+
+def _job(aws: dict[str, Any], job_id: str, total: int) -> None:
+    job_table.put_new_job(
+        aws["table"],
+        JobItem(
+            job_id=job_id,
+            status="pending",
+            total_devices=total,
+            created_at="t",
+            updated_at="t",
+            expires_at=LATER,
+        ),
+    )
+
+
+def _result(device_id: str, status: str, platform: str | None, compliant: bool | None) -> DeviceResultItem:
+    return DeviceResultItem.model_validate(
+        {
+            "job_id": "j1",
+            "device_id": device_id,
+            "status": status,
+            "platform": platform,
+            "compliant": compliant,
+            "remediation": "" if compliant else "no ip domain lookup",
+            "error": "bad" if status == "failed" else None,
+            "finished_at": "t",
+            "expires_at": LATER,
+        }
+    )
+
+
+# Two IOS devices compliant, one IOS and one EOS with changes, one EOS held, one EOS failure, and a dead
+# letter whose platform is unknown.
+FLEET = [
+    _result("ios1", "success", "cisco_ios", True),
+    _result("ios2", "success", "cisco_ios", True),
+    _result("ios3", "success", "cisco_ios", False),
+    _result("eos1", "success", "arista_eos", False),
+    _result("eos2", "held", "arista_eos", False),
+    _result("eos3", "failed", "arista_eos", None),
+    _result("lost", "failed", None, None),
+]
+
+
+def _counters(job: JobItem) -> tuple[int, ...]:
+    return (
+        job.completed_devices,
+        job.failed_devices,
+        job.compliant_devices,
+        job.non_compliant_devices,
+        job.held_devices,
+    )
+
+
+def test_each_result_adds_to_one_compliance_counter_and_its_platforms() -> None:
+    # When the fleet's results are turned into counter increments
+    increments = job_counter_increments(FLEET)
+    # Then held counts as completed and non-compliant, failures by platform (unknown when unreadable)
+    assert increments == {
+        "completed_devices": 5,
+        "failed_devices": 2,
+        "compliant_devices": 2,
+        "non_compliant_devices": 3,
+        "held_devices": 1,
+        "platform#cisco_ios#compliant": 2,
+        "platform#cisco_ios#non_compliant": 1,
+        "platform#arista_eos#non_compliant": 2,
+        "platform#arista_eos#held": 1,
+        "platform#arista_eos#failed": 1,
+        "platform#unknown#failed": 1,
+    }
+
+
+def test_counters_and_breakdown_are_counted_once_whatever_is_redelivered(aws: dict[str, Any]) -> None:
+    # Given a job of the 7 devices, 4 of them already counted
+    _job(aws, "j1", len(FLEET))
+    record_results(load_settings(), FLEET[:4], {"j1"})
+    # When the whole fleet is delivered (the 4 again, the first now a failure), and then once more
+    record_results(load_settings(), [FLEET[0].model_copy(update={"status": "failed"}), *FLEET[1:]], {"j1"})
+    record_results(load_settings(), FLEET, {"j1"})
+    # Then every device counts once, as first recorded, and the counters add up to the total
+    job = job_table.get_job(aws["table"], "j1")
+    assert job is not None and job.status == "completed"
+    assert _counters(job) == (5, 2, 2, 3, 1)
+    assert job.compliant_devices + job.non_compliant_devices + job.failed_devices == job.total_devices
+    assert job.platform_counts == {
+        "cisco_ios": {"compliant": 2, "non_compliant": 1},
+        "arista_eos": {"non_compliant": 2, "held": 1, "failed": 1},
+        "unknown": {"failed": 1},
+    }
+
+
+def test_a_job_row_from_before_the_counters_reads_as_zero_and_counts_on(aws: dict[str, Any]) -> None:
+    # Given a job row written before the compliance counters existed, one device already counted
+    boto3.client("dynamodb").put_item(
+        TableName=aws["table"],
+        Item={
+            "pk": {"S": "JOB#old"},
+            "sk": {"S": "JOB"},
+            "job_id": {"S": "old"},
+            "status": {"S": "running"},
+            "total_devices": {"N": "3"},
+            "completed_devices": {"N": "1"},
+            "failed_devices": {"N": "0"},
+            "created_at": {"S": "t"},
+            "updated_at": {"S": "t"},
+            "expires_at": {"N": str(LATER)},
+        },
+    )
+    # When it is read, Then the new counters are 0 and the breakdown empty
+    before = job_table.get_job(aws["table"], "old")
+    assert before is not None and _counters(before) == (1, 0, 0, 0, 0) and before.platform_counts == {}
+    status = _http(job_status.handler, "/api/v1/batch/jobs/{job_id}", "old")
+    assert (status["compliant_devices"], status["non_compliant_devices"], status["by_platform"]) == (0, 0, {})
+    # When two more devices are counted, Then ADD creates the attributes the row lacked
+    job_table.commit_device_results(
+        aws["table"],
+        [
+            FLEET[0].model_copy(update={"job_id": "old"}),
+            FLEET[5].model_copy(update={"job_id": "old"}),
+        ],
+        "t",
+        status=lifecycle.COUNTING_STATE,
+        from_states=lifecycle.COUNTING_SOURCES,
+    )
+    after = job_table.get_job(aws["table"], "old")
+    assert after is not None and _counters(after) == (2, 1, 1, 0, 0)
+    assert after.platform_counts == {"cisco_ios": {"compliant": 1}, "arista_eos": {"failed": 1}}
+
+
+def _http(handler: Any, route: str, job_id: str) -> dict[str, Any]:
+    path = route.replace("{job_id}", job_id)
+    event = http_event("GET", path, route=route, path_parameters={"job_id": job_id})
+    response = handler(event, context())
+    assert response["statusCode"] == 200, response["body"]
+    body: dict[str, Any] = json.loads(response["body"])
+    return body
+
+
+def _device(device_id: str, platform: str, running: str, intended: str) -> dict[str, str]:
+    return {
+        "device_id": device_id,
+        "platform": platform,
+        "running_config": running,
+        "intended_config": intended,
+    }
+
+
+def test_status_summary_report_and_summary_json_carry_the_same_numbers(aws: dict[str, Any]) -> None:
+    # Given a job of two compliant devices, two with changes (IOS and NX-OS) and one that fails (NUL byte)
+    devices = [
+        _device("ios-ok", "cisco_ios", "hostname a\nip domain lookup", "hostname a\nip domain lookup"),
+        _device("ios-change", "cisco_ios", "hostname b", "hostname b\nno ip domain lookup"),
+        _device("nxos-ok", "cisco_nxos", "hostname c\nfeature ssh", "hostname c\nfeature ssh"),
+        _device("nxos-change", "cisco_nxos", "hostname d", "hostname d2"),
+        _device("nxos-bad", "cisco_nxos", "hostname e\x00", "hostname e"),
+    ]
+    created = create_job.handler(
+        http_event("POST", "/api/v1/batch/remediation", body={"device_configs": devices}), context()
+    )
+    job_id = json.loads(created["body"])["job_id"]
+    # When the workers process it and its completion is written back
+    assert remediate_devices.handler(sqs_records(drain_queue(aws["queue_url"])), context()) == {
+        "batchItemFailures": []
+    }
+    assert write_back_results.handler(sqs_records(drain_queue(aws["finalize_url"])), context()) == {
+        "batchItemFailures": []
+    }
+    # Then the status, the results summary, the fleet report and summary.json all say the same
+    expected = {
+        "compliant_devices": 2,
+        "non_compliant_devices": 2,
+        "held_devices": 0,
+        "by_platform": {
+            "cisco_ios": {"total": 2, "compliant": 1, "non_compliant": 1, "failed": 0, "held": 0},
+            "cisco_nxos": {"total": 3, "compliant": 1, "non_compliant": 1, "failed": 1, "held": 0},
+        },
+    }
+    status = _http(job_status.handler, "/api/v1/batch/jobs/{job_id}", job_id)
+    summary = _http(job_results.handler, "/api/v1/batch/jobs/{job_id}/results", job_id)["summary"]
+    report = _http(job_report.handler, "/api/v1/batch/jobs/{job_id}/report", job_id)
+    stored = boto3.client("s3").get_object(Bucket=aws["bucket"], Key=f"results/{job_id}/summary.json")
+    written = json.loads(stored["Body"].read())
+    for body in (status, summary, report, written):
+        assert {key: body[key] for key in expected} == expected
+    assert (status["completed_devices"], status["failed_devices"]) == (4, 1)
+    # And the counters agree with the devices' own compliant flags
+    results = _http(job_results.handler, "/api/v1/batch/jobs/{job_id}/results", job_id)["results"]
+    flags = {result["device_id"]: result.get("compliant") for result in results}
+    assert flags == {
+        "ios-ok": True,
+        "ios-change": False,
+        "nxos-ok": True,
+        "nxos-change": False,
+        "nxos-bad": None,
+    }
+    assert (report["devices_without_changes"], report["devices_with_changes"]) == (2, 2)
