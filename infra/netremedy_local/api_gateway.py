@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from netremedy_local import iam
 from netremedy_local.runtime import Handler, LocalLambdaContext
 from netremedy_local.template import LOCAL_ACCOUNT_ID, FunctionSpec, RouteSpec
 
@@ -201,6 +202,6 @@ class ApiFront:
                 "federated-user) or a name of 1-64 letters, digits and +=,.@_- characters"
             )
         context = LocalLambdaContext(route.function, self.region, self.stack_name)
-        with route.lock:
+        with route.lock, iam.invoking(route.function.logical_id):
             result: dict[str, Any] = route.handler(event, context)
         return result

@@ -7,6 +7,11 @@ import time
 import urllib.request
 from pathlib import Path
 
+# The emulator's administrator (emulator_server): the key every local client signs with.
+ADMIN_USER = "netremedy-local-admin"
+ADMIN_ACCESS_KEY_ID = "testing"
+ADMIN_SECRET_ACCESS_KEY = "testing"
+
 
 class PortInUseError(Exception):
     def __init__(self, port: int, variable: str) -> None:

@@ -9,7 +9,7 @@ import multiprocessing
 import os
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,8 @@ class PollerConfig:
     region: str
     stack_name: str
     state_dir: str = ".local"
+    # The function's role credentials (iam.RoleSession.environment), as Lambda sets them; none with IAM off.
+    role_environment: dict[str, str] = field(default_factory=dict)
 
 
 def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
@@ -112,6 +114,7 @@ def poll_once(config: PollerConfig, sqs: Any, handler: Any, wait_seconds: int = 
 def _run(config: PollerConfig, stop: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     os.environ.update(config.environment)
+    os.environ.update(config.role_environment)  # the poller receives and deletes as the function's role too
     metering.install(Path(config.state_dir))
     handler = load_handler(config.function.handler)
     sqs = boto3.client("sqs", region_name=config.region)

@@ -5,6 +5,7 @@ because only the main thread can be interrupted by the timer."""
 import logging
 import time
 
+from netremedy_local import iam
 from netremedy_local.runtime import Handler, LocalLambdaContext, invocation_deadline
 from netremedy_local.template import FunctionSpec
 
@@ -26,7 +27,7 @@ class Scheduler:
                 continue
             event = {"version": "0", "source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
             try:
-                with invocation_deadline(function.timeout) as invocation:
+                with iam.invoking(function.logical_id), invocation_deadline(function.timeout) as invocation:
                     handler(event, LocalLambdaContext(function, self._region, self._stack_name))
             except Exception as exc:  # noqa: BLE001 - a failed run waits for the next tick, as on EventBridge
                 log.warning("%s failed: %s", function.logical_id, type(exc).__name__)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from netremedy_local import metering
+from netremedy_local import iam, metering
 from netremedy_local.api_gateway import ApiFront
 from netremedy_local.emulator import MotoServer, PortInUseError, ensure_port_free
 from netremedy_local.http_front import make_server
@@ -39,6 +39,8 @@ class LocalSettings:
     schedule_seconds: float | None
     # Functions whose queue pollers are not started: a worker fleet that is down, for fault testing.
     paused_functions: frozenset[str]
+    # Each function signs as its own role and the emulator enforces IAM (LOCAL_IAM=off: everything allowed).
+    local_iam: bool
 
     @classmethod
     def from_environment(cls) -> "LocalSettings":
@@ -58,6 +60,7 @@ class LocalSettings:
             if "LOCAL_SCHEDULE_SECONDS" in os.environ
             else None,
             paused_functions=frozenset(filter(None, os.environ.get("LOCAL_PAUSED_FUNCTIONS", "").split(","))),
+            local_iam=iam.enforcement_requested(os.environ),
         )
 
 
@@ -72,13 +75,18 @@ def parse_parameter_overrides(text: str) -> dict[str, str]:
     return overrides
 
 
-def _use_local_credentials(region: str, endpoint: str) -> None:
-    """Every boto3 client of this process and its children goes to the emulator over HTTP."""
+def _use_local_credentials(region: str, endpoint: str, embedded: bool) -> None:
+    """Every boto3 client of this process and its children goes to the emulator over HTTP; on the embedded
+    emulator, as its administrator (the stack's own setup, as CloudFormation's) unless a function's role."""
     os.environ["AWS_ENDPOINT_URL"] = endpoint
     os.environ["AWS_DEFAULT_REGION"] = region
     os.environ["AWS_REGION"] = region
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    if embedded:
+        iam.clear_other_credentials(os.environ)
+        os.environ.update(iam.administrator_environment())
+    else:
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 
 
 def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -107,7 +115,7 @@ def run(settings: LocalSettings) -> int:
             endpoint = emulator.endpoint
         else:
             endpoint = settings.external_endpoint
-        _use_local_credentials(settings.region, endpoint)
+        _use_local_credentials(settings.region, endpoint, embedded=emulator is not None)
         metering.install(settings.state_dir)
 
         model = load_stack_model(
@@ -123,6 +131,12 @@ def run(settings: LocalSettings) -> int:
         environments = {
             lid: function_environment(stack, spec.environment) for lid, spec in model.functions.items()
         }
+        # IAM on an external endpoint (LocalStack) is that emulator's own setting.
+        sessions: dict[str, iam.RoleSession] = {}
+        if settings.local_iam and emulator is not None:
+            sessions = iam.function_sessions(model, stack)
+            iam.enforce(endpoint)
+            iam.sign_as_invoking_function(sessions)
 
         # The API and scheduled functions share this process, so they share one environment: it must fit
         # them all.
@@ -157,6 +171,7 @@ def run(settings: LocalSettings) -> int:
                 region=settings.region,
                 stack_name=settings.stack_name,
                 state_dir=str(settings.state_dir),
+                role_environment=iam.poller_environment(sessions, source.function_id),
             )
             for source in model.event_sources
             if source.function_id not in settings.paused_functions
@@ -193,7 +208,11 @@ def run(settings: LocalSettings) -> int:
             + "\n"
         )
         partial.replace(stack_file)
-        print(f"netremedy local stack: API on {api_url} (AWS emulator {endpoint}; Ctrl-C stops)", flush=True)
+        enforcement = "each function as its own role" if sessions else "IAM not enforced"
+        print(
+            f"netremedy local stack: API on {api_url} (AWS emulator {endpoint}, {enforcement}; Ctrl-C stops)",
+            flush=True,
+        )
         threading.Thread(target=server.serve_forever, daemon=True, name="api-front").start()
         while True:
             time.sleep(1)
