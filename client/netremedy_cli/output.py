@@ -53,7 +53,7 @@ def watch_job(poll: Callable[[], JsonObject], console: Console, interval: float 
         TextColumn("{task.description:<9}"),  # the longest status, so the bar does not jump
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("[green]{task.fields[ok]} ok[/] [red]{task.fields[failed]} failed[/]"),
+        TextColumn("{task.fields[ok]} [red]{task.fields[failed]} failed[/]"),
         TextColumn("ETA"),
         TimeRemainingColumn(),
     )
@@ -61,7 +61,13 @@ def watch_job(poll: Callable[[], JsonObject], console: Console, interval: float 
         task = progress.add_task(status["status"], total=max(int(status["total_devices"]), 1), ok=0, failed=0)
         while True:
             ok, failed = int(status["completed_devices"]), int(status["failed_devices"])
-            progress.update(task, description=status["status"], completed=ok + failed, ok=ok, failed=failed)
+            progress.update(
+                task,
+                description=status["status"],
+                completed=ok + failed,
+                ok=_finished_markup(status),
+                failed=failed,
+            )
             if status["status"] in TERMINAL_STATUSES:
                 return status
             time.sleep(interval)
@@ -78,11 +84,18 @@ def render_status(console: Console, status: JsonObject) -> None:
     grid.add_row("progress", f"{float(status['progress']):.1f}%")
     grid.add_row("devices", str(status["total_devices"]))
     grid.add_row("completed", Text(str(status["completed_devices"]), style="green"))
+    if (counts := compliance_counts(status)) is not None:
+        compliant, changes, held = counts
+        grid.add_row("  compliant", Text(str(compliant), style="green"))
+        grid.add_row("  changes", Text(str(changes), style="yellow" if changes else ""))
+        grid.add_row("  held", Text(str(held), style="red" if held else ""))
     failed = int(status["failed_devices"])
     grid.add_row("failed", Text(str(failed), style="red" if failed else ""))
     if status.get("error"):
         grid.add_row("error", Text(str(status["error"]), style="red"))
     console.print(grid)
+    if status.get("by_platform"):
+        console.print(platform_table(status["by_platform"]))
 
 
 def render_results(console: Console, body: JsonObject) -> None:
@@ -103,8 +116,8 @@ def render_results(console: Console, body: JsonObject) -> None:
             detail = Text(str(result.get("error", "")), style="red")
         table.add_row(Text(str(result["device_id"])), styled_status(str(result["status"])), detail)
     table.caption = (
-        f"{summary['total_devices']} devices: {summary['completed_devices']} succeeded, "
-        f"{summary['failed_devices']} failed"
+        f"{summary['total_devices']} devices: {summary['completed_devices']} succeeded"
+        f"{compliance_caption(summary)}, {summary['failed_devices']} failed"
     )
     heading = Text.assemble(f"job {body['job_id']}: ", styled_status(str(body["status"])))
     console.print(heading, soft_wrap=True)
@@ -271,3 +284,49 @@ def _file_stem(device_id: str) -> str:
     if not device_id or device_id.startswith(".") or Path(device_id).name != device_id or "\\" in device_id:
         raise CliError(f"refusing to write a file for device id {device_id!r}")
     return device_id
+
+
+def compliance_counts(counters: JsonObject) -> tuple[int, int, int] | None:
+    """(compliant, changes, held) of a status or results summary: the finished devices in three disjoint
+    groups, as the HTML report shows them (changes leaves out the held); None from a server without them."""
+    if "compliant_devices" not in counters:
+        return None
+    held = int(counters["held_devices"])
+    return int(counters["compliant_devices"]), int(counters["non_compliant_devices"]) - held, held
+
+
+def compliance_caption(counters: JsonObject) -> str:
+    """`` (5 compliant, 3 with changes, 1 held)``, or nothing from a server without the counters."""
+    counts = compliance_counts(counters)
+    if counts is None:
+        return ""
+    compliant, changes, held = counts
+    return f" ({compliant} compliant, {changes} with changes, {held} held)"
+
+
+def _finished_markup(status: JsonObject) -> str:
+    """The progress bar's finished devices: compliant, changes and held, or "N ok" from an older server."""
+    counts = compliance_counts(status)
+    if counts is None:
+        return f"[green]{int(status['completed_devices'])} ok[/]"
+    compliant, changes, held = counts
+    return f"[green]{compliant} compliant[/] [yellow]{changes} changes[/] [red]{held} held[/]"
+
+
+def platform_table(by_platform: dict[str, JsonObject]) -> Table:
+    """One row per platform: its devices, compliant, with changes, held and failed."""
+    table = Table()
+    table.add_column("platform", no_wrap=True)
+    for heading in ("devices", "compliant", "changes", "held", "failed"):
+        table.add_column(heading, justify="right", no_wrap=True)
+    for platform, counts in by_platform.items():
+        held = int(counts["held"])
+        table.add_row(
+            Text(platform),
+            str(counts["total"]),
+            str(counts["compliant"]),
+            str(int(counts["non_compliant"]) - held),
+            Text(str(held), style="red" if held else ""),
+            Text(str(counts["failed"]), style="red" if counts["failed"] else ""),
+        )
+    return table

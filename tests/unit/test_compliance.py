@@ -1,10 +1,12 @@
 """Compliance counters: counted once with each device's result, per platform, and reported by the status, the
 results summary, the fleet report and summary.json."""
 
+import io
 import json
 from typing import Any
 
 import boto3
+from rich.console import Console
 
 from netremedy.dal import job_table
 from netremedy.handlers import (
@@ -19,6 +21,7 @@ from netremedy.logic import lifecycle
 from netremedy.logic.counting import record_results
 from netremedy.models.items import DeviceResultItem, JobItem, job_counter_increments
 from netremedy.models.settings import load_settings
+from netremedy_cli import output
 from tests.unit.events import context, drain_queue, http_event, sqs_records
 
 # 2100-01-01: rows past their expiry read as gone.
@@ -221,3 +224,79 @@ def test_status_summary_report_and_summary_json_carry_the_same_numbers(aws: dict
         "nxos-bad": None,
     }
     assert (report["devices_without_changes"], report["devices_with_changes"]) == (2, 2)
+
+
+STATUS = {
+    "job_id": "job-1",
+    "status": "completed",
+    "progress": 100.0,
+    "total_devices": 7,
+    "completed_devices": 6,
+    "failed_devices": 1,
+    "compliant_devices": 3,
+    "non_compliant_devices": 3,
+    "held_devices": 1,
+    "by_platform": {
+        "arista_eos": {"total": 3, "compliant": 0, "non_compliant": 2, "failed": 1, "held": 1},
+        "cisco_ios": {"total": 4, "compliant": 3, "non_compliant": 1, "failed": 0, "held": 0},
+    },
+    "error": None,
+}
+
+
+def _printed(render: Any, body: dict[str, Any]) -> str:
+    buffer = io.StringIO()
+    render(Console(file=buffer, width=120, color_system=None), body)
+    return buffer.getvalue()
+
+
+def _rows(text: str) -> list[list[str]]:
+    return [
+        [cell.strip() for cell in line[1:-1].split("│")] for line in text.splitlines() if line.startswith("│")
+    ]
+
+
+def test_netremedy_status_shows_compliant_changes_held_and_each_platform() -> None:
+    # When the CLI renders a status with the counters
+    text = _printed(output.render_status, STATUS)
+    # Then the grid splits the completed devices into compliant, changes (held left out) and held
+    grid = [line.split() for line in text.splitlines()[:10]]
+    assert ["completed", "6"] in grid and ["compliant", "3"] in grid
+    assert ["changes", "2"] in grid and ["held", "1"] in grid and ["failed", "1"] in grid
+    # And one table row per platform
+    assert _rows(text) == [
+        ["arista_eos", "3", "0", "1", "1", "1"],
+        ["cisco_ios", "4", "3", "1", "0", "0"],
+    ]
+
+
+def test_a_server_without_the_counters_shows_the_status_as_before() -> None:
+    old = {key: STATUS[key] for key in ("job_id", "status", "progress", "total_devices")} | {
+        "completed_devices": 6,
+        "failed_devices": 1,
+        "error": None,
+    }
+    text = _printed(output.render_status, old)
+    assert "compliant" not in text and "held" not in text and _rows(text) == []
+    assert output.compliance_caption(old) == ""
+
+
+def test_wait_shows_the_counters_in_the_bar_and_the_results_caption() -> None:
+    # Given a job that is running, then completed
+    running = STATUS | {"status": "running", "completed_devices": 2, "compliant_devices": 2}
+    answers = iter([running, STATUS])
+    buffer = io.StringIO()
+    # When --wait follows it
+    final = output.watch_job(
+        lambda: next(answers), Console(file=buffer, width=160, color_system=None), interval=0
+    )
+    # Then the bar's last state counts compliant, changes, held and failed
+    assert final == STATUS
+    assert "3 compliant 2 changes 1 held 1 failed" in buffer.getvalue().splitlines()[-1]
+    # And the results caption below the table says the same
+    summary = {key: STATUS[key] for key in STATUS if key.endswith("_devices")} | {"status": "completed"}
+    text = _printed(
+        output.render_results, {"job_id": "job-1", "status": "completed", "summary": summary, "results": []}
+    )
+    caption = " ".join(text.split("┘")[-1].split())  # rich wraps a caption to the table's width
+    assert caption == "7 devices: 6 succeeded (3 compliant, 2 with changes, 1 held), 1 failed"
