@@ -1,6 +1,7 @@
 """S3: claim-check storage for device payloads and results too big for a message or an item."""
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -61,3 +62,28 @@ def is_missing(exc: BaseException) -> bool:
 def delete(bucket: str, key: str) -> None:
     """Remove an object; nothing happens if there is none (S3 answers a missing key's delete with success)."""
     client("s3").delete_object(Bucket=bucket, Key=key)
+
+
+# Big enough that a line of a JSON Lines manifest (a device, up to two 4 MiB configs) spans few chunks.
+_READ_CHUNK_BYTES = 1024 * 1024
+
+
+def iter_chunks(bucket: str, key: str, max_bytes: int) -> Iterator[bytes]:
+    """An object's bytes as they arrive, so that a big manifest is never held whole; ValueError (before any
+    chunk) if it is larger than ``max_bytes``."""
+    response = client("s3").get_object(Bucket=bucket, Key=key)
+    if response["ContentLength"] > max_bytes:
+        response["Body"].close()
+        raise ValueError(f"{key} is {response['ContentLength']} bytes; the limit is {max_bytes}")
+    body = response["Body"]
+    try:
+        yield from body.iter_chunks(_READ_CHUNK_BYTES)
+    finally:
+        body.close()
+
+
+def list_keys(bucket: str, prefix: str) -> Iterator[str]:
+    """Every key under ``prefix``, in S3's (lexicographic) order, page by page."""
+    for page in client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for entry in page.get("Contents", []):
+            yield str(entry["Key"])

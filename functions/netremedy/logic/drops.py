@@ -6,30 +6,17 @@ manifest and upload it again). Each upload (S3 event) starts at most one job, ho
 delivered; writing one marker removes the other, and only the newest upload of a key writes them.
 """
 
-import json
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
-
-from pydantic import ValidationError
 
 from netremedy.dal import blob_store, job_table
 from netremedy.dal.job_table import JobExistsError
 from netremedy.logic.clock import expiry_epoch, iso, utc_now
-from netremedy.logic.jobs import ACCOUNT_OWNER, new_job_id, resume_fan_out, start_job
+from netremedy.logic.jobs import ACCOUNT_OWNER, new_job_id, record_failed_at_start, resume_fan_out, start_job
 from netremedy.logic.lifecycle import end_job
-from netremedy.models.api import MAX_CONFIG_BYTES, DeviceConfig
-from netremedy.models.drops import MAX_MANIFEST_BYTES, DropManifest
+from netremedy.logic.manifests import DropRefusedError, load_drop
 from netremedy.models.object_keys import accepted_key, errors_key, results_prefix
 from netremedy.models.settings import ServiceSettings
-
-_FETCHERS = 16
-
-
-class DropRefusedError(Exception):
-    def __init__(self, message: str, details: list[dict[str, str]] | None = None) -> None:
-        super().__init__(message)
-        self.details = details or []
 
 
 @dataclass(frozen=True)
@@ -41,70 +28,6 @@ class DropOutcome:
     outcome: Literal["accepted", "resumed", "duplicate", "superseded", "refused", "ignored"]
     job_id: str | None = None
     marker_key: str | None = None
-
-
-def _validation_details(exc: ValidationError) -> list[dict[str, str]]:
-    details = []
-    for error in exc.errors()[:20]:
-        path = ""
-        for part in error["loc"]:
-            path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-        details.append({"field": path or "manifest", "message": error["msg"]})
-    return details
-
-
-def _read_manifest(settings: ServiceSettings, bucket: str, key: str) -> DropManifest:
-    try:
-        text = blob_store.get_text(bucket, key, MAX_MANIFEST_BYTES)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise DropRefusedError(f"the manifest cannot be read as UTF-8 JSON text: {exc}") from None
-    try:
-        document = json.loads(text)
-    except ValueError as exc:
-        raise DropRefusedError(f"the manifest is not valid JSON ({exc})") from None
-    except RecursionError:
-        # Refused at once: it would fail the same way on every retry of the drop.
-        raise DropRefusedError(
-            "the manifest is not valid JSON for this service: it is nested too deeply to read"
-        ) from None
-    try:
-        return DropManifest.model_validate(document)
-    except ValidationError as exc:
-        details = _validation_details(exc)
-        raise DropRefusedError(
-            f"the manifest does not match the batch schema ({len(exc.errors())} problem(s))", details
-        ) from None
-
-
-def _fetch_referenced(bucket: str, manifest: DropManifest) -> dict[str, str]:
-    keys = sorted({key for device in manifest.device_configs for key in device.config_keys()})
-    texts: dict[str, str] = {}
-    missing: list[str] = []
-    unreadable: list[str] = []
-
-    def fetch(key: str) -> None:
-        try:
-            texts[key] = blob_store.get_text(bucket, key, MAX_CONFIG_BYTES)
-        except (ValueError, UnicodeDecodeError):
-            unreadable.append(key)
-        except Exception as exc:
-            if not blob_store.is_missing(exc):
-                raise
-            missing.append(key)
-
-    with ThreadPoolExecutor(max_workers=_FETCHERS) as pool:
-        list(pool.map(fetch, keys))
-    if missing or unreadable:
-        details = [{"field": key, "message": "no such object in the bucket"} for key in sorted(missing)[:20]]
-        details += [
-            {"field": key, "message": f"not UTF-8 text, or over {MAX_CONFIG_BYTES} bytes"}
-            for key in sorted(unreadable)[:20]
-        ]
-        raise DropRefusedError(
-            f"{len(missing)} referenced config object(s) are missing and {len(unreadable)} unreadable",
-            details,
-        )
-    return texts
 
 
 # S3 sequencers are hex strings of varying length, compared after left-padding the shorter with zeros.
@@ -195,38 +118,30 @@ class _Drop:
         return True
 
 
-def _read(settings: ServiceSettings, bucket: str, key: str) -> tuple[DropManifest, list[DeviceConfig]]:
-    manifest = _read_manifest(settings, bucket, key)
-    texts = _fetch_referenced(bucket, manifest)
-    try:
-        devices = [device.resolve(texts) for device in manifest.device_configs]
-    except ValidationError as exc:
-        raise DropRefusedError(
-            "a device's configuration is not acceptable", _validation_details(exc)
-        ) from None
-    return manifest, devices
-
-
 def _start(drop: _Drop, job_id: str, first: bool) -> int | None:
     """Start the job of the upload, or finish the fan-out of a start that died half-way; its device count."""
-    manifest, devices = _read(drop.settings, drop.bucket, drop.key)
+    drop_read = load_drop(drop.settings, drop.bucket, drop.key)
     if first or job_table.get_job(drop.settings.table_name, job_id) is None:
         try:
             # The drop function is asynchronous already, with 15 minutes: it queues the devices itself.
             return start_job(
-                devices,
-                manifest.allow_empty_intended,
+                drop_read.devices,
+                drop_read.allow_empty_intended,
                 drop.settings,
-                options=manifest.options,
+                options=drop_read.options,
                 owner=ACCOUNT_OWNER,
                 source=drop.source,
                 job_id=job_id,
                 fan_out_now=True,
+                failed=drop_read.failed,
             ).total_devices
         except JobExistsError:  # another delivery of the same event recorded it meanwhile: resume it
             pass
-    resume_fan_out(drop.settings, job_id, devices, manifest.allow_empty_intended, manifest.options)
-    return len(devices)
+    record_failed_at_start(drop.settings, job_id, drop_read.failed, keep_pending=False)
+    resume_fan_out(
+        drop.settings, job_id, drop_read.devices, drop_read.allow_empty_intended, drop_read.options
+    )
+    return drop_read.total_devices
 
 
 def start_dropped_job(

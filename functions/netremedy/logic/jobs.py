@@ -1,13 +1,14 @@
 """Jobs as callers see them: create and fan out, read the status, cancel (state changes: logic.lifecycle)."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
 from netremedy.dal import blob_store, device_queue, job_events, job_table
 from netremedy.dal.clients import error_code
 from netremedy.logic.clock import expiry_epoch, iso, utc_now
 from netremedy.logic.compliance import compliance_fields
+from netremedy.logic.counting import UnstorableResultError, failed_result, record_results
 from netremedy.logic.fanout import FanoutPlan, plan_fanout
 from netremedy.logic.lifecycle import OPEN_STATES, effective_status, end_job
 from netremedy.models.api import (
@@ -73,8 +74,10 @@ def start_job(
     job_id: str | None = None,
     fan_out_now: bool | None = None,
     options: RemediationOptions | None = None,
+    failed: Mapping[str, str] | None = None,
 ) -> JobCreatedResponse:
-    """Record a job of validated devices and fan them out to the workers.
+    """Record a job of validated devices and fan them out to the workers. ``failed``: devices of the job that
+    failed before fan-out (device id -> reason), recorded as failed results at once and counted.
 
     Up to ``settings.inline_fanout_max_devices`` devices that fit in ``settings.inline_fanout_max_batches``
     send batches are queued before answering; a larger job is stored
@@ -83,7 +86,8 @@ def start_job(
     """
     now = utc_now()
     job_id = job_id or new_job_id()
-    total = len(devices)
+    failed = failed or {}
+    total = len(devices) + len(failed)
     inline = fan_out_now if fan_out_now is not None else total <= settings.inline_fanout_max_devices
     # Plan before recording anything, so that a request that cannot be planned leaves no job behind.
     plan = (
@@ -102,9 +106,11 @@ def start_job(
         plan = None
     try:
         blob_store.put_json(
-            settings.bucket_name, manifest_key(job_id), {"device_ids": [d.device_id for d in devices]}
+            settings.bucket_name,
+            manifest_key(job_id),
+            {"device_ids": [d.device_id for d in devices] + list(failed)},
         )
-        if plan is None:
+        if plan is None and devices:
             blob_store.put_json(
                 settings.bucket_name,
                 request_key(job_id),
@@ -132,15 +138,35 @@ def start_job(
         ),
     )
     try:
-        if plan is None:
+        record_failed_at_start(settings, job_id, failed, keep_pending=plan is None and bool(devices))
+        if plan is None and devices:
             job_events.request_fanout(settings.fanout_queue_url, job_id)
-        else:
+        elif plan is not None:
             _send(settings, plan)
     except Exception as exc:
         reason = f"fan-out to the device queue failed: {error_code(exc)}"
         end_job(settings, job_id, "failed", reason)
         raise JobSubmissionError(reason, job_id) from exc
     return JobCreatedResponse(job_id=job_id, total_devices=total)
+
+
+def record_failed_at_start(
+    settings: ServiceSettings, job_id: str, failed: Mapping[str, str], *, keep_pending: bool
+) -> None:
+    """Record devices that failed before fan-out (a manifest's missing config, say) as failed results, each
+    counted once however often this runs. ``keep_pending``: the job stays pending, for the fan-out function
+    (which fans out only a pending job); else it is running, or completed here when every device is in."""
+    if not failed:
+        return
+    results = [failed_result(settings, job_id, device_id, reason) for device_id, reason in failed.items()]
+    if keep_pending:
+        outcome = job_table.commit_device_results(
+            settings.table_name, results, iso(utc_now()), status="pending", from_states=("pending",)
+        )
+        if outcome.unstorable:
+            raise UnstorableResultError(f"{len(outcome.unstorable)} failed result(s) not stored")
+    else:
+        record_results(settings, results, {job_id}, redelivered_on_error=False)
 
 
 def _send(settings: ServiceSettings, plan: FanoutPlan) -> None:

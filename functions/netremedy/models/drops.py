@@ -59,3 +59,41 @@ class DropManifest(BaseModel):
     @classmethod
     def _unique_device_ids(cls, devices: list[DroppedDevice]) -> list[DroppedDevice]:
         return require_unique_device_ids(devices)
+
+
+# Suffixes that prefix pairing ignores: backups/site1/r1.cfg and intended/site1/r1.conf are one device.
+CONFIG_SUFFIXES = (".cfg", ".conf", ".txt")
+_PREFIX_PATTERN = r"^[^/].*/$"
+
+
+class ManifestHeader(BaseModel):
+    """The optional first line of a JSON Lines manifest: what applies to every device of the job."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    allow_empty_intended: StrictBool = False
+    options: RemediationOptions = RemediationOptions()
+
+
+class PrefixPairManifest(BaseModel):
+    """A manifest that names two key prefixes instead of listing devices: every device is a relative key
+    found under both (``CONFIG_SUFFIXES`` ignored), its platform from ``platforms``, then the inventory CSV
+    (columns device and platform), then ``platform``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    running_prefix: str = Field(min_length=2, max_length=1024, pattern=_PREFIX_PATTERN)
+    intended_prefix: str = Field(min_length=2, max_length=1024, pattern=_PREFIX_PATTERN)
+    platform: PlatformName | None = None
+    platforms: dict[str, PlatformName] = Field(default_factory=dict, max_length=MAX_DEVICES_PER_DROP)
+    inventory_key: str | None = Field(default=None, min_length=1, max_length=1024)
+    allow_empty_intended: StrictBool = False
+    options: RemediationOptions = RemediationOptions()
+
+    @model_validator(mode="after")
+    def _distinct_sides(self) -> "PrefixPairManifest":
+        if self.running_prefix.startswith(self.intended_prefix) or self.intended_prefix.startswith(
+            self.running_prefix
+        ):
+            raise ValueError("running_prefix and intended_prefix must not contain one another")
+        return self

@@ -10,6 +10,9 @@ from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+_KEY_PREFIX = r"[A-Za-z0-9._-]+/([A-Za-z0-9._-]+/)*"
+CONFIG_PREFIXES_PATTERN = rf"^({_KEY_PREFIX}(,{_KEY_PREFIX})*)?$"
+
 
 class SettingsError(Exception):
     pass
@@ -46,6 +49,13 @@ class ServiceSettings(BaseModel):
     message_max_bytes: int = Field(262_144, alias="MESSAGE_MAX_BYTES", ge=1)
     # Up to this many devices travel in one device message (fewer when their configs are big).
     devices_per_message: int = Field(25, alias="DEVICES_PER_MESSAGE", ge=1)
+    # Where a manifest's referenced configs may live (template parameter ConfigPrefixes, with its pattern): a
+    # comma-separated list of key prefixes; empty, any key outside the service's own prefixes.
+    config_prefixes: str = Field("", alias="CONFIG_PREFIXES", pattern=CONFIG_PREFIXES_PATTERN)
+
+    @property
+    def allowed_config_prefixes(self) -> tuple[str, ...]:
+        return tuple(prefix for prefix in self.config_prefixes.split(",") if prefix)
 
 
 def required_variables() -> list[str]:

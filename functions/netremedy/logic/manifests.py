@@ -1,0 +1,525 @@
+"""Reading a manifest (an S3 drop's, an upload's) into the devices of one job, without holding it twice.
+
+Three shapes, one result (``LoadedDrop``):
+
+- **JSON**, the POST body where each config may be a key instead (``models.drops.DropManifest``);
+- **JSON Lines**: one device object per line, optionally a first line ``{"options": ..., "allow_empty_intended":
+  ...}`` without ``device_id``. A key ending in ``.jsonl`` is always read so; any other is when its first line
+  is a whole JSON object by itself that is not a JSON manifest (no ``device_configs``, ``running_prefix`` or
+  ``intended_prefix``). It is parsed line by line as it streams in, and its errors name the line;
+- **prefix pairing** (``PrefixPairManifest``): the devices are the relative keys found under both prefixes.
+
+A manifest that does not validate is refused whole (``DropRefusedError``, with field paths). A device whose
+referenced object is missing, unreadable or not allowed (``key_problem``), whose config has only one side,
+or that has no platform, fails alone: it is in ``LoadedDrop.failed`` and the job records it as failed.
+"""
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from itertools import chain
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from netremedy.dal import blob_store
+from netremedy.models.api import DEVICE_ID_PATTERN, MAX_CONFIG_BYTES, DeviceConfig
+from netremedy.models.drops import (
+    CONFIG_SUFFIXES,
+    MAX_DEVICES_PER_DROP,
+    MAX_MANIFEST_BYTES,
+    DropManifest,
+    DroppedDevice,
+    ManifestHeader,
+    PrefixPairManifest,
+)
+from netremedy.models.object_keys import SERVICE_PREFIXES
+from netremedy.models.options import RemediationOptions
+from netremedy.models.platforms import PlatformName
+from netremedy.models.settings import ServiceSettings
+
+_FETCHERS = 16
+_MAX_DETAILS = 20
+_MAX_INVENTORY_BYTES = 64 * 1024 * 1024
+_JSON_MANIFEST_FIELDS = frozenset({"device_configs", "running_prefix", "intended_prefix"})
+_HEADER_FIELDS = frozenset(ManifestHeader.model_fields)
+_DEVICE_ID = re.compile(DEVICE_ID_PATTERN)
+_PLATFORM: TypeAdapter[str] = TypeAdapter(PlatformName)
+
+
+class DropRefusedError(Exception):
+    """The manifest as a whole cannot start a job; ``details`` are ``{"field", "message"}`` pairs."""
+
+    def __init__(self, message: str, details: list[dict[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.details = details or []
+
+
+@dataclass(frozen=True)
+class LoadedDrop:
+    """What a manifest asks for: the devices to compute, and those failed before fan-out (id -> reason)."""
+
+    devices: list[DeviceConfig]
+    failed: dict[str, str]
+    allow_empty_intended: bool
+    options: RemediationOptions
+
+    @property
+    def total_devices(self) -> int:
+        return len(self.devices) + len(self.failed)
+
+
+def load_drop(settings: ServiceSettings, bucket: str, key: str) -> LoadedDrop:
+    """Read, validate and resolve the manifest at ``key``; DropRefusedError if it cannot start a job."""
+    try:
+        chunks = blob_store.iter_chunks(bucket, key, MAX_MANIFEST_BYTES)
+        first, buffered = _first_line(chunks)
+    except ValueError as exc:
+        raise DropRefusedError(f"the manifest cannot be read: {exc}") from None
+    if key.endswith(".jsonl") or _is_jsonl_line(first):
+        header, entries = _read_jsonl(_split_lines(chain(buffered, chunks)))
+        devices, failed = _resolve(settings, bucket, entries)
+        return LoadedDrop(devices, failed, header.allow_empty_intended, header.options)
+    manifest = _read_json(_join(chain(buffered, chunks)))
+    if isinstance(manifest, PrefixPairManifest):
+        devices, failed = _resolve(settings, bucket, _paired_devices(settings, bucket, manifest))
+    else:
+        devices, failed = _resolve(settings, bucket, list(manifest.device_configs))
+    return LoadedDrop(devices, failed, manifest.allow_empty_intended, manifest.options)
+
+
+# Reading ------------------------------------------------------------------------------------------------------
+
+
+def _first_line(chunks: Iterator[bytes]) -> tuple[bytes, list[bytes]]:
+    """The first line (for sniffing the format) and the chunks read to find it, which are read again."""
+    buffered: list[bytes] = []
+    for chunk in chunks:
+        buffered.append(chunk)
+        if b"\n" in chunk:
+            break
+    return b"".join(buffered).split(b"\n", 1)[0], buffered
+
+
+def _is_jsonl_line(line: bytes) -> bool:
+    try:
+        document = json.loads(line)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(document, dict) and not _JSON_MANIFEST_FIELDS & set(document)
+
+
+def _split_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    # JSON text never holds a raw line break inside a string, so splitting on b"\n" cannot cut a value.
+    pending = b""
+    for chunk in chunks:
+        *lines, pending = (pending + chunk).split(b"\n")
+        yield from lines
+    if pending:
+        yield pending
+
+
+def _join(chunks: Iterable[bytes]) -> bytearray:
+    data = bytearray()
+    for chunk in chunks:
+        data += chunk
+    return data
+
+
+def _field_path(location: Sequence[int | str], where: str = "") -> str:
+    path = ""
+    for part in location:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    if where:
+        return f"{where}: {path}" if path else where
+    return path or "manifest"
+
+
+def validation_details(exc: ValidationError, where: str = "") -> list[dict[str, str]]:
+    """pydantic's errors as ``{"field": "device_configs[3].platform", "message": ...}`` (the API's 422 shape);
+    ``where`` goes first: ``line 42: platform``."""
+    return [
+        {"field": _field_path(error["loc"], where), "message": error["msg"]}
+        for error in exc.errors()[:_MAX_DETAILS]
+    ]
+
+
+def _read_json(data: bytearray) -> DropManifest | PrefixPairManifest:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DropRefusedError(f"the manifest cannot be read as UTF-8 JSON text: {exc}") from None
+    data.clear()  # the bytes are not needed once decoded
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        raise DropRefusedError(f"the manifest is not valid JSON ({exc})") from None
+    except RecursionError:
+        # Refused at once: it would fail the same way on every retry of the drop.
+        raise DropRefusedError(
+            "the manifest is not valid JSON for this service: it is nested too deeply to read"
+        ) from None
+    del text
+    paired = isinstance(document, dict) and ("running_prefix" in document or "intended_prefix" in document)
+    model: type[DropManifest | PrefixPairManifest] = PrefixPairManifest if paired else DropManifest
+    try:
+        return model.model_validate(document)
+    except ValidationError as exc:
+        raise DropRefusedError(
+            f"the manifest does not match the batch schema ({len(exc.errors())} problem(s))",
+            validation_details(exc),
+        ) from None
+
+
+@dataclass
+class _Problems:
+    """Every problem is counted; the first ``_MAX_DETAILS`` are kept for the outcome."""
+
+    count: int = 0
+    details: list[dict[str, str]] = field(default_factory=list)
+
+    def add(self, details: list[dict[str, str]], count: int = 1) -> None:
+        self.count += count
+        self.details.extend(details[: _MAX_DETAILS - len(self.details)])
+
+
+def _read_jsonl(lines: Iterable[bytes]) -> tuple[ManifestHeader, list[DroppedDevice]]:
+    header = ManifestHeader()
+    devices: list[DroppedDevice] = []
+    first_line_of_device: dict[str, int] = {}
+    problems = _Problems()
+    first = True
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        where = f"line {number}"
+        try:
+            document: Any = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            problems.add([{"field": where, "message": "not UTF-8 text"}])
+            continue
+        except (ValueError, RecursionError) as exc:
+            reason = "nested too deeply to read" if isinstance(exc, RecursionError) else str(exc)
+            problems.add([{"field": where, "message": f"not valid JSON ({reason})"}])
+            continue
+        is_header = first and isinstance(document, dict) and "device_id" not in document
+        first = False
+        model: type[BaseModel] = ManifestHeader if is_header else DroppedDevice
+        try:
+            entry = model.model_validate(document)
+        except ValidationError as exc:
+            problems.add(validation_details(exc, where), len(exc.errors()))
+            continue
+        if isinstance(entry, ManifestHeader):
+            header = entry
+            continue
+        assert isinstance(entry, DroppedDevice)
+        if entry.device_id in first_line_of_device:
+            message = f"appears more than once (first on line {first_line_of_device[entry.device_id]})"
+            problems.add([{"field": f"{where}: device_id", "message": f"{entry.device_id!r} {message}"}])
+            continue
+        first_line_of_device[entry.device_id] = number
+        if len(devices) == MAX_DEVICES_PER_DROP:
+            raise DropRefusedError(f"the manifest lists more than {MAX_DEVICES_PER_DROP} devices")
+        if not problems.count:  # once refused, the devices are not needed
+            devices.append(entry)
+    if not problems.count and not devices:
+        raise DropRefusedError("the manifest lists no device (one JSON object per line, each with device_id)")
+    if problems.count:
+        raise DropRefusedError(
+            f"the manifest does not match the batch schema ({problems.count} problem(s))", problems.details
+        )
+    return header, devices
+
+
+# Resolving referenced objects ---------------------------------------------------------------------------------
+
+
+def _path_problem(segments: Sequence[str]) -> str | None:
+    if any(segment in ("", ".", "..") for segment in segments):
+        return "a key may not have empty, '.' or '..' path segments"
+    return None
+
+
+def _location_problem(settings: ServiceSettings, key: str) -> str | None:
+    for prefix in (*SERVICE_PREFIXES, settings.drop_prefix):
+        if key.startswith(prefix):
+            return (
+                f"it is under {prefix}, where the service keeps its own objects (jobs' inputs and results, "
+                "manifests): a manifest may reference only configs kept elsewhere"
+            )
+    allowed = settings.allowed_config_prefixes
+    if allowed and not key.startswith(allowed):
+        return f"it is not under the allowed config prefixes ({', '.join(allowed)})"
+    return None
+
+
+def key_problem(settings: ServiceSettings, key: str) -> str | None:
+    """Why a manifest may not reference ``key`` (None if it may): no path tricks, nothing the service itself
+    keeps (``SERVICE_PREFIXES``, the drop prefix), and, when ``CONFIG_PREFIXES`` is set, only keys under it."""
+    return _path_problem(key.split("/")) or _location_problem(settings, key)
+
+
+def prefix_problem(settings: ServiceSettings, prefix: str) -> str | None:
+    """As ``key_problem``, for a prefix whose keys a manifest pairs (it ends with ``/``)."""
+    return _path_problem(prefix.split("/")[:-1]) or _location_problem(settings, prefix)
+
+
+def _keyed(device: DroppedDevice) -> list[tuple[str, str]]:
+    named = (
+        ("running_config_key", device.running_config_key),
+        ("intended_config_key", device.intended_config_key),
+    )
+    return [(name, key) for name, key in named if key is not None]
+
+
+def _fetch(bucket: str, keys: Iterable[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The text of each key, and why each other key could not be read."""
+    texts: dict[str, str] = {}
+    unread: dict[str, str] = {}
+
+    def fetch(key: str) -> None:
+        try:
+            texts[key] = blob_store.get_text(bucket, key, MAX_CONFIG_BYTES)
+        except (ValueError, UnicodeDecodeError):
+            unread[key] = f"is not UTF-8 text, or is over {MAX_CONFIG_BYTES} bytes"
+        except Exception as exc:
+            if not blob_store.is_missing(exc):
+                raise  # throttling, permissions: the drop is retried
+            unread[key] = "names no object in the bucket"
+
+    with ThreadPoolExecutor(max_workers=_FETCHERS) as pool:
+        list(pool.map(fetch, sorted(set(keys))))
+    return texts, unread
+
+
+def _resolve(
+    settings: ServiceSettings,
+    bucket: str,
+    entries: Sequence[DroppedDevice | tuple[str, str]],
+) -> tuple[list[DeviceConfig], dict[str, str]]:
+    """Every device with its configs inline, or failed with why. ``entries`` may hold devices already failed
+    by pairing, as (device_id, reason). A key not allowed is never read."""
+    failed: dict[str, str] = {}
+    for entry in entries:
+        if isinstance(entry, tuple):
+            failed[entry[0]] = entry[1]
+            continue
+        refused = [
+            f"{name} {key!r} is not allowed: {problem}"
+            for name, key in _keyed(entry)
+            if (problem := key_problem(settings, key)) is not None
+        ]
+        if refused:
+            failed[entry.device_id] = f"device {entry.device_id}: {'; '.join(refused)}"
+    texts, unread = _fetch(
+        bucket,
+        (
+            key
+            for entry in entries
+            if isinstance(entry, DroppedDevice) and entry.device_id not in failed
+            for _, key in _keyed(entry)
+        ),
+    )
+    devices: list[DeviceConfig] = []
+    for entry in entries:
+        if isinstance(entry, tuple) or entry.device_id in failed:
+            continue
+        problems = [f"{name} {key!r} {unread[key]}" for name, key in _keyed(entry) if key in unread]
+        if problems:
+            failed[entry.device_id] = f"device {entry.device_id}: {'; '.join(problems)}"
+            continue
+        try:
+            devices.append(entry.resolve(texts))
+        except ValidationError as exc:  # a config over the size limit, say: this device fails alone
+            reasons = "; ".join(f"{_field_path(error['loc'])}: {error['msg']}" for error in exc.errors())
+            failed[entry.device_id] = f"device {entry.device_id}: {reasons}"
+    return devices, failed
+
+
+# Pairing by prefix --------------------------------------------------------------------------------------------
+# The CLI pairs local directories with the same rules (client/netremedy_cli/pairing.py, which cannot import
+# this package; a unit test keeps the two equal).
+
+
+def ignored_key(relative: str) -> bool:
+    """Hidden files and folders (``.git/...``, ``.DS_Store``) and folder markers (``site1/``) are no device."""
+    return any(segment == "" or segment.startswith(".") for segment in relative.split("/"))
+
+
+def device_id_for(relative: str) -> str | None:
+    """``site1/r1.cfg`` -> ``site1.r1``: the relative key without one of ``CONFIG_SUFFIXES`` (any case), each
+    ``/`` made ``.`` (device ids hold no ``/``); None when that is no valid device id (models.api's rule)."""
+    name = relative
+    for suffix in CONFIG_SUFFIXES:
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    device_id = name.replace("/", ".")
+    return device_id if _DEVICE_ID.fullmatch(device_id) else None
+
+
+@dataclass(frozen=True)
+class Pairing:
+    pairs: dict[str, tuple[str, str]]  # device id -> (running, intended) relative keys
+    unpaired: dict[str, str]  # device id -> why it has no pair
+    invalid: list[str]  # keys (label + relative key) that make no valid device id
+
+
+def pair_relative_keys(
+    running: Iterable[str], intended: Iterable[str], running_label: str, intended_label: str
+) -> Pairing:
+    """Pair two sides by device id (``device_id_for``). A device with a config on one side only, or with two
+    configs on one side (``r1.cfg`` and ``r1.txt``), is unpaired with a reason naming the files."""
+    sides: list[dict[str, list[str]]] = [{}, {}]
+    invalid: list[str] = []
+    labels = (running_label, intended_label)
+    for side, keys, label in zip(sides, (running, intended), labels, strict=True):
+        for relative in keys:
+            if ignored_key(relative):
+                continue
+            device_id = device_id_for(relative)
+            if device_id is None:
+                invalid.append(f"{label}{relative}")
+            else:
+                side.setdefault(device_id, []).append(relative)
+    pairs: dict[str, tuple[str, str]] = {}
+    unpaired: dict[str, str] = {}
+    for device_id in sorted(sides[0].keys() | sides[1].keys()):
+        found = [side.get(device_id, []) for side in sides]
+        crowded = [(label, names) for label, names in zip(labels, found, strict=True) if len(names) > 1]
+        if crowded:
+            label, names = crowded[0]
+            listed = ", ".join(f"{label}{name}" for name in names)
+            unpaired[device_id] = f"more than one config under {label} for {device_id}: {listed}"
+        elif not found[1]:
+            unpaired[device_id] = (
+                f"no intended config under {intended_label} for {device_id} ({running_label}{found[0][0]})"
+            )
+        elif not found[0]:
+            unpaired[device_id] = (
+                f"no running config under {running_label} for {device_id} ({intended_label}{found[1][0]})"
+            )
+        else:
+            pairs[device_id] = (found[0][0], found[1][0])
+    return Pairing(pairs, unpaired, sorted(invalid))
+
+
+def parse_inventory(text: str) -> dict[str, str]:
+    """An inventory CSV (a header row with ``device`` or ``device_id``, and ``platform``; other columns are
+    ignored) as device id -> platform as written. Devices are named by id or relative path (``site1/r1``).
+    ValueError naming the line for a missing column or a device listed twice with two platforms."""
+    reader = csv.DictReader(io.StringIO(text))
+    columns = {name.strip().lower(): name for name in reader.fieldnames or []}
+    device_column = columns.get("device") or columns.get("device_id")
+    platform_column = columns.get("platform")
+    if device_column is None or platform_column is None:
+        raise ValueError("line 1: the header row needs a device (or device_id) column and a platform column")
+    platforms: dict[str, str] = {}
+    for row in reader:
+        device, platform = (row.get(device_column) or "").strip(), (row.get(platform_column) or "").strip()
+        if not device and not platform:
+            continue
+        where = f"line {reader.line_num}"
+        device_id = device_id_for(device) if device else None
+        if device_id is None or not platform:
+            raise ValueError(
+                f"{where}: needs a valid device id and a platform (got {device!r}, {platform!r})"
+            )
+        if platforms.get(device_id, platform) != platform:
+            raise ValueError(f"{where}: {device_id} is listed before with platform {platforms[device_id]!r}")
+        platforms[device_id] = platform
+    return platforms
+
+
+def _inventory(settings: ServiceSettings, bucket: str, key: str) -> dict[str, str]:
+    problem = key_problem(settings, key)
+    if problem is not None:
+        raise DropRefusedError(f"inventory_key {key!r} is not allowed: {problem}")
+    try:
+        text = blob_store.get_text(bucket, key, _MAX_INVENTORY_BYTES)
+        written = parse_inventory(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DropRefusedError(f"the inventory {key!r} cannot be read: {exc}") from None
+    except Exception as exc:
+        if not blob_store.is_missing(exc):
+            raise
+        raise DropRefusedError(f"inventory_key {key!r} names no object in the bucket") from None
+    platforms: dict[str, str] = {}
+    for device_id, platform in written.items():
+        try:
+            platforms[device_id] = _PLATFORM.validate_python(platform)
+        except ValidationError as exc:
+            raise DropRefusedError(
+                f"the inventory {key!r} names an unknown platform",
+                validation_details(exc, f"{device_id}.platform"),
+            ) from None
+    return platforms
+
+
+def _relative_keys(bucket: str, prefix: str) -> Iterator[str]:
+    return (key.removeprefix(prefix) for key in blob_store.list_keys(bucket, prefix))
+
+
+def _paired_devices(
+    settings: ServiceSettings, bucket: str, manifest: PrefixPairManifest
+) -> list[DroppedDevice | tuple[str, str]]:
+    refused = [
+        {"field": name, "message": f"{prefix!r} is not allowed: {problem}"}
+        for name, prefix in (
+            ("running_prefix", manifest.running_prefix),
+            ("intended_prefix", manifest.intended_prefix),
+        )
+        if (problem := prefix_problem(settings, prefix)) is not None
+    ]
+    if refused:
+        raise DropRefusedError("the manifest names a prefix it may not read", refused)
+    inventory = _inventory(settings, bucket, manifest.inventory_key) if manifest.inventory_key else {}
+    overrides = {device_id_for(name) or name: platform for name, platform in manifest.platforms.items()}
+    pairing = pair_relative_keys(
+        _relative_keys(bucket, manifest.running_prefix),
+        _relative_keys(bucket, manifest.intended_prefix),
+        manifest.running_prefix,
+        manifest.intended_prefix,
+    )
+    if pairing.invalid:
+        raise DropRefusedError(
+            f"{len(pairing.invalid)} key(s) under the prefixes make no valid device id (1-128 letters, digits, "
+            "'.', '_' or '-', starting with a letter or digit, once '/' is read as '.'): rename them",
+            [{"field": key, "message": "not a valid device id"} for key in pairing.invalid[:_MAX_DETAILS]],
+        )
+    total = len(pairing.pairs) + len(pairing.unpaired)
+    if not total:
+        raise DropRefusedError(
+            f"no configs under {manifest.running_prefix} or {manifest.intended_prefix}: nothing to pair"
+        )
+    if total > MAX_DEVICES_PER_DROP:
+        raise DropRefusedError(
+            f"the prefixes hold {total} devices; a drop holds at most {MAX_DEVICES_PER_DROP}"
+        )
+    entries: list[DroppedDevice | tuple[str, str]] = list(pairing.unpaired.items())
+    for device_id, (running, intended) in pairing.pairs.items():
+        platform = overrides.get(device_id) or inventory.get(device_id) or manifest.platform
+        if platform is None:
+            entries.append(
+                (
+                    device_id,
+                    f"no platform for {device_id}: give platform, or list it in platforms or the inventory",
+                )
+            )
+            continue
+        entries.append(
+            DroppedDevice.model_validate(
+                {
+                    "device_id": device_id,
+                    "platform": platform,
+                    "running_config_key": manifest.running_prefix + running,
+                    "intended_config_key": manifest.intended_prefix + intended,
+                }
+            )
+        )
+    return entries
