@@ -1,5 +1,5 @@
 """S3 config drops and fleet-scale reading on the real local stack: inline and by-key manifests, refused
-drops, duplicate drops, results written back to S3, paged results, the download bundle, and the largest
+drops, results written back to S3, paged results, the download bundle, and the largest
 corpus config end to end through S3 claim checks."""
 
 import json
@@ -164,44 +164,6 @@ def test_a_refused_drop_explains_itself_and_creates_no_job(
     assert local_stack.job_count() == before
     with pytest.raises(_s3(local_stack).exceptions.NoSuchKey):
         _s3(local_stack).get_object(Bucket=_bucket(local_stack), Key=f"accepted/{name}")
-
-
-def test_the_same_drop_twice_starts_one_job(local_stack: LocalStack) -> None:
-    manifest = {
-        "device_configs": [
-            {
-                "device_id": "twice",
-                "platform": "vyos",
-                "running_config": "set system host-name a",
-                "intended_config": "set system host-name b",
-            }
-        ]
-    }
-    before = local_stack.job_count()
-    _drop(local_stack, "twice.json", manifest)
-    first = _wait_for_object(local_stack, "accepted/twice.json")
-    # Upload the very same object again (same key, same ETag), and deliver its notification once more
-    _drop(local_stack, "twice.json", manifest)
-    sqs = local_stack.client("sqs")
-    head = _s3(local_stack).head_object(Bucket=_bucket(local_stack), Key="incoming/twice.json")
-    notification = {
-        "Records": [
-            {
-                "eventName": "ObjectCreated:Put",
-                "s3": {
-                    "bucket": {"name": _bucket(local_stack)},
-                    "object": {"key": "incoming/twice.json", "eTag": head["ETag"].strip('"')},
-                },
-            }
-        ]
-    }
-    sqs.send_message(QueueUrl=local_stack.resources["DropQueue"], MessageBody=json.dumps(notification))
-    deadline = time.monotonic() + 30
-    while local_stack.queue_depth("DropQueue") and time.monotonic() < deadline:
-        time.sleep(0.3)
-    time.sleep(1)
-    assert local_stack.job_count() == before + 1
-    assert _wait_for_object(local_stack, "accepted/twice.json")["job_id"] == first["job_id"]
 
 
 def test_a_2000_device_job_pages_every_device_exactly_once(local_stack: LocalStack) -> None:
