@@ -44,6 +44,8 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
         "FinalizeQueue": SEND,
     },
     "JobStatusFunction": {"JobTable": {"dynamodb:GetItem"}},
+    # The listing reads the JobsByOwner index alone, never the table.
+    "ListJobsFunction": {"JobTable/index/JobsByOwner": {"dynamodb:Query"}},
     "JobResultsFunction": {
         "JobTable": READ_JOB,
         # Pre-signed bundle links are signed by the function's role: GetObject is what they use.

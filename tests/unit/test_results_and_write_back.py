@@ -7,7 +7,7 @@ import boto3
 import pytest
 
 from netremedy.handlers import create_job, remediate_devices, write_back_results
-from netremedy.logic.results import InvalidPageTokenError, _decode_token, _encode_token, job_results
+from netremedy.logic.results import InvalidPageTokenError, decode_page_token, encode_page_token, job_results
 from netremedy.models.settings import load_settings
 from tests.unit.events import context, drain_queue, http_event, sqs_records
 
@@ -15,11 +15,11 @@ from tests.unit.events import context, drain_queue, http_event, sqs_records
 @pytest.mark.parametrize("token", ["\u00e9", "[Filtered]", "====", "AAAA", "x" * 401])
 def test_tokens_the_api_did_not_issue_are_refused(token: str) -> None:
     with pytest.raises(InvalidPageTokenError):
-        _decode_token(token)
+        decode_page_token(token)
 
 
 def test_issued_tokens_round_trip() -> None:
-    assert _decode_token(_encode_token("core-sw.01_a")) == "core-sw.01_a"
+    assert decode_page_token(encode_page_token("core-sw.01_a")) == "core-sw.01_a"
 
 
 def _run_job(aws: dict[str, Any], count: int) -> str:

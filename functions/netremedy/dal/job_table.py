@@ -14,6 +14,7 @@ from netremedy.dal.clients import client
 from netremedy.models.items import (
     DEVICE_SORT_PREFIX,
     JOB_SORT_KEY,
+    JOBS_BY_OWNER_INDEX,
     OPEN_JOBS_INDEX,
     OPEN_SHARD,
     PLATFORM_COUNTER_PREFIX,
@@ -549,3 +550,50 @@ def hold_latest_drop(table: str, source: str, series: str, order: str, expires_a
             raise
         return False
     return True
+
+
+# What the JobsByOwner index projects besides the keys (template.yaml says the same): a listing's fields and
+# what effective_status reads, so that listing reads the index alone.
+JOB_LISTING_ATTRIBUTES = (
+    "job_id",
+    "status",
+    "total_devices",
+    "completed_devices",
+    "failed_devices",
+    "updated_at",
+    "source",
+    "expires_at",
+)
+
+
+def query_jobs_by_owner(
+    table: str, owner: str, *, before: tuple[str, str] | None = None, page_size: int
+) -> Iterator[JobItem]:
+    """``owner``'s jobs newest first (JobsByOwner), from just after ``before`` (created_at, job_id) if given;
+    rows past their expiry are left out. Each job holds JOB_LISTING_ATTRIBUTES, the rest at their defaults.
+
+    ``page_size`` bounds each DynamoDB read, so that a caller that stops early has not read far ahead.
+    """
+    request: dict[str, Any] = {
+        "TableName": table,
+        "IndexName": JOBS_BY_OWNER_INDEX,
+        "KeyConditionExpression": "#owner = :owner",
+        "ExpressionAttributeNames": {"#owner": "owner"},
+        "ExpressionAttributeValues": {":owner": {"S": owner}},
+        "ScanIndexForward": False,
+        "PaginationConfig": {"PageSize": page_size},
+    }
+    if before is not None:
+        created_at, job_id = before
+        request["ExclusiveStartKey"] = {
+            "owner": {"S": owner},
+            "created_at": {"S": created_at},
+            **_job_key(job_id),
+        }
+    for page in client("dynamodb").get_paginator("query").paginate(**request):
+        for item in page["Items"]:
+            if item["sk"]["S"] != JOB_SORT_KEY:  # an upload's row, which has an owner and created_at too
+                continue
+            values = _from_item(item)
+            if not _expired(values):
+                yield JobItem.model_validate({key: values[key] for key in values if key not in ("pk", "sk")})

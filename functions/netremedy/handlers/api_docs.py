@@ -5,7 +5,15 @@ from functools import lru_cache
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
 from netremedy import __version__
-from netremedy.handlers import cancel_job, create_job, job_report, job_results, job_status, single_device
+from netremedy.handlers import (
+    cancel_job,
+    create_job,
+    job_report,
+    job_results,
+    job_status,
+    list_jobs,
+    single_device,
+)
 from netremedy.handlers.api import build_handler, new_router
 
 router = new_router()
@@ -14,7 +22,7 @@ router = new_router()
 @lru_cache(maxsize=1)
 def openapi_json() -> str:
     app = APIGatewayRestResolver(enable_validation=True)
-    for module in (create_job, job_status, job_results, job_report, cancel_job, single_device):
+    for module in (create_job, job_status, job_results, job_report, cancel_job, single_device, list_jobs):
         app.include_router(module.router)
     return app.get_openapi_json_schema(
         title="netremedy",

@@ -52,18 +52,21 @@ class ResultExpiredError(Exception):
     """The device's result row remains, but the outputs it refers to in S3 have expired."""
 
 
-def _encode_token(device_id: str) -> str:
-    return base64.urlsafe_b64encode(device_id.encode()).decode().rstrip("=")
+def encode_page_token(position: str) -> str:
+    """An opaque next_token for ``position`` (results pages: the last device_id; job listings: their row)."""
+    return base64.urlsafe_b64encode(position.encode()).decode().rstrip("=")
 
 
-def _decode_token(token: str) -> str:
+def decode_page_token(token: str, pattern: str = DEVICE_ID_PATTERN) -> str:
+    """The position of a token this API issued; every such position matches ``pattern``, so anything else
+    (a token edited or made up) is refused before it reaches a query."""
     try:
-        device_id = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        position = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
     except (ValueError, UnicodeDecodeError):  # binascii.Error, non-ASCII input
         raise InvalidPageTokenError("next_token is not a token this API issued") from None
-    if not re.match(DEVICE_ID_PATTERN, device_id):  # every token this API issues holds a valid device_id
+    if not re.match(pattern, position):
         raise InvalidPageTokenError("next_token is not a token this API issued")
-    return device_id
+    return position
 
 
 def _stored_result(settings: ServiceSettings, item: DeviceResultItem) -> DeviceResult:
@@ -123,7 +126,7 @@ def job_results(
 ) -> JobResultsResponse:
     """One page of finished devices, ordered by device_id; ``next_token`` is set while more remain."""
     job = load_job(settings, job_id, caller)
-    after = _decode_token(next_token) if next_token else None
+    after = decode_page_token(next_token) if next_token else None
     page_limit = min(limit or RESULTS_PAGE_MAX, RESULTS_PAGE_MAX)
     results: list[DeviceResult] = []
     size = 0
@@ -154,7 +157,7 @@ def job_results(
             **compliance_fields(job),
             status=status,
         ),
-        next_token=_encode_token(results[-1].device_id) if more and results else None,
+        next_token=encode_page_token(results[-1].device_id) if more and results else None,
     )
 
 

@@ -334,3 +334,36 @@ class ReportLinkResponse(BaseModel):
     url: str = Field(description="Pre-signed S3 URL of the job's self-contained HTML report")
     expires_in: int = Field(description="Seconds the URL stays valid")
     format: Literal["html"] = "html"
+
+
+JOBS_PAGE_MAX = 100
+JOBS_PAGE_DEFAULT = 25
+# Whose jobs a listing shows: the caller's own, or the account's (started by S3 drops, readable by every caller).
+JobOwnerScope = Literal["me", "account"]
+
+
+class JobListEntry(BaseModel):
+    job_id: str
+    status: JobStatus
+    total_devices: int | None = Field(
+        description="null while the manifest of a job started from an upload is not read yet"
+    )
+    completed_devices: int
+    failed_devices: int
+    created_at: str = Field(description="When the job was accepted (ISO 8601, UTC)")
+    finished_at: str | None = Field(
+        default=None, description="When it ended (completed, failed or cancelled); null while it runs"
+    )
+    source: str = Field(
+        description="How it was started: 'api' (a POST), 's3://<bucket>/<key>' (an S3 drop's manifest) "
+        "or 'upload:<upload_id>' (an uploaded manifest)"
+    )
+
+
+class JobListResponse(BaseModel):
+    jobs: list[JobListEntry] = Field(description="Newest first")
+    next_token: str | None = Field(
+        default=None,
+        description="Set while older jobs may remain: pass it back as ?next_token= for the next page (a page "
+        "filtered by status may hold fewer than `limit` jobs, even none, and still have one)",
+    )

@@ -104,3 +104,9 @@ def job_counter_increments(results: Iterable[DeviceResultItem]) -> dict[str, int
         for counter in counters:
             increments[counter] = increments.get(counter, 0) + 1
     return increments
+
+
+# Every job row by owner, newest first, for GET /api/v1/batch/jobs. It keys on owner and created_at, which job
+# rows have always had, so jobs written before the index existed are listed too; other rows that carry both
+# attributes (uploads) have another sort key and are skipped.
+JOBS_BY_OWNER_INDEX = "JobsByOwner"
