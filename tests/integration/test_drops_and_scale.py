@@ -123,20 +123,6 @@ def test_a_drop_by_key_reads_configs_that_live_in_the_bucket(local_stack: LocalS
             "device_configs[0].platform",
         ),
         (
-            "missing-key.json",
-            {
-                "device_configs": [
-                    {
-                        "device_id": "x",
-                        "platform": "cisco_ios",
-                        "running_config_key": "nowhere/running.conf",
-                        "intended_config": "hostname b",
-                    }
-                ]
-            },
-            "nowhere/running.conf",
-        ),
-        (
             "both.json",
             {
                 "device_configs": [
