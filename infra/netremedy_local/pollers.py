@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 
 from netremedy_local import metering
-from netremedy_local.runtime import LocalLambdaContext, invocation_deadline, load_handler
+from netremedy_local.runtime import LocalLambdaContext, failure_summary, invocation_deadline, load_handler
 from netremedy_local.template import FunctionSpec
 
 log = logging.getLogger("netremedy_local.pollers")
@@ -90,7 +90,7 @@ def poll_once(config: PollerConfig, sqs: Any, handler: Any, wait_seconds: int = 
             response = handler(sqs_event(messages, config.queue_arn, config.region), context)
     except Exception as exc:  # noqa: BLE001
         log.warning(
-            "%s failed on a batch of %d: %s", config.function.logical_id, len(messages), type(exc).__name__
+            "%s failed on a batch of %d: %s", config.function.logical_id, len(messages), failure_summary(exc)
         )
         return len(messages)
     if invocation.timed_out:

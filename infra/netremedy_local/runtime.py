@@ -85,3 +85,21 @@ def invocation_deadline(timeout: float) -> Iterator[Invocation]:
             signal.signal(signal.SIGALRM, previous)
         if time.monotonic() - started > timeout:
             invocation.timed_out = True
+
+
+# Refusals whose messages name only the principal, the action and the resource, never request data.
+_ACCESS_DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
+
+
+def failure_summary(exc: BaseException) -> str:
+    """What an invocation's log says of the error that failed it: the type and AWS's error code, and for an
+    access refusal AWS's message (who may not do what on which resource). Never other messages: they may
+    quote configuration text."""
+    response = getattr(exc, "response", None)
+    error = response.get("Error", {}) if isinstance(response, dict) else {}
+    code = error.get("Code")
+    if not code:
+        return type(exc).__name__
+    if code in _ACCESS_DENIED:
+        return f"{type(exc).__name__} {code}: {error.get('Message', '')}"
+    return f"{type(exc).__name__} {code}"

@@ -6,7 +6,7 @@ import logging
 import time
 
 from netremedy_local import iam
-from netremedy_local.runtime import Handler, LocalLambdaContext, invocation_deadline
+from netremedy_local.runtime import Handler, LocalLambdaContext, failure_summary, invocation_deadline
 from netremedy_local.template import FunctionSpec
 
 log = logging.getLogger("netremedy_local.scheduler")
@@ -30,7 +30,7 @@ class Scheduler:
                 with iam.invoking(function.logical_id), invocation_deadline(function.timeout) as invocation:
                     handler(event, LocalLambdaContext(function, self._region, self._stack_name))
             except Exception as exc:  # noqa: BLE001 - a failed run waits for the next tick, as on EventBridge
-                log.warning("%s failed: %s", function.logical_id, type(exc).__name__)
+                log.warning("%s failed: %s", function.logical_id, failure_summary(exc))
             if invocation.timed_out:
                 log.warning("%s timed out after %d s", function.logical_id, function.timeout)
             self._due[index] = time.monotonic() + interval
