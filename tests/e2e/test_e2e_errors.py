@@ -42,6 +42,8 @@ def test_a_failing_device_does_not_stop_the_others(api: Api) -> None:
         "status": "success",
         "remediation": "no hostname edge1\nhostname edge1-new",
         "rollback": "no hostname edge1-new\nhostname edge1",
+        "compliant": False,
+        "risks": [],
     }
     assert bad["device_id"] == "edge2" and bad["status"] == "failed", bad
     assert "allow_empty_intended" in bad["error"] and "remediation" not in bad, bad
@@ -56,6 +58,8 @@ def test_allow_empty_intended_lets_an_empty_config_through(api: Api) -> None:
         "status": "success",
         "remediation": "no hostname edge2",
         "rollback": "hostname edge2",
+        "compliant": False,
+        "risks": [],
     }
 
 

@@ -87,5 +87,7 @@ def test_the_localstack_stack_remediates_a_batch(
         "status": "success",
         "remediation": "no hostname r1\nhostname r1-new",
         "rollback": "no hostname r1-new\nhostname r1",
+        "compliant": False,
+        "risks": [],
     }
     assert results["r2"]["status"] == "failed" and "allow_empty_intended" in results["r2"]["error"]

@@ -49,6 +49,8 @@ def test_one_device_answers_synchronously_what_a_job_would(api: Api) -> None:
             "no ntp server 10.0.0.2\nntp server 10.0.0.1\n"
             "ip access-list extended EDGE\n  no 10 deny ip any any\n  10 permit ip any any"
         ),
+        "compliant": False,
+        "risks": [],
     }
     refused = api.request("POST", "/api/v1/remediation", json={**_device("solo"), "options": {"outputs": []}})
     assert refused.status_code == 422 and refused.json()["details"][0]["field"] == "options.outputs"

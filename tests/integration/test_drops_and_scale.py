@@ -106,6 +106,8 @@ def test_a_drop_by_key_reads_configs_that_live_in_the_bucket(local_stack: LocalS
         "status": "success",
         "remediation": "no ip domain-name a\nip domain-name b",
         "rollback": "no ip domain-name b\nip domain-name a",
+        "compliant": False,
+        "risks": [],
     }
 
 

@@ -58,6 +58,8 @@ def test_the_three_device_example(local_stack: LocalStack) -> None:
         "status": "success",
         "remediation": "no hostname router1\nhostname router1-new",
         "rollback": "no hostname router1-new\nhostname router1",
+        "compliant": False,
+        "risks": [],
     }
     assert by_id["router2"]["remediation"] == "no hostname router2\nhostname router2-new"
     # NX-OS replaces the hostname in place: hier_config emits no negation for it.

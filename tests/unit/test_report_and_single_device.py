@@ -195,7 +195,9 @@ def test_single_device_answers_what_a_batch_job_gives_for_the_same_device_and_op
     )
     batch = json.loads(response["body"])["results"][0]
     assert status == 200 and single == batch
-    assert set(single) == {"device_id", "status", "remediation", "rollback", "diff", "future"}
+    assert set(single) == {
+        *("device_id", "status", "remediation", "rollback", "diff", "future", "compliant", "risks")
+    }
     assert "ntp" not in single["remediation"] and "description uplink to core" in single["remediation"]
     assert "ntp" in single["rollback"]
 
@@ -216,6 +218,8 @@ def test_single_device_defaults_equal_the_seed_output() -> None:
             "status": "success",
             "remediation": "no hostname router1\nhostname router1-new",
             "rollback": "no hostname router1-new\nhostname router1",
+            "compliant": False,
+            "risks": [],
         },
     )
 

@@ -144,13 +144,17 @@ def test_a_result_too_large_for_a_response_is_a_link_to_its_outputs(
     _, device = _device(job_id, "big")
     # Then the big result is a link, valid for an hour, without outputs; the small one is inline
     link, inline = page["results"]
-    assert set(link) == {"device_id", "status", "output_url", "expires_in"} and link["expires_in"] == 3600
+    # (its compliance and risks are in the row, so the link carries them too)
+    assert set(link) == {"device_id", "status", "output_url", "expires_in", "compliant", "risks"}
+    assert (link["expires_in"], link["compliant"], link["risks"]) == (3600, False, [])
     assert (link["device_id"], link["status"]) == ("big", "success")
     assert inline == {
         "device_id": "small",
         "status": "success",
         "remediation": "no a\nb",
         "rollback": "no b\na",
+        "compliant": False,
+        "risks": [],
     }
     assert set(device) == set(link)
     # And the link serves the outputs themselves

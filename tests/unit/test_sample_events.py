@@ -128,7 +128,8 @@ def _results(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
 def _device(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     job_id = _completed_job(aws, written_back=False)
     status, body = _http("JobResultsFunction-device.json", job_id)
-    assert status == 200 and set(body) == {"device_id", "status", "remediation", "rollback"}
+    assert status == 200
+    assert set(body) == {"device_id", "status", "remediation", "rollback", "compliant", "risks"}
     assert (body["device_id"], body["status"]) == ("router1", "success")
     assert "hostname router1-new" in body["remediation"]
 
@@ -167,7 +168,8 @@ def _report(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _single_device(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     status, body = _http("SingleDeviceFunction.json")
-    assert status == 200 and set(body) == {"device_id", "status", "remediation", "rollback", "diff"}
+    assert status == 200
+    assert set(body) == {"device_id", "status", "remediation", "rollback", "diff", "compliant", "risks"}
     assert body["remediation"] == "interface GigabitEthernet0/1\n  description uplink to core"
     assert body["diff"] == (
         "interface GigabitEthernet0/1\n  - description uplink\n  + description uplink to core"

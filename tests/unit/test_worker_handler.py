@@ -75,6 +75,8 @@ def test_worker_computes_counts_and_completes_the_job(aws: dict[str, Any]) -> No
         "status": "success",
         "remediation": "no hostname r1\nhostname r2",
         "rollback": "no hostname r2\nhostname r1",
+        "compliant": False,
+        "risks": [],
     }
     assert by_id["r2"]["status"] == "failed" and "NUL" in by_id["r2"]["error"]
 

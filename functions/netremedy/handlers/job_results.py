@@ -17,6 +17,7 @@ from netremedy.logic.report_link import report_link
 from netremedy.logic.results import RESULTS_PAGE_MAX, device_result, job_results, results_bundle
 from netremedy.models.api import (
     DeviceFailure,
+    DeviceHeld,
     DeviceSuccess,
     JobResultsResponse,
     ReportLinkResponse,
@@ -49,9 +50,11 @@ def get_batch_job_results(
     summary="Get one device's result",
     description="A result over about 4 MB holds `output_url` (a pre-signed S3 link to its outputs) instead of "
     "them; 410 when its outputs have expired.",
-    responses=documented_responses(200, DeviceSuccess | DeviceFailure, "The device's result", 404, 410, 422),
+    responses=documented_responses(
+        200, DeviceSuccess | DeviceFailure | DeviceHeld, "The device's result", 404, 410, 422
+    ),
 )
-def get_device_result(job_id: str, device_id: str) -> DeviceSuccess | DeviceFailure:
+def get_device_result(job_id: str, device_id: str) -> DeviceSuccess | DeviceFailure | DeviceHeld:
     return device_result(load_settings(), job_id, device_id, caller_identity(router))
 
 

@@ -11,6 +11,7 @@ from importlib.metadata import version
 
 from hier_config import (
     HConfig,
+    HConfigChild,
     MatchRule,
     Platform,
     TagRule,
@@ -23,24 +24,29 @@ from hier_config.platforms.driver_base import HConfigDriverBase
 
 from netremedy.logic.config_checks import ConfigRejectedError, check_device_configs
 from netremedy.logic.error_text import bounded_error, exception_summary, quoted_excerpt
-from netremedy.models.api import PlatformInfo
+from netremedy.logic.risk_rules import evaluate_risks
+from netremedy.models.api import OUTPUT_NAMES, PlatformInfo
 from netremedy.models.options import RemediationOptions
 from netremedy.models.platforms import PLATFORM_NAMES, aliases_of
+from netremedy.models.risks import RiskFlag
 
 _DEFAULT_OPTIONS = RemediationOptions()
 
 
 @dataclass(frozen=True)
 class RemediationText:
-    """The outputs asked for; the others are None."""
+    """The outputs asked for (the others are None), whether the device is compliant (its remediation under
+    the options is empty: computed whatever the outputs) and the lock-out risks of that remediation."""
 
     remediation: str | None = None
     rollback: str | None = None
     diff: str | None = None
     future: str | None = None
+    compliant: bool = False
+    risks: tuple[RiskFlag, ...] = ()
 
     def outputs(self) -> dict[str, str]:
-        return {name: text for name, text in vars(self).items() if text is not None}
+        return {name: text for name in OUTPUT_NAMES if (text := getattr(self, name)) is not None}
 
 
 class RemediationError(Exception):
@@ -143,13 +149,27 @@ def _config_text(config: HConfig, *, sectional_exiting: bool) -> str:
     return _as_text(config)
 
 
+def _remediation_lines(workflow: WorkflowRemediation, options: RemediationOptions) -> list[HConfigChild]:
+    """The lines of the remediation text returned (the tag-filtered ones when the options filter), in order."""
+    if options.filters_by_tags:
+        return list(
+            workflow.remediation_config.all_children_sorted_by_tags(
+                options.include_tags, options.exclude_tags
+            )
+        )
+    return list(workflow.remediation_config.all_children_sorted())
+
+
 def _outputs(
     workflow: WorkflowRemediation, platform: Platform, options: RemediationOptions
 ) -> RemediationText:
-    """Each requested output, computed the way hier_config's own API computes it."""
+    """Each requested output, computed the way hier_config's own API computes it, and the risk flags of the
+    remediation returned."""
     wanted = set(options.outputs)
     if options.tag_rules:
         workflow.apply_remediation_tag_rules(hier_config_tag_rules(options))
+    lines = _remediation_lines(workflow, options)
+    risks = evaluate_risks(platform.name.lower(), workflow.running_config, lines, options.risk_rules)
     remediation: str | None = None
     if wanted & {"remediation", "future"}:
         if options.filters_by_tags:
@@ -186,6 +206,8 @@ def _outputs(
         if "diff" in wanted
         else None,
         future=future,
+        compliant=not lines,
+        risks=tuple(risks),
     )
 
 

@@ -14,10 +14,12 @@ from netremedy.logic.compliance import compliance_fields
 from netremedy.logic.jobs import load_job
 from netremedy.logic.lifecycle import effective_status
 from netremedy.logic.response_size import response_bytes
+from netremedy.logic.risk_messages import held_message
 from netremedy.models.api import (
     DEVICE_ID_PATTERN,
     OUTPUT_NAMES,
     DeviceFailure,
+    DeviceHeld,
     DeviceResult,
     DeviceSuccess,
     JobResultsResponse,
@@ -73,6 +75,11 @@ def _stored_result(settings: ServiceSettings, item: DeviceResultItem) -> DeviceR
     """The result with every output; ResultExpiredError when its outputs in S3 are gone."""
     if item.status == "failed":
         return DeviceFailure(device_id=item.device_id, error=item.error or "unknown error")
+    if item.status == "held":
+        risks = item.risks or []
+        return DeviceHeld(device_id=item.device_id, risks=risks, message=held_message(risks))
+    # Risk fields live in the row even when the outputs are claim-checked.
+    assessed = {"device_id": item.device_id, "compliant": item.compliant, "risks": item.risks}
     if item.output_key:
         try:
             document = blob_store.get_json(settings.bucket_name, item.output_key)
@@ -83,12 +90,8 @@ def _stored_result(settings: ServiceSettings, item: DeviceResultItem) -> DeviceR
                     f"{settings.job_ttl_days} days); submit the device again"
                 ) from None
             raise
-        return DeviceSuccess.model_validate(
-            {"device_id": item.device_id} | {name: document.get(name) for name in OUTPUT_NAMES}
-        )
-    return DeviceSuccess.model_validate(
-        {"device_id": item.device_id} | {name: getattr(item, name) for name in OUTPUT_NAMES}
-    )
+        return DeviceSuccess.model_validate(assessed | {name: document.get(name) for name in OUTPUT_NAMES})
+    return DeviceSuccess.model_validate(assessed | {name: getattr(item, name) for name in OUTPUT_NAMES})
 
 
 def public_result(settings: ServiceSettings, item: DeviceResultItem) -> DeviceResult:
@@ -110,6 +113,8 @@ def _returnable(
         return result, size
     link = DeviceSuccess(
         device_id=item.device_id,
+        compliant=item.compliant,
+        risks=item.risks,
         output_url=blob_store.presigned_get_url(settings.bucket_name, item.output_key, OUTPUT_URL_SECONDS),
         expires_in=OUTPUT_URL_SECONDS,
     )

@@ -46,6 +46,18 @@ def remediate_device(
             finished_at=finished_at,
             expires_at=expires_at,
         )
+    if text.risks and message.options is not None and message.options.on_risk == "hold":
+        # Nothing to apply by mistake: the held result keeps the risky lines only.
+        return DeviceResultItem(
+            job_id=message.job_id,
+            device_id=device.device_id,
+            status="held",
+            platform=payload.platform,
+            compliant=False,
+            risks=list(text.risks),
+            finished_at=finished_at,
+            expires_at=expires_at,
+        )
     outputs = text.outputs()
     size = sum(len(output.encode("utf-8")) for output in outputs.values())
     result = DeviceResultItem(
@@ -58,6 +70,8 @@ def remediate_device(
         diff=text.diff,
         future=text.future,
         remediation_lines=len(text.remediation.splitlines()) if text.remediation is not None else None,
+        compliant=text.compliant,
+        risks=list(text.risks),
         finished_at=finished_at,
         expires_at=expires_at,
     )

@@ -177,7 +177,8 @@ class DeviceSuccess(BaseModel):
         default=None, description="The remediation under the job's options is empty: nothing to change"
     )
     risks: list[RiskFlag] | None = Field(
-        default=None, description="Remediation lines that could cut remote access to the device (lock-out risk)"
+        default=None,
+        description="Remediation lines that could cut remote access to the device (lock-out risk)",
     )
 
     @model_serializer(mode="wrap")

@@ -39,5 +39,3 @@ class MatchRule(BaseModel):
         ):
             raise ValueError("set at least one of equals, startswith, endswith, contains, re_search")
         return self
-
-

@@ -17,11 +17,13 @@ from netremedy.models.platforms import PlatformName
 MAX_RISKS_PER_DEVICE = 200
 MAX_RISK_RULES = 100
 
-RiskRuleId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+RiskRuleId = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+]
 RiskWhy = Annotated[str, StringConstraints(min_length=1, max_length=300)]
 # Where a built-in rule takes names from the device's running configuration: its match texts hold the
 # placeholder ``{names}``, replaced by those names (escaped) when the rule is compiled for one device.
-NamesFrom = Literal["access_acls", "local_users"]
+NamesFrom = Literal["access_acls", "local_users", "management_interfaces"]
 
 
 class RiskRuleInput(BaseModel):
@@ -45,7 +47,8 @@ class RiskRule(RiskRuleInput):
     names_from: NamesFrom | None = Field(
         default=None,
         description="The rule's match texts hold '{names}', replaced per device by names read from its "
-        "running config: 'access_acls' (ACLs applied to VTY/SSH/HTTP access), 'local_users' (usernames)",
+        "running config: 'access_acls' (ACLs applied to VTY/SSH/HTTP access), 'local_users' (usernames), "
+        "'management_interfaces' (interfaces named as management ports or in a management VRF)",
     )
 
 
@@ -55,6 +58,8 @@ class RiskFlag(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     line: str = Field(description="The remediation line")
-    path: list[str] = Field(description="The line's parents from the top of the config, not including the line")
+    path: list[str] = Field(
+        description="The line's parents from the top of the config, not including the line"
+    )
     rule: str = Field(description="The id of the rule that flagged it", examples=["ios.vty.access-class"])
     why: str = Field(description="Why the line is risky")
