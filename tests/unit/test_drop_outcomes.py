@@ -296,3 +296,29 @@ def test_the_handler_keys_duplicates_on_the_events_sequencer_and_version(drops: 
         "version_id": "v7",
         "event_time": "2026-12-01T09:43:45.123Z",
     }
+
+
+def test_a_retry_that_finds_the_manifest_no_longer_acceptable_fails_the_half_started_job(
+    drops: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a start that died before queueing its devices, and the object then overwritten with a manifest
+    # that does not parse (its own event not handled yet)
+    etag = _upload(drops["bucket"], {"device_configs": DEVICES[:2]})
+    _crash_once(monkeypatch, device_queue, "send_batches", _always)
+    with pytest.raises(Crash):
+        _deliver(drops["bucket"], etag, "20")
+    _upload(drops["bucket"], b"{not json")
+    # When the first event is delivered again
+    outcome = _deliver(drops["bucket"], etag, "20")
+    # Then the job it had recorded fails, saying why, and errors/ is the one outcome
+    assert outcome.outcome == "refused"
+    (job_id,) = _job_ids(drops["table"])
+    job = job_table.get_job(drops["table"], job_id)
+    assert job is not None and job.status == "failed"
+    assert (job.error or "").startswith(
+        "the dropped manifest was refused on a retry: the manifest is not valid"
+    )
+    assert _marker(drops["bucket"], "accepted") is None
+    assert (_marker(drops["bucket"], "errors") or {})["sequencer"] == "20"
+    # and a further delivery of that event changes nothing
+    assert _deliver(drops["bucket"], etag, "20").outcome == "duplicate"
