@@ -3,6 +3,7 @@
 import json
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -32,17 +33,36 @@ TIMEOUT = (10.0, 300.0)
 JsonObject = dict[str, Any]
 
 
-def resolve_url(
+FROM_FLAG = "from --url"
+FROM_ENV = f"from {URL_ENV}"
+FROM_STACK_FILE = f"from {LOCAL_STACK_FILE}, the local stack started here"
+FROM_DEFAULT = f"the default; set --url or {URL_ENV} for another"
+
+
+@dataclass(frozen=True)
+class ApiLocation:
+    url: str
+    origin: str  # where the URL came from, one of the FROM_* phrases, to tell the user
+
+
+def locate_api(
     explicit: str | None, environ: Mapping[str, str] | None = None, cwd: Path | None = None
-) -> str:
+) -> ApiLocation:
     """--url, else $NETREMEDY_URL, else the API of the local stack started here (``make serve``), else the
-    local stack's default address."""
+    local stack's default address. Never another address: no port is probed, so a command cannot end up
+    talking to some other stack that happens to answer."""
     environ = os.environ if environ is None else environ
-    url = explicit or environ.get(URL_ENV) or _local_stack_url(cwd or Path.cwd()) or DEFAULT_URL
+    candidates = (
+        (explicit, FROM_FLAG),
+        (environ.get(URL_ENV), FROM_ENV),
+        (_local_stack_url(cwd or Path.cwd()), FROM_STACK_FILE),
+        (DEFAULT_URL, FROM_DEFAULT),
+    )
+    url, origin = next((url, origin) for url, origin in candidates if url)
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise CliError(f"invalid API URL {url!r}: expected http(s)://host[:port]")
-    return url.rstrip("/")
+        raise CliError(f"invalid API URL {url!r} ({origin}): expected http(s)://host[:port]")
+    return ApiLocation(url.rstrip("/"), origin)
 
 
 def _local_stack_url(cwd: Path) -> str | None:
@@ -69,8 +89,10 @@ class ApiClient:
         caller: str | None = None,
         sigv4: bool = False,
         session: requests.Session | None = None,
+        origin: str = FROM_FLAG,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.origin = origin
         self.session = session or requests.Session()
         # Reading a job is safe to repeat: ride out a dropped connection or a 502/503/504 while polling.
         # Connection refusals are not retried so a stopped server is reported at once.
@@ -191,6 +213,31 @@ class ApiClient:
             headers={"Content-Type": "application/json"},
         )
 
+    def jobs_page(
+        self,
+        *,
+        status: str | None = None,
+        owner: str | None = None,
+        limit: int | None = None,
+        next_token: str | None = None,
+    ) -> JsonObject:
+        """GET /api/v1/batch/jobs: ``{"jobs": [...], "next_token"}``, the caller's jobs newest first."""
+        query = {"status": status, "owner": owner, "limit": limit, "next_token": next_token}
+        body = self._call("GET", "/api/v1/batch/jobs", query=query)
+        if not isinstance(body.get("jobs"), list):
+            raise CliError("unexpected job listing: no jobs list; is the API older than `netremedy jobs`?")
+        return body
+
+    def _unreachable_hint(self) -> str:
+        """What to do when nothing answers, by where the URL came from."""
+        if self.origin == FROM_STACK_FILE:
+            return (
+                f"{FROM_STACK_FILE}, which no longer answers: start it again with `make serve`, or remove "
+                f"{LOCAL_STACK_FILE} and give --url"
+            )
+        advice = "is `make serve` running?" if _is_loopback(self.base_url) else "check --url and network"
+        return advice if self.origin == FROM_FLAG else f"{self.origin}; {advice}"
+
     @staticmethod
     def _encode(body: JsonObject) -> bytes:
         text = json.dumps(body, ensure_ascii=False)
@@ -226,8 +273,7 @@ class ApiClient:
         except requests.Timeout:
             raise CliError(f"{self.base_url} did not answer within {TIMEOUT[1]:.0f} s") from None
         except requests.ConnectionError:
-            hint = "is `make serve` running?" if _is_loopback(self.base_url) else "check --url and network"
-            raise CliError(f"cannot reach {self.base_url} ({hint})") from None
+            raise CliError(f"cannot reach {self.base_url} ({self._unreachable_hint()})") from None
         except requests.RequestException as exc:
             raise CliError(f"request to {url} failed: {exc}") from None
         if response.status_code >= 400:

@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 from rich.console import Console
 
 from netremedy_cli import output
-from netremedy_cli.api_client import URL_ENV, ApiClient, resolve_url
+from netremedy_cli.api_client import FROM_FLAG, URL_ENV, ApiClient, locate_api
 from netremedy_cli.errors import EXIT_DEVICES_FAILED, EXIT_OK, EXIT_USAGE, ApiError, CliError
 from netremedy_cli.inputs import load_submission
 from netremedy_cli.options import DEFAULT_OUTPUTS, OUTPUT_NAMES, command_line_options, parse_outputs
@@ -162,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--limit", type=_positive, metavar="N", help="at most N changes (API default 100)")
     report.set_defaults(run=run_report)
+    _add_jobs_command(commands, connection)
     return parser
 
 
@@ -183,7 +184,10 @@ def _version() -> str:
 
 
 def _client(args: argparse.Namespace) -> ApiClient:
-    return ApiClient(resolve_url(args.url), caller=args.caller, sigv4=args.sigv4)
+    location = locate_api(args.url)
+    if location.origin != FROM_FLAG:  # say which API a command talks to unless the user just typed it
+        print(f"Using API {location.url} ({location.origin})", file=sys.stderr, flush=True)
+    return ApiClient(location.url, caller=args.caller, sigv4=args.sigv4, origin=location.origin)
 
 
 def run_submit(args: argparse.Namespace, out: Console, err: Console) -> int:
@@ -196,7 +200,8 @@ def run_submit(args: argparse.Namespace, out: Console, err: Console) -> int:
     except ApiError as exc:  # name the file behind "device_configs[7]": the user never saw that list
         raise CliError(exc.line(submission.describe_field)) from None
     job_id = str(created["job_id"])
-    print(job_id, flush=True)
+    # Labelled for people; the bare id when piped, so that JOB=$(netremedy submit ...) keeps working.
+    print(f"Job id: {job_id}" if out.is_terminal else job_id, flush=True)
     if not (args.wait or args.out):
         return EXIT_OK
     try:
@@ -222,7 +227,7 @@ def run_results(args: argparse.Namespace, out: Console, err: Console) -> int:
     client = _client(args)
     if args.device is None:
         return _report(client.results(args.job_id), None, args.out, out, err)
-    result = client.device_result(args.job_id, args.device)
+    result = with_cli_hints(client.device_result(args.job_id, args.device))
     output.render_device(out, result)
     if args.out:
         output.write_result_files(args.out, [result], whole_job=False)
@@ -230,7 +235,7 @@ def run_results(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 
 def run_diff(args: argparse.Namespace, out: Console, err: Console) -> int:
-    result = _client(args).device_result(args.job_id, args.device_id)
+    result = with_cli_hints(_client(args).device_result(args.job_id, args.device_id))
     if result["status"] != "success":
         output.render_device(out, result)
         return EXIT_DEVICES_FAILED
@@ -275,6 +280,7 @@ def _report(
     body: JsonObject, status: JsonObject | None, out_dir: Path | None, out: Console, err: Console
 ) -> int:
     """The results table, the files, and the exit code of a job's results."""
+    body = body | {"results": [with_cli_hints(result) for result in body["results"]]}
     output.render_results(out, body)
     if status and status.get("error"):
         err.print(
@@ -324,3 +330,64 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
     return code
+
+
+JOB_STATUSES = ("pending", "running", "completed", "failed", "cancelled")
+JOBS_DEFAULT = 25
+JOBS_PAGE_MAX = 100  # the API's largest page
+
+
+def _add_jobs_command(commands: Any, connection: argparse.ArgumentParser) -> None:
+    jobs = commands.add_parser(
+        "jobs",
+        parents=[connection],
+        help="list your jobs, newest first",
+        description="Your jobs, newest first: id, status, devices (completed, failed), when each was created "
+        "and finished, and how it was started.",
+    )
+    jobs.add_argument("--status", choices=JOB_STATUSES, help="only jobs in this status")
+    count = jobs.add_mutually_exclusive_group()
+    count.add_argument(
+        "--limit", type=_positive, metavar="N", help=f"at most N jobs (default {JOBS_DEFAULT})"
+    )
+    count.add_argument("--all", action="store_true", help="every job, following the API's pages")
+    jobs.add_argument(
+        "--drops", action="store_true", help="the jobs S3 drops started (the account's) instead of yours"
+    )
+    jobs.set_defaults(run=run_jobs)
+
+
+def run_jobs(args: argparse.Namespace, out: Console, err: Console) -> int:
+    client = _client(args)
+    wanted = None if args.all else args.limit or JOBS_DEFAULT
+    jobs: list[JsonObject] = []
+    token: str | None = None
+    seen: set[str] = set()
+    while True:
+        size = JOBS_PAGE_MAX if wanted is None else min(wanted - len(jobs), JOBS_PAGE_MAX)
+        page = client.jobs_page(
+            status=args.status, owner="account" if args.drops else None, limit=size, next_token=token
+        )
+        jobs += page["jobs"]
+        token = page.get("next_token")
+        if not token or (wanted is not None and len(jobs) >= wanted):
+            break
+        if token in seen:  # a server answering the same token again would keep us here forever
+            raise CliError(f"the API repeated the job listing's page token {token!r}")
+        seen.add(token)
+    output.render_jobs(out, jobs, more=token is not None)
+    return EXIT_OK
+
+
+# Server messages name the request's fields; a CLI user sets the command's flags instead.
+_FLAG_HINTS = {"set allow_empty_intended to true": "pass --allow-empty-intended"}
+
+
+def with_cli_hints(result: JsonObject) -> JsonObject:
+    """The device result with the server's advice spelled as the CLI's flags."""
+    error = result.get("error")
+    if not isinstance(error, str):
+        return result
+    for field_hint, flag_hint in _FLAG_HINTS.items():
+        error = error.replace(field_hint, flag_hint)
+    return result | {"error": error}

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -54,11 +54,13 @@ def watch_job(poll: Callable[[], JsonObject], console: Console, interval: float 
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[ok]} [red]{task.fields[failed]} failed[/]"),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
+        TextColumn("{task.fields[eta]}"),
     )
+    start = (time.monotonic(), _counted(status))
     with Progress(*columns, console=console) as progress:
-        task = progress.add_task(status["status"], total=max(int(status["total_devices"]), 1), ok=0, failed=0)
+        task = progress.add_task(
+            status["status"], total=max(int(status["total_devices"]), 1), ok=0, failed=0, eta=""
+        )
         while True:
             ok, failed = int(status["completed_devices"]), int(status["failed_devices"])
             progress.update(
@@ -67,6 +69,7 @@ def watch_job(poll: Callable[[], JsonObject], console: Console, interval: float 
                 completed=ok + failed,
                 ok=_finished_markup(status),
                 failed=failed,
+                eta=eta_text(start, (time.monotonic(), ok + failed), int(status["total_devices"]), status),
             )
             if status["status"] in TERMINAL_STATUSES:
                 return status
@@ -171,18 +174,21 @@ def render_report(console: Console, report: JsonObject) -> None:
     table.add_column("platform", no_wrap=True)
     table.add_column("change", overflow="fold")
     table.add_column("devices", justify="right", no_wrap=True)
-    table.add_column("share", justify="right", no_wrap=True)
-    table.add_column("covered", justify="right", no_wrap=True)
+    # A few devices: which ones need each change says more than shares of a handful.
+    small = base <= SMALL_REPORT_DEVICES
+    if small:
+        table.add_column("device ids", overflow="fold")
+    else:
+        table.add_column("share", justify="right", no_wrap=True)
+        table.add_column("covered", justify="right", no_wrap=True)
     for number, change in enumerate(changes, start=1):
         count, covered = int(change["device_count"]), int(change["devices_covered"])
-        table.add_row(
-            str(number),
-            Text(str(change["platform"])),
-            change_path(change),
-            str(count),
-            _percent(count, base),
-            f"{covered} ({_percent(covered, base)})",
+        detail = (
+            [Text(", ".join(str(device_id) for device_id in change.get("device_ids") or []))]
+            if small
+            else [_percent(count, base), f"{covered} ({_percent(covered, base)})"]
         )
+        table.add_row(str(number), Text(str(change["platform"])), change_path(change), str(count), *detail)
     heading = Text.assemble(
         f"job {report['job_id']}: ",
         styled_status(str(report["status"])),
@@ -330,3 +336,52 @@ def platform_table(by_platform: dict[str, JsonObject]) -> Table:
             Text(str(counts["failed"]), style="red" if counts["failed"] else ""),
         )
     return table
+
+
+# Up to this many devices with changes, the report names the devices of each change instead of its share.
+SMALL_REPORT_DEVICES = 10
+
+
+def _counted(status: JsonObject) -> int:
+    return int(status["completed_devices"]) + int(status["failed_devices"])
+
+
+def eta_text(start: tuple[float, int], now: tuple[float, int], total: int, status: JsonObject) -> str:
+    """``ETA 0:01:05`` at the rate devices have been counted since ``start`` (a monotonic time and the count
+    then) until ``now``; ``ETA ?`` until a device has been counted since; nothing once the job has ended."""
+    if status["status"] in TERMINAL_STATUSES:
+        return ""
+    (started, counted_then), (moment, counted) = start, now
+    if counted <= counted_then or moment <= started:
+        return "ETA ?"
+    seconds = round(max(total - counted, 0) * (moment - started) / (counted - counted_then))
+    return f"ETA {seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def render_jobs(console: Console, jobs: list[JsonObject], more: bool) -> None:
+    """The caller's jobs, newest first: id, status, counters, when and how each was started."""
+    table = Table()
+    table.add_column("job id", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("devices", justify="right", no_wrap=True)
+    table.add_column("completed", justify="right", no_wrap=True)
+    table.add_column("failed", justify="right", no_wrap=True)
+    table.add_column("created", no_wrap=True)
+    table.add_column("finished", no_wrap=True)
+    table.add_column("source", overflow="fold")
+    for job in jobs:
+        failed = int(job["failed_devices"])
+        table.add_row(
+            Text(str(job["job_id"])),
+            styled_status(str(job["status"])),
+            "?" if job.get("total_devices") is None else str(job["total_devices"]),
+            str(job["completed_devices"]),
+            Text(str(failed), style="red" if failed else ""),
+            Text(str(job["created_at"])),
+            Text(str(job.get("finished_at") or "")),
+            Text(str(job["source"])),
+        )
+    if jobs:
+        console.print(table)
+    note = f"{len(jobs)} {'job' if len(jobs) == 1 else 'jobs'}"
+    console.print(Text(f"{note}; older jobs remain: --all lists every one" if more else note), soft_wrap=True)

@@ -14,7 +14,15 @@ import pytest
 import requests
 from requests.adapters import BaseAdapter
 
-from netremedy_cli.api_client import ApiClient, resolve_url
+from netremedy_cli.api_client import (
+    FROM_DEFAULT,
+    FROM_ENV,
+    FROM_FLAG,
+    FROM_STACK_FILE,
+    ApiClient,
+    ApiLocation,
+    locate_api,
+)
 from netremedy_cli.auth import needs_signing, region_from_host
 from netremedy_cli.errors import CliError
 from tests.unit.fake_http import json_response
@@ -261,20 +269,21 @@ def test_url_resolution_order(tmp_path: Path) -> None:
     write_stack_file(tmp_path, json.dumps({"api_url": "http://127.0.0.1:8123", "region": "us-east-1"}))
     env = {"NETREMEDY_URL": "http://10.0.0.5:9000/"}
 
-    assert resolve_url("https://given.example/", env, tmp_path) == "https://given.example"
-    assert resolve_url(None, env, tmp_path) == "http://10.0.0.5:9000"
-    assert resolve_url(None, {}, tmp_path) == "http://127.0.0.1:8123"
-    assert resolve_url(None, {"NETREMEDY_URL": ""}, tmp_path) == "http://127.0.0.1:8123"
-    assert resolve_url(None, {}, tmp_path / "elsewhere") == "http://127.0.0.1:8000"
+    given = ApiLocation("https://given.example", FROM_FLAG)
+    assert locate_api("https://given.example/", env, tmp_path) == given
+    assert locate_api(None, env, tmp_path) == ApiLocation("http://10.0.0.5:9000", FROM_ENV)
+    assert locate_api(None, {}, tmp_path) == ApiLocation("http://127.0.0.1:8123", FROM_STACK_FILE)
+    assert locate_api(None, {"NETREMEDY_URL": ""}, tmp_path).url == "http://127.0.0.1:8123"
+    assert locate_api(None, {}, tmp_path / "elsewhere") == ApiLocation("http://127.0.0.1:8000", FROM_DEFAULT)
 
 
 @pytest.mark.parametrize("content", ["{half", "[]", '{"api_url": 8000}', '{"region": "us-east-1"}'])
 def test_an_unusable_stack_file_falls_back_to_the_default(tmp_path: Path, content: str) -> None:
     write_stack_file(tmp_path, content)
-    assert resolve_url(None, {}, tmp_path) == "http://127.0.0.1:8000"
+    assert locate_api(None, {}, tmp_path) == ApiLocation("http://127.0.0.1:8000", FROM_DEFAULT)
 
 
 @pytest.mark.parametrize("url", ["127.0.0.1:8000", "ftp://host", "http://"])
 def test_an_invalid_url_is_a_usage_error(url: str) -> None:
     with pytest.raises(CliError, match="invalid API URL"):
-        resolve_url(url, {})
+        locate_api(url, {})
