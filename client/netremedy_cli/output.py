@@ -232,6 +232,11 @@ def report_caption(report: JsonObject) -> str:
     if report.get("devices_without_remediation"):
         count = report["devices_without_remediation"]
         parts.append(f"{count} {_devices(count)} without a remediation output (not counted)")
+    if report.get("devices_not_analysed"):
+        count = report["devices_not_analysed"]
+        parts.append(
+            f"{count} {_devices(count)} with changes hier_config cannot read back (not in the table)"
+        )
     if report.get("truncated"):
         parts.append(f"more changes than shown ({report['unique_changes']} distinct in all): raise --limit")
     return "; ".join(parts)

@@ -300,3 +300,29 @@ def test_wait_shows_the_counters_in_the_bar_and_the_results_caption() -> None:
     )
     caption = " ".join(text.split("┘")[-1].split())  # rich wraps a caption to the table's width
     assert caption == "7 devices: 6 succeeded (3 compliant, 2 with changes, 1 held), 1 failed"
+
+
+def test_a_remediation_hier_config_cannot_read_back_is_counted_not_a_failed_report(
+    aws: dict[str, Any],
+) -> None:
+    # Given a job whose one device changes a banner whose body repeats a line (the negation repeats it at the
+    # top level, which hier_config refuses to parse back), and a device with an ordinary change
+    banner = "hostname a\nbanner login ^C\n*****\n TEST\n*****\n^C\n"
+    devices = [
+        _device("banner", "cisco_ios", banner, banner.replace("^C", "^") + "snmp-server location SFO"),
+        _device("plain", "cisco_ios", "hostname b", "hostname b2"),
+    ]
+    created = create_job.handler(
+        http_event("POST", "/api/v1/batch/remediation", body={"device_configs": devices}), context()
+    )
+    job_id = json.loads(created["body"])["job_id"]
+    remediate_devices.handler(sqs_records(drain_queue(aws["queue_url"])), context())
+    # When its fleet report is asked for
+    report = _http(job_report.handler, "/api/v1/batch/jobs/{job_id}/report", job_id)
+    # Then both devices have changes, the banner one is said to be left out of the lines, the other's are in
+    assert (report["devices_with_changes"], report["devices_not_analysed"]) == (2, 1)
+    assert report["non_compliant_devices"] == 2
+    assert {change["line"] for change in report["changes"]} >= {"hostname b2"}
+    assert all(change["device_ids"] == ["plain"] for change in report["changes"])
+    caption = output.report_caption(report)
+    assert "1 device with changes hier_config cannot read back (not in the table)" in caption

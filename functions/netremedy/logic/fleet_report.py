@@ -9,6 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from hier_config import HConfig, RemediationReporter, get_hconfig
+from hier_config.exceptions import DuplicateChildError
 
 from netremedy.dal import job_table
 from netremedy.logic.compliance import compliance_fields
@@ -44,6 +45,7 @@ class _Counts:
     unchanged: int = 0
     failed: int = 0
     without_remediation: int = 0
+    unanalysed: int = 0
 
 
 def _collect(settings: ServiceSettings, job_id: str) -> tuple[dict[str, _PlatformChanges], _Counts]:
@@ -61,7 +63,14 @@ def _collect(settings: ServiceSettings, job_id: str) -> tuple[dict[str, _Platfor
         if not result.remediation.strip():
             counts.unchanged += 1
             continue
-        config = get_hconfig(platform_from_name(item.platform), result.remediation)
+        try:
+            config = get_hconfig(platform_from_name(item.platform), result.remediation)
+        except DuplicateChildError:
+            # Some remediations do not read back as a config (a negated multi-line banner repeats its body's
+            # lines at the top level): the device has changes, but its lines cannot be merged with the others.
+            counts.reported += 1
+            counts.unanalysed += 1
+            continue
         changes = by_platform[item.platform]
         changes.configs.append(config)
         changes.device_by_config[id(config)] = item.device_id
@@ -131,6 +140,7 @@ def fleet_report(
         devices_without_changes=counts.unchanged,
         failed_devices=counts.failed,
         devices_without_remediation=counts.without_remediation,
+        devices_not_analysed=counts.unanalysed,
         **compliance_fields(job),
         unique_changes=len(every_change),
         changes=listed,

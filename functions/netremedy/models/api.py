@@ -314,6 +314,10 @@ class FleetReportResponse(BaseModel):
     devices_without_remediation: int = Field(
         description="Successful devices whose job did not ask for the 'remediation' output (not in the report)"
     )
+    devices_not_analysed: int = Field(
+        description="Devices with changes whose remediation hier_config cannot read back as a config (a "
+        "negated multi-line banner, say): counted in devices_with_changes, their lines not in the report"
+    )
     compliant_devices: int = Field(description=_COMPLIANT + " (the job's counters, like the status)")
     non_compliant_devices: int = Field(description=_NON_COMPLIANT)
     held_devices: int = Field(description=_HELD)
