@@ -2,8 +2,8 @@
 jobs newest first, paged and filtered; and a hier-config-api payload (its platform spellings) run unchanged."""
 
 import subprocess
-import time
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -99,12 +99,18 @@ def test_each_caller_lists_its_own_jobs_newest_first_paged_and_filtered(stack: L
 
 def test_bad_listing_parameters_name_the_parameter(stack: LocalStack) -> None:
     response = requests.get(
-        f"{stack.api_url}/api/v1/batch/jobs", params={"status": "finished"}, headers={CALLER_HEADER: "alice"}
+        f"{stack.api_url}/api/v1/batch/jobs",
+        params={"status": "finished"},
+        headers={CALLER_HEADER: "alice"},
+        timeout=30,
     )
     assert response.status_code == 422
     assert [detail["field"] for detail in response.json()["details"]] == ["query.status"]
     tampered = requests.get(
-        f"{stack.api_url}/api/v1/batch/jobs", params={"next_token": "cm91dGVyMQ"}, headers={CALLER_HEADER: "a"}
+        f"{stack.api_url}/api/v1/batch/jobs",
+        params={"next_token": "cm91dGVyMQ"},
+        headers={CALLER_HEADER: "a"},
+        timeout=30,
     )
     assert tampered.status_code == 400 and tampered.json()["error"] == "invalid_next_token"
 
@@ -153,7 +159,9 @@ def test_a_hier_config_api_batch_runs_unchanged(stack: LocalStack) -> None:
     workflow = WorkflowRemediation(
         get_hconfig(Platform.CISCO_XR, XR_RUNNING), get_hconfig(Platform.CISCO_XR, XR_INTENDED)
     )
-    expected = "\n".join(line.cisco_style_text() for line in workflow.remediation_config.all_children_sorted())
+    expected = "\n".join(
+        line.cisco_style_text() for line in workflow.remediation_config.all_children_sorted()
+    )
     assert results["results"][0]["remediation"] == expected
     platforms = requests.get(f"{stack.api_url}/api/v1/platforms", timeout=30).json()["platforms"]
     assert {entry["name"]: entry["aliases"] for entry in platforms}["cisco_xr"] == ["cisco_iosxr"]
