@@ -115,9 +115,8 @@ def function_sessions(model: StackModel, stack: ResolvedStack) -> dict[str, Role
     }
     sessions = {}
     for function_id, role_id in roles.items():
-        credentials = sts.assume_role(
-            RoleArn=arns[role_id], RoleSessionName=function_id[:64], DurationSeconds=43200
-        )["Credentials"]
+        # moto never expires a session, so these keys last as long as the stack (Lambda refreshes its own).
+        credentials = sts.assume_role(RoleArn=arns[role_id], RoleSessionName=function_id[:64])["Credentials"]
         sessions[function_id] = RoleSession(
             role_arn=arns[role_id],
             access_key_id=credentials["AccessKeyId"],
