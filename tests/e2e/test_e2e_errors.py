@@ -34,6 +34,12 @@ def test_a_failing_device_does_not_stop_the_others(api: Api) -> None:
         "total_devices": 2,
         "completed_devices": 1,
         "failed_devices": 1,
+        "compliant_devices": 0,
+        "non_compliant_devices": 1,
+        "held_devices": 0,
+        "by_platform": {
+            "cisco_ios": {"total": 2, "compliant": 0, "non_compliant": 1, "failed": 1, "held": 0},
+        },
         "status": "completed",
     }
     good, bad = body["results"]

@@ -126,6 +126,13 @@ def test_a_batch_goes_from_post_to_remediation_and_rollback(api: Api) -> None:
         "total_devices": 3,
         "completed_devices": 3,
         "failed_devices": 0,
+        "compliant_devices": 1,
+        "non_compliant_devices": 2,
+        "held_devices": 0,
+        "by_platform": {
+            "cisco_ios": {"total": 2, "compliant": 1, "non_compliant": 1, "failed": 0, "held": 0},
+            "cisco_nxos": {"total": 1, "compliant": 0, "non_compliant": 1, "failed": 0, "held": 0},
+        },
         "error": None,
     }
 
@@ -135,6 +142,13 @@ def test_a_batch_goes_from_post_to_remediation_and_rollback(api: Api) -> None:
         "total_devices": 3,
         "completed_devices": 3,
         "failed_devices": 0,
+        "compliant_devices": 1,
+        "non_compliant_devices": 2,
+        "held_devices": 0,
+        "by_platform": {
+            "cisco_ios": {"total": 2, "compliant": 1, "non_compliant": 1, "failed": 0, "held": 0},
+            "cisco_nxos": {"total": 1, "compliant": 0, "non_compliant": 1, "failed": 0, "held": 0},
+        },
         "status": "completed",
     }
     assert [result["device_id"] for result in body["results"]] == ["r1", "r2", "sw1"]  # ordered by id

@@ -43,6 +43,13 @@ def test_the_three_device_example(local_stack: LocalStack) -> None:
         "total_devices": 3,
         "completed_devices": 3,
         "failed_devices": 0,
+        "compliant_devices": 0,
+        "non_compliant_devices": 3,
+        "held_devices": 0,
+        "by_platform": {
+            "cisco_ios": {"total": 2, "compliant": 0, "non_compliant": 2, "failed": 0, "held": 0},
+            "cisco_nxos": {"total": 1, "compliant": 0, "non_compliant": 1, "failed": 0, "held": 0},
+        },
         "error": None,
     }
     results = local_stack.results(job_id)
@@ -50,6 +57,13 @@ def test_the_three_device_example(local_stack: LocalStack) -> None:
         "total_devices": 3,
         "completed_devices": 3,
         "failed_devices": 0,
+        "compliant_devices": 0,
+        "non_compliant_devices": 3,
+        "held_devices": 0,
+        "by_platform": {
+            "cisco_ios": {"total": 2, "compliant": 0, "non_compliant": 2, "failed": 0, "held": 0},
+            "cisco_nxos": {"total": 1, "compliant": 0, "non_compliant": 1, "failed": 0, "held": 0},
+        },
         "status": "completed",
     }
     by_id = {result["device_id"]: result for result in results["results"]}
