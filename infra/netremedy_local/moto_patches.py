@@ -42,6 +42,7 @@ from moto.dynamodb.responses import DynamoResult
 from moto.events.exceptions import ValidationException as EventsValidationException
 from moto.events.models import EventsBackend
 from moto.iam.access_control import IAMRequest, S3IAMRequest
+from moto.s3 import notifications as s3_notifications
 from moto.sqs import models as sqs_models
 from moto.sqs.exceptions import InvalidParameterValue, ReceiptHandleIsInvalid, SQSException
 from moto.sqs.models import Queue, SQSBackend
@@ -936,7 +937,46 @@ _IAM = (
     ),
 )
 
-PATCHES: tuple[Patch, ...] = _PERFORMANCE + _LIMITS + _LOCKS + _IAM
+_last_sequencer = 0
+_SEQUENCER_LOCK = threading.Lock()
+
+
+def _s3_events_with_sequencer(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Each stored object gets one sequencer (hex, strictly increasing: nanoseconds, one more on a tie), the
+    same in every notification of its PUT; ``versionId`` where the bucket is versioned, as S3 sends them."""
+
+    @functools.wraps(original)
+    def event(event_name: str, bucket: Any, key: Any, notification_id: str) -> dict[str, Any]:
+        global _last_sequencer
+        body: dict[str, Any] = original(event_name, bucket, key, notification_id)
+        with _SEQUENCER_LOCK:
+            if getattr(key, "netremedy_sequencer", None) is None:
+                _last_sequencer = max(_last_sequencer + 1, time.time_ns())
+                key.netremedy_sequencer = f"{_last_sequencer:018X}"
+        s3_object = body["Records"][0]["s3"]["object"]
+        s3_object["sequencer"] = key.netremedy_sequencer
+        if bucket.is_versioned:
+            s3_object["versionId"] = key.version_id
+        return body
+
+    return event
+
+
+_EVENTS = (
+    Patch(
+        "s3-event-sequencer",
+        s3_notifications,
+        "_get_s3_event",
+        _s3_events_with_sequencer,
+        "e3f2ed740c7b2971d1a9eaadd72062ac371ba6b116b49efcb29634e05803a17c",
+        "moto's S3 event notifications had no sequencer (and no versionId), which S3 puts in every "
+        "ObjectCreated event: the drop function tells uploads apart and orders them by it (logic.drops).",
+        "Not upstream: moto 5.2.5 sends a fixed sequencer in its EventBridge events only, none in SQS, SNS "
+        "or Lambda notifications.",
+    ),
+)
+
+PATCHES: tuple[Patch, ...] = _PERFORMANCE + _LIMITS + _LOCKS + _IAM + _EVENTS
 
 
 def installed_moto_version() -> str:

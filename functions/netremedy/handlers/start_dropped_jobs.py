@@ -30,7 +30,7 @@ def _start(record: SQSRecord) -> None:
         s3_object = entry.s3.get_object
         key = unquote_plus(s3_object.key)
         # What tells this upload apart from another of the same bytes, and orders it (logic.drops.DropUpload).
-        # Powertools' sequencer and event_time raise KeyError when absent, as in moto's events: read them raw.
+        # Powertools' sequencer and event_time raise KeyError when absent (unpatched moto): read them raw.
         outcome = start_dropped_job(
             load_settings(),
             entry.s3.bucket.name,

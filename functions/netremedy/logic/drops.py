@@ -40,9 +40,9 @@ class DropUpload:
     bytes, and which of two uploads of a key is the newer.
 
     S3 gives each PUT a ``sequencer``, greater for a later PUT of the same key, and, in a versioned bucket, a
-    ``versionId``. An event without a sequencer (moto's) is ordered by its ``eventTime`` (milliseconds), the
-    ETag telling two uploads of the same millisecond apart. One with neither (written by hand) is told apart
-    by its ETag only, and not ordered.
+    ``versionId``. An event without a sequencer (moto leaves it out; the local stack's emulator adds it) is
+    ordered by its ``eventTime`` (milliseconds), the ETag telling two uploads of the same millisecond apart.
+    One with neither (written by hand) is told apart by its ETag only, and not ordered.
     """
 
     etag: str
