@@ -99,3 +99,15 @@ def test_the_platforms_route_lists_each_platforms_aliases() -> None:
     platforms = {entry["name"]: entry for entry in json.loads(response["body"])["platforms"]}
     assert platforms["cisco_xr"]["aliases"] == ["cisco_iosxr"]
     assert platforms["cisco_ios"]["aliases"] == [] and set(platforms) == set(PLATFORM_NAMES)
+
+
+def test_hier_config_apis_own_batch_test_body_is_accepted(aws: dict[str, Any]) -> None:
+    # Given the body hier-config-api's tests post (tests/test_platforms.py::test_create_batch_job: two
+    # cisco_ios devices, nothing but the four fields), with configs of our own
+    device = {"platform": "cisco_ios", "running_config": "hostname r\n", "intended_config": "hostname r2\n"}
+    body = {"device_configs": [{"device_id": "router1", **device}, {"device_id": "router2", **device}]}
+
+    # When it is posted, then it is a job of two devices, as there (which answers 200 where we answer 202)
+    response = create_job.handler(http_event("POST", "/api/v1/batch/remediation", body=body), context())
+    assert response["statusCode"] == 202, response["body"]
+    assert json.loads(response["body"])["total_devices"] == 2
