@@ -200,6 +200,24 @@ class ApiClient:
             query={"min_devices": min_devices, "limit": limit},
         )
 
+    def report_html(self, job_id: str) -> bytes:
+        """GET /api/v1/batch/jobs/{id}/report.html: the job's HTML report, downloaded from the pre-signed link
+        the route redirects to (its body holds the link too; the redirect is not followed, so no signature or
+        caller header goes to S3)."""
+        link = self._call("GET", f"/api/v1/batch/jobs/{_segment(job_id)}/report.html", allow_redirects=False)
+        url = link.get("url")
+        if not isinstance(url, str):
+            raise CliError(f"unexpected answer for the HTML report of job {job_id}: no url")
+        try:
+            response = self.session.get(url, headers={CALLER_HEADER: None}, timeout=TIMEOUT)
+        except requests.RequestException as exc:
+            raise CliError(f"cannot download the HTML report of job {job_id}: {exc}") from None
+        if response.status_code != 200:
+            raise CliError(
+                f"cannot download the HTML report of job {job_id}: HTTP {response.status_code} from S3"
+            )
+        return response.content
+
     def platforms(self) -> JsonObject:
         """GET /api/v1/platforms: ``{"platforms": [{name, support, driver, ...}]}``."""
         return self._call("GET", "/api/v1/platforms")
@@ -264,11 +282,18 @@ class ApiClient:
         data: bytes | None = None,
         headers: dict[str, str] | None = None,
         query: Mapping[str, str | int | None] | None = None,
+        allow_redirects: bool = True,
     ) -> JsonObject:
         url = self.base_url + path + _query_string(query or {})
         try:
             response = self.session.request(
-                method, url, data=data, headers=headers, auth=self.auth, timeout=TIMEOUT
+                method,
+                url,
+                data=data,
+                headers=headers,
+                auth=self.auth,
+                timeout=TIMEOUT,
+                allow_redirects=allow_redirects,
             )
         except requests.Timeout:
             raise CliError(f"{self.base_url} did not answer within {TIMEOUT[1]:.0f} s") from None

@@ -161,6 +161,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--min-devices", type=_positive, metavar="N", help="only changes at least N devices need (default 1)"
     )
     report.add_argument("--limit", type=_positive, metavar="N", help="at most N changes (API default 100)")
+    report.add_argument(
+        "--html",
+        type=Path,
+        metavar="FILE",
+        help="instead of the table, save the completed job's self-contained HTML report (the one the service "
+        "wrote with its results) to FILE",
+    )
     report.set_defaults(run=run_report)
     _add_jobs_command(commands, connection)
     return parser
@@ -258,6 +265,8 @@ def run_diff(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 
 def run_report(args: argparse.Namespace, out: Console, err: Console) -> int:
+    if args.html is not None:
+        return _save_html_report(_client(args), args.job_id, args.html, err)
     flags = {"query.min_devices": "--min-devices", "query.limit": "--limit"}
     try:
         report = _client(args).report(args.job_id, args.min_devices, args.limit)
@@ -274,6 +283,21 @@ def run_report(args: argparse.Namespace, out: Console, err: Console) -> int:
             soft_wrap=True,
         )
     return EXIT_DEVICES_FAILED if report["status"] in ("failed", "cancelled") else EXIT_OK
+
+
+def _save_html_report(client: ApiClient, job_id: str, path: Path, err: Console) -> int:
+    html = client.report_html(job_id)
+    try:
+        path.write_bytes(html)
+    except OSError as exc:
+        raise CliError(f"cannot write {path}: {exc.strerror}") from None
+    err.print(
+        f"{PROG}: wrote the HTML report of job {job_id} to {path} ({len(html):,} bytes)",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    return EXIT_OK
 
 
 def _report(

@@ -135,7 +135,7 @@ def test_the_file_makes_no_request_of_its_own() -> None:
 
 def test_removals_are_red_and_risky_lines_marked_per_platform_negation() -> None:
     html = _render(RESULTS)
-    remediation = re.search(r'id="device-r1".*?<pre class="remediation">(.*?)</pre>', html, re.S)
+    remediation = re.search(r'id="device-r1".*?<pre class="remediation">(.*?)</pre>', html, re.DOTALL)
     assert remediation is not None
     assert remediation.group(1).splitlines() == [
         '<i class="neg">no ip http server</i>',
@@ -146,7 +146,7 @@ def test_removals_are_red_and_risky_lines_marked_per_platform_negation() -> None
     # Junos negates with "delete ", which its driver names
     assert '<i class="neg">delete system ntp</i>' in html
     # The rollback is coloured too, but risks are flagged on the remediation only
-    rollback = re.search(r'id="device-r1".*?<pre class="rollback">(.*?)</pre>', html, re.S)
+    rollback = re.search(r'id="device-r1".*?<pre class="rollback">(.*?)</pre>', html, re.DOTALL)
     assert rollback is not None and rollback.group(1).splitlines() == [
         "ip http server",
         '<i class="neg">no hostname a&amp;b</i>',
@@ -287,3 +287,33 @@ def test_another_callers_report_does_not_exist(aws: dict[str, Any]) -> None:
 @pytest.mark.parametrize("job_id", ["no-such-job"])
 def test_an_unknown_jobs_report_is_404(aws: dict[str, Any], job_id: str) -> None:
     assert _report_route(job_id)["statusCode"] == 404
+
+
+def test_a_fleet_report_that_fails_leaves_out_the_chart_not_the_report(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from netremedy.logic import html_report
+
+    # Given a job, and a fleet report computation that fails (hier_config refusing some remediation)
+    job_id = _finish_job(aws, DEVICES[:2])
+
+    def failing(*args: Any, **kwargs: Any) -> None:
+        raise ValueError("hier_config could not parse a line")
+
+    monkeypatch.setattr(html_report, "fleet_report", failing)
+    # When the completion is handled, the write-back still succeeds
+    finalize = boto3.client("sqs").receive_message(QueueUrl=aws["finalize_url"])["Messages"][0]["Body"]
+    assert write_back_results.handler(sqs_records([finalize]), context()) == {"batchItemFailures": []}
+    # Then the report says the top changes are unavailable and still shows every device
+    html = (
+        boto3.client("s3")
+        .get_object(Bucket=aws["bucket"], Key=f"results/{job_id}/report.html")["Body"]
+        .read()
+        .decode()
+    )
+    assert 'id="changes-unavailable"' in html
+    assert [attrs["id"] for tag, attrs in _parse(html).tags if tag == "details"] == [
+        "device-sw0",
+        "device-sw1",
+    ]
+    assert _parse(html).numbers["changes"] == "2"

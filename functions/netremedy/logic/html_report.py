@@ -27,9 +27,10 @@ from netremedy.models.api import ReportChange
 from netremedy.models.items import JobItem
 from netremedy.models.object_keys import report_key
 from netremedy.models.settings import ServiceSettings
+from netremedy.observability import logger
 
 # The top changes charted; the JSON fleet report (GET .../report) lists more.
-TOP_CHANGES = 25
+TOP_CHANGES = 15
 # What a device is, in the order the summary shows; every device is exactly one of them.
 CATEGORIES = ("compliant", "changes", "held", "failed")
 # Platforms whose driver names no negation prefix still negate with "no ".
@@ -175,14 +176,15 @@ def device_view(result: Mapping[str, Any], platform: str | None = None) -> Devic
 
 
 def render_report(
-    job: ReportHeader, devices: Iterable[DeviceView], changes: Sequence[ReportChange]
+    job: ReportHeader, devices: Iterable[DeviceView], changes: Sequence[ReportChange] | None
 ) -> Iterator[str]:
-    """The report's text in pieces (Jinja2's generate); the devices in the order they should appear."""
+    """The report's text in pieces (Jinja2's generate); the devices in the order they should appear, and
+    None for changes that could not be computed."""
     listed = list(devices)
     summary = Summary()
     for device in listed:
         summary.add(device)
-    top = max((change.device_count for change in changes), default=0)
+    top = max((change.device_count for change in changes or ()), default=0)
     return _template().generate(
         job=job,
         summary=summary,
@@ -199,10 +201,23 @@ def job_report_html(settings: ServiceSettings, job: JobItem) -> bytes:
         device_view(public_result(settings, item).model_dump(), item.platform)
         for item in job_table.query_device_results(settings.table_name, job.job_id)
     ]
-    # The job's owner may read its report; a drop job's owner ("*") is the account's.
-    changes = fleet_report(settings, job.job_id, job.owner, limit=TOP_CHANGES).changes
     header = ReportHeader(job.job_id, job.status, iso(utc_now()), job.created_at)
-    return "".join(render_report(header, devices, changes)).encode()
+    return "".join(render_report(header, devices, _top_changes(settings, job))).encode()
+
+
+def _top_changes(settings: ServiceSettings, job: JobItem) -> list[ReportChange] | None:
+    """The fleet report's top changes; None where it fails (it parses every remediation again with
+    hier_config): the chart is left out rather than the write-back of the whole job failing."""
+    try:
+        # The job's owner may read its report; a drop job's owner ("*") is the account's.
+        return fleet_report(settings, job.job_id, job.owner, limit=TOP_CHANGES).changes
+    except Exception as exc:  # noqa: BLE001
+        # The type only: hier_config's messages quote configuration lines.
+        logger.warning(
+            "top changes left out of the HTML report",
+            extra={"job_id": job.job_id, "error_type": type(exc).__name__},
+        )
+        return None
 
 
 def write_job_report(settings: ServiceSettings, job: JobItem) -> str:
