@@ -11,6 +11,7 @@ from rich.console import Console
 from netremedy.dal import job_table
 from netremedy.handlers import (
     create_job,
+    fail_dead_letters,
     job_report,
     job_results,
     job_status,
@@ -326,3 +327,26 @@ def test_a_remediation_hier_config_cannot_read_back_is_counted_not_a_failed_repo
     assert all(change["device_ids"] == ["plain"] for change in report["changes"])
     caption = output.report_caption(report)
     assert "1 device with changes hier_config cannot read back (not in the table)" in caption
+
+
+def test_dead_letters_count_under_their_platform_when_the_message_names_it(aws: dict[str, Any]) -> None:
+    # Given a job of two devices: one queued with its payload inline, one claim-checked to S3
+    _job(aws, "j1", 2)
+    inline = {
+        "job_id": "j1",
+        "devices": [
+            {
+                "device_id": "eos1",
+                "payload": {"platform": "arista_eos", "running_config": "a", "intended_config": "b"},
+            }
+        ],
+    }
+    claimed = {"job_id": "j1", "devices": [{"device_id": "big", "payload_key": "payloads/j1/big.json"}]}
+    # When both messages end in the dead-letter queue
+    bodies = [json.dumps(inline), json.dumps(claimed)]
+    response = fail_dead_letters.handler(sqs_records(bodies, receive_count=5), context())
+    # Then both devices fail, the inline one under its platform and the other under "unknown"
+    assert response == {"batchItemFailures": []}
+    job = job_table.get_job(aws["table"], "j1")
+    assert job is not None and (job.status, job.failed_devices) == ("completed", 2)
+    assert job.platform_counts == {"arista_eos": {"failed": 1}, "unknown": {"failed": 1}}

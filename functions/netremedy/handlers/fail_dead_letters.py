@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from netremedy.logic.counting import failed_result, identify_devices, record_results
+from netremedy.logic.counting import failed_result, identify_devices, inline_platforms, record_results
 from netremedy.models.items import DeviceResultItem
 from netremedy.models.settings import load_settings
 from netremedy.observability import count_devices, logger, metrics
@@ -27,7 +27,11 @@ def _dead_letter(record: SQSRecord) -> list[DeviceResultItem]:
         f"the device could not be processed after {receives} attempts (its message went to the "
         "dead-letter queue). Submit it again; if it fails the same way, report it with the job id"
     )
-    return [failed_result(load_settings(), job_id, device_id, error=error) for device_id in device_ids]
+    platforms = inline_platforms(record.body)
+    return [
+        failed_result(load_settings(), job_id, device_id, error=error, platform=platforms.get(device_id))
+        for device_id in device_ids
+    ]
 
 
 @metrics.log_metrics

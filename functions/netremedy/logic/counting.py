@@ -73,6 +73,24 @@ def identify_devices(body: str) -> tuple[str, list[str]] | None:
     return job_id, device_ids
 
 
+def inline_platforms(body: str) -> dict[str, str]:
+    """The platform of each device of a message that carries its payload inline (device_id -> platform), so a
+    dead letter's devices count under their platform; claim-checked or unreadable ones are left out."""
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        return {}
+    if not isinstance(document, dict):
+        return {}
+    entries = document.get("devices") if "devices" in document else [document]
+    platforms: dict[str, str] = {}
+    for entry in entries if isinstance(entries, list) else []:
+        payload = entry.get("payload") if isinstance(entry, dict) else None
+        if isinstance(payload, dict) and isinstance(payload.get("platform"), str):
+            platforms[str(entry.get("device_id"))] = payload["platform"]
+    return platforms
+
+
 def unstorable_reason(cause: str) -> str:
     return f"the result could not be stored ({cause}); submit this device again"
 
