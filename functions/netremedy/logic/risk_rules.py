@@ -395,7 +395,8 @@ _USER_PATTERNS = {
     "juniper_junos": re.compile(r"^set system login user (\S+)"),
 }
 _USER_PATTERN = re.compile(r"^username (\S+)")
-_NEGATION = {"juniper_junos": "delete "}
+# How a line is negated: (prefix of the negation, what it replaces). Junos negates "set x" as "delete x".
+_NEGATION = {"juniper_junos": ("delete ", "set ")}
 
 
 def _access_acls(platform: str, running: HConfig) -> set[str]:
@@ -554,9 +555,9 @@ def evaluate_risks(
 def _note_user(platform: str, text: str, added: set[str], removed: set[str]) -> None:
     """Record the local user a top-level remediation line adds (or keeps) or removes."""
     pattern = _USER_PATTERNS.get(platform, _USER_PATTERN)
-    negated = text.removeprefix(_NEGATION.get(platform, "no "))
-    if negated != text:
-        if match := pattern.match(negated):
+    prefix, positive = _NEGATION.get(platform, ("no ", ""))
+    if text.startswith(prefix):
+        if match := pattern.match(positive + text.removeprefix(prefix)):
             removed.add(match.group(1))
     elif match := pattern.match(text):
         added.add(match.group(1))
