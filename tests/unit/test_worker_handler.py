@@ -66,7 +66,9 @@ def test_worker_computes_counts_and_completes_the_job(aws: dict[str, Any]) -> No
         "compliant_devices": 0,
         "non_compliant_devices": 1,
         "held_devices": 0,
-        "by_platform": {"cisco_ios": {"total": 2, "compliant": 0, "non_compliant": 1, "failed": 1, "held": 0}},
+        "by_platform": {
+            "cisco_ios": {"total": 2, "compliant": 0, "non_compliant": 1, "failed": 1, "held": 0}
+        },
         "status": "completed",
     }
     by_id = {result["device_id"]: result for result in results["results"]}
