@@ -298,6 +298,10 @@ def test_what_moto_does_not_evaluate(emulator: Emulator) -> None:
     s3.put_object(Bucket="conditional", Key="k", Body=b"x")
     # SQS queue policies are not evaluated: the queue's deny-everything policy changes nothing
     emulator.as_role("sqs", emulator.worker).send_message(QueueUrl=emulator.queue_url, MessageBody="x")
+    # A missing object read without s3:ListBucket is a 404 (AWS answers 403)
+    with pytest.raises(ClientError) as missing:
+        s3.head_object(Bucket="results", Key="never-written")
+    assert missing.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
     # S3 bucket policies are: their explicit Deny wins over the role's Allow
     assert _refusal(lambda: s3.put_object(Bucket="denying", Key="k", Body=b"x"))[0] == "403"
 

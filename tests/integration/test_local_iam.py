@@ -80,7 +80,7 @@ def narrowed_stack(
         launcher.stop()
 
 
-def _wait_for_log(stack: LocalStack, text: str, timeout: float = 60) -> str:
+def _wait_for_log(stack: LocalStack, text: str, timeout: float = 180) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         log = stack.log_path.read_text(errors="replace")
