@@ -14,6 +14,7 @@ from typing import Any
 
 from netremedy_cli.errors import CliError
 from netremedy_cli.options import TagRules
+from netremedy_cli.pairing import read_paired_directories
 
 RUNNING_FILE = "running.conf"
 INTENDED_FILE = "intended.conf"
@@ -77,18 +78,31 @@ def load_submission(
     allow_empty_intended: bool = False,
     options: Mapping[str, Any] | None = None,
     tag_rules: TagRules | None = None,
+    paired: tuple[Path, Path] | None = None,
+    inventory: Path | None = None,
 ) -> Submission:
     """Read every PATH in order into one job. ``platform`` applies to directory devices without a
     ``platform`` file; manifests are sent as written. ``options`` are the command line's: each one given
-    there wins over the manifests' (``tag_rules``, when given, came from the file ``tag_rules``)."""
-    if not paths:
+    there wins over the manifests' (``tag_rules``, when given, came from the file ``tag_rules``).
+    ``paired``: a running and an intended directory whose files pair by relative path (``pairing``), their
+    platforms from ``inventory``, else ``platform``."""
+    if not paths and paired is None:
         raise CliError(
-            "no input: give a JSON manifest or a directory of <device_id>/running.conf and intended.conf"
+            "no input: give a JSON manifest, a directory of <device_id>/running.conf and intended.conf, "
+            "or --running-dir and --intended-dir"
         )
     submission = Submission()
     first_seen: dict[str, str] = {}
     manifest_options: list[bool] = []
     path_options: list[tuple[str, dict[str, Any]]] = []
+    if paired is not None:
+        devices, origins = read_paired_directories(*paired, platform, inventory, _read_text)
+        manifest_options.append(False)
+        path_options.append((str(paired[0]), {}))
+        for device, (device_id, origin) in zip(devices, origins, strict=True):
+            _check_unique(Source(device_id, origin), first_seen)
+            submission.devices.append(device)
+            submission.sources.append(Source(device_id, origin))
     for path in paths:
         if path.is_dir():
             devices, sources = read_device_directory(path, platform)

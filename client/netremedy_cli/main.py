@@ -58,9 +58,30 @@ def build_parser() -> argparse.ArgumentParser:
         description="Create one job from JSON manifests and device directories "
         "(<device_id>/running.conf, intended.conf and optionally platform).",
     )
-    submit.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    submit.add_argument("paths", nargs="*", type=Path, metavar="PATH")
     submit.add_argument(
-        "--platform", help="platform of directory devices without a platform file, e.g. cisco_ios"
+        "--platform",
+        help="platform of directory devices without a platform file, and of --running-dir devices the "
+        "inventory does not name, e.g. cisco_ios",
+    )
+    submit.add_argument(
+        "--running-dir",
+        type=Path,
+        metavar="DIR",
+        help="a tree of running configs (e.g. backups/<site>/<host>.cfg), paired with --intended-dir by "
+        "relative path (.cfg/.conf/.txt ignored; site1/r1.cfg is the device site1.r1)",
+    )
+    submit.add_argument(
+        "--intended-dir",
+        type=Path,
+        metavar="DIR",
+        help="the tree of intended configs, named as --running-dir",
+    )
+    submit.add_argument(
+        "--inventory",
+        type=Path,
+        metavar="CSV",
+        help="platforms of --running-dir devices: a CSV with device and platform columns",
     )
     submit.add_argument("--wait", action="store_true", help="follow the job to its end, then summarise it")
     submit.add_argument(
@@ -197,9 +218,25 @@ def _client(args: argparse.Namespace) -> ApiClient:
     return ApiClient(location.url, caller=args.caller, sigv4=args.sigv4, origin=location.origin)
 
 
+def _paired_directories(args: argparse.Namespace) -> tuple[Path, Path] | None:
+    if (args.running_dir is None) != (args.intended_dir is None):
+        raise CliError("--running-dir and --intended-dir go together: give both")
+    if args.inventory is not None and args.running_dir is None:
+        raise CliError("--inventory names the platforms of --running-dir devices: give --running-dir too")
+    return None if args.running_dir is None else (args.running_dir, args.intended_dir)
+
+
 def run_submit(args: argparse.Namespace, out: Console, err: Console) -> int:
     options, tag_rules = command_line_options(args)
-    submission = load_submission(args.paths, args.platform, args.allow_empty_intended, options, tag_rules)
+    submission = load_submission(
+        args.paths,
+        args.platform,
+        args.allow_empty_intended,
+        options,
+        tag_rules,
+        paired=_paired_directories(args),
+        inventory=args.inventory,
+    )
     submission.options.setdefault("outputs", list(DEFAULT_OUTPUTS))
     client = _client(args)
     try:

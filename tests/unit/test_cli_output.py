@@ -111,11 +111,11 @@ def test_a_device_id_that_is_not_a_plain_file_name_is_refused(tmp_path: Path, de
 
 def test_a_usage_error_is_one_line_with_exit_code_2(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
-        main(["submit", "--wait"])
+        main(["submit", "fleet/", "--platform"])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert err.startswith("netremedy: error: the following arguments are required: PATH")
+    assert err.startswith("netremedy: error: argument --platform: expected one argument")
 
 
 def test_missing_input_is_one_line_with_exit_code_2(

@@ -106,12 +106,12 @@ def test_jsonl_errors_name_the_line_and_the_field(aws: dict[str, Any]) -> None:
         "line 2: platform",
         "line 3",
         "line 4: device_id",
-        "line 5",
+        "line 5: intended_config",
         "line 6",
     ]
     assert "not valid JSON" in refused.details[1]["message"]
     assert refused.details[2]["message"] == "'r1' appears more than once (first on line 1)"
-    assert "intended_config" in refused.details[3]["message"]
+    assert refused.details[3]["message"] == "Field required"
     assert refused.details[4]["message"] == "not UTF-8 text"
     assert "5 problem(s)" in str(refused)
 

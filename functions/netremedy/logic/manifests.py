@@ -42,11 +42,12 @@ from netremedy.models.options import RemediationOptions
 from netremedy.models.platforms import PlatformName
 from netremedy.models.settings import ServiceSettings
 
-_FETCHERS = 16
+# As many as the S3 client's connection pool (dal.clients): a 100,000-device pairing reads 200,000 objects.
+_FETCHERS = 32
 _MAX_DETAILS = 20
 _MAX_INVENTORY_BYTES = 64 * 1024 * 1024
 _JSON_MANIFEST_FIELDS = frozenset({"device_configs", "running_prefix", "intended_prefix"})
-_HEADER_FIELDS = frozenset(ManifestHeader.model_fields)
+_KEY_FIELDS = frozenset({"running_config_key", "intended_config_key"})
 _DEVICE_ID = re.compile(DEVICE_ID_PATTERN)
 _PLATFORM: TypeAdapter[str] = TypeAdapter(PlatformName)
 
@@ -88,7 +89,7 @@ def load_drop(settings: ServiceSettings, bucket: str, key: str) -> LoadedDrop:
     if isinstance(manifest, PrefixPairManifest):
         devices, failed = _resolve(settings, bucket, _paired_devices(settings, bucket, manifest))
     else:
-        devices, failed = _resolve(settings, bucket, list(manifest.device_configs))
+        devices, failed = _resolve(settings, bucket, manifest.device_configs)
     return LoadedDrop(devices, failed, manifest.allow_empty_intended, manifest.options)
 
 
@@ -187,9 +188,9 @@ class _Problems:
         self.details.extend(details[: _MAX_DETAILS - len(self.details)])
 
 
-def _read_jsonl(lines: Iterable[bytes]) -> tuple[ManifestHeader, list[DroppedDevice]]:
+def _read_jsonl(lines: Iterable[bytes]) -> tuple[ManifestHeader, list[DeviceConfig | DroppedDevice]]:
     header = ManifestHeader()
-    devices: list[DroppedDevice] = []
+    devices: list[DeviceConfig | DroppedDevice] = []
     first_line_of_device: dict[str, int] = {}
     problems = _Problems()
     first = True
@@ -208,7 +209,9 @@ def _read_jsonl(lines: Iterable[bytes]) -> tuple[ManifestHeader, list[DroppedDev
             continue
         is_header = first and isinstance(document, dict) and "device_id" not in document
         first = False
-        model: type[BaseModel] = ManifestHeader if is_header else DroppedDevice
+        # A device with both configs inline is validated as a POST's at once: one model per device, not two.
+        inline = isinstance(document, dict) and not _KEY_FIELDS & set(document)
+        model: type[BaseModel] = ManifestHeader if is_header else DeviceConfig if inline else DroppedDevice
         try:
             entry = model.model_validate(document)
         except ValidationError as exc:
@@ -217,7 +220,7 @@ def _read_jsonl(lines: Iterable[bytes]) -> tuple[ManifestHeader, list[DroppedDev
         if isinstance(entry, ManifestHeader):
             header = entry
             continue
-        assert isinstance(entry, DroppedDevice)
+        assert isinstance(entry, DeviceConfig | DroppedDevice)
         if entry.device_id in first_line_of_device:
             message = f"appears more than once (first on line {first_line_of_device[entry.device_id]})"
             problems.add([{"field": f"{where}: device_id", "message": f"{entry.device_id!r} {message}"}])
@@ -300,12 +303,14 @@ def _fetch(bucket: str, keys: Iterable[str]) -> tuple[dict[str, str], dict[str, 
 def _resolve(
     settings: ServiceSettings,
     bucket: str,
-    entries: Sequence[DroppedDevice | tuple[str, str]],
+    entries: Sequence[DeviceConfig | DroppedDevice | tuple[str, str]],
 ) -> tuple[list[DeviceConfig], dict[str, str]]:
-    """Every device with its configs inline, or failed with why. ``entries`` may hold devices already failed
-    by pairing, as (device_id, reason). A key not allowed is never read."""
+    """Every device with its configs inline, or failed with why. ``entries`` may hold devices complete
+    already, and devices failed by pairing, as (device_id, reason). A key not allowed is never read."""
     failed: dict[str, str] = {}
     for entry in entries:
+        if isinstance(entry, DeviceConfig):
+            continue
         if isinstance(entry, tuple):
             failed[entry[0]] = entry[1]
             continue
@@ -327,6 +332,9 @@ def _resolve(
     )
     devices: list[DeviceConfig] = []
     for entry in entries:
+        if isinstance(entry, DeviceConfig):
+            devices.append(entry)
+            continue
         if isinstance(entry, tuple) or entry.device_id in failed:
             continue
         problems = [f"{name} {key!r} {unread[key]}" for name, key in _keyed(entry) if key in unread]
@@ -467,7 +475,7 @@ def _relative_keys(bucket: str, prefix: str) -> Iterator[str]:
 
 def _paired_devices(
     settings: ServiceSettings, bucket: str, manifest: PrefixPairManifest
-) -> list[DroppedDevice | tuple[str, str]]:
+) -> list[DeviceConfig | DroppedDevice | tuple[str, str]]:
     refused = [
         {"field": name, "message": f"{prefix!r} is not allowed: {problem}"}
         for name, prefix in (
@@ -501,7 +509,7 @@ def _paired_devices(
         raise DropRefusedError(
             f"the prefixes hold {total} devices; a drop holds at most {MAX_DEVICES_PER_DROP}"
         )
-    entries: list[DroppedDevice | tuple[str, str]] = list(pairing.unpaired.items())
+    entries: list[DeviceConfig | DroppedDevice | tuple[str, str]] = list(pairing.unpaired.items())
     for device_id, (running, intended) in pairing.pairs.items():
         platform = overrides.get(device_id) or inventory.get(device_id) or manifest.platform
         if platform is None:
