@@ -20,6 +20,8 @@ from netremedy_cli.errors import CliError
 JsonObject = dict[str, Any]
 TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})
 ERRORS_FILE = "errors.txt"
+# --out writes a device's lock-out risks (a success with risks, or a held device) to <device>.risks.txt.
+RISKS_SUFFIX = ".risks.txt"
 # What --out writes for each output a device result holds, in this order.
 OUTPUT_FILES = {
     "remediation": ".remediation.conf",
@@ -35,6 +37,7 @@ _STATUS_STYLE = {
     "success": "green",
     "completed": "green",
     "failed": "red",
+    "held": "red",
     "cancelled": "yellow",
     "running": "cyan",
     "pending": "cyan",
@@ -109,7 +112,10 @@ def render_results(console: Console, body: JsonObject) -> None:
     table.add_column("status")
     table.add_column("remediation lines / error", overflow="fold")
     for result in body["results"]:
-        if result["status"] == "success" and isinstance(result.get("remediation"), str):
+        risks = result.get("risks") or []
+        if result["status"] == "held":
+            detail = Text(f"held: {_risky_lines(len(risks))} (remediation withheld)", style="red")
+        elif result["status"] == "success" and isinstance(result.get("remediation"), str):
             detail = Text(str(len(result["remediation"].splitlines())))
         elif result["status"] == "success":  # the job asked for other outputs only
             detail = Text(
@@ -117,7 +123,11 @@ def render_results(console: Console, body: JsonObject) -> None:
             )
         else:
             detail = Text(str(result.get("error", "")), style="red")
-        table.add_row(Text(str(result["device_id"])), styled_status(str(result["status"])), detail)
+        if risks and result["status"] == "success":
+            detail.append(f" ({_risky_lines(len(risks))})", style="red")
+        # Risky and held devices stand out in red: their changes could cut the session to them.
+        name = Text(str(result["device_id"]), style="red" if risks else "")
+        table.add_row(name, styled_status(str(result["status"])), detail)
     table.caption = (
         f"{summary['total_devices']} devices: {summary['completed_devices']} succeeded"
         f"{compliance_caption(summary)}, {summary['failed_devices']} failed"
@@ -129,8 +139,10 @@ def render_results(console: Console, body: JsonObject) -> None:
 
 def render_device(console: Console, result: JsonObject) -> None:
     """One device's outputs (remediation, rollback, diff, future: those the job asked for), verbatim, the
-    diff coloured; or its error."""
-    if result["status"] != "success":
+    diff coloured, then its lock-out risks in red; or why it was held, or its error."""
+    if result["status"] == "held":
+        console.print(Text(f"{result['device_id']}: held: {result.get('message', '')}", style="red"))
+    elif result["status"] != "success":
         console.print(Text(f"{result['device_id']}: failed: {result.get('error', '')}", style="red"))
         return
     for kind in present_outputs([result]):
@@ -138,6 +150,26 @@ def render_device(console: Console, result: JsonObject) -> None:
         console.rule(Text(f"{result['device_id']} {kind} ({len(text.splitlines())} lines)"), align="left")
         if text:
             console.print(diff_text(text) if kind == "diff" else Text(text), soft_wrap=True)
+    if risks := result.get("risks"):
+        console.rule(
+            Text(f"{result['device_id']} risks ({_risky_lines(len(risks))})", style="red"), align="left"
+        )
+        console.print(Text(risks_text(risks), style="red"), soft_wrap=True)
+
+
+def risks_text(risks: list[JsonObject]) -> str:
+    """Each flagged line under its parents (indented as in the config), after its rule and why."""
+    blocks = []
+    for risk in risks:
+        lines = [f"{risk['rule']}: {risk['why']}"]
+        path = [str(part) for part in risk.get("path") or []] + [str(risk["line"])]
+        lines += ["  " * (depth + 1) + part for depth, part in enumerate(path)]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n"
+
+
+def _risky_lines(count: int) -> str:
+    return f"{count} risky line{'' if count == 1 else 's'}"
 
 
 def diff_text(diff: str) -> Text:
@@ -254,8 +286,10 @@ def write_result_files(
     out_dir: Path, results: list[JsonObject], *, whole_job: bool = True
 ) -> tuple[int, int]:
     """Per successful device, one file for each output its result holds, exactly the API's text:
-    ``<id>.remediation.conf``, ``<id>.rollback.conf``, ``<id>.diff``, ``<id>.future.conf``; a device's files
-    of outputs it does not hold (from an earlier run) are removed, so the directory never mixes two jobs.
+    ``<id>.remediation.conf``, ``<id>.rollback.conf``, ``<id>.diff``, ``<id>.future.conf``; and
+    ``<id>.risks.txt`` for a device with lock-out risks (held devices too: they have only that file). A
+    device's files of outputs it does not hold (from an earlier run) are removed, so the directory never mixes
+    two jobs.
     For a whole job, ``errors.txt`` with one ``id: error`` line per failed device, and a stale errors.txt
     from an earlier run removed so the directory never reports failures the job did not have. A single
     device (``--device``) leaves errors.txt alone. Returns (written, failed)."""
@@ -271,9 +305,13 @@ def write_result_files(
                     _write(out_dir / f"{device_id}{suffix}", result[kind])
                 else:
                     (out_dir / f"{device_id}{suffix}").unlink(missing_ok=True)
+            if risks := result.get("risks"):
+                _write(out_dir / f"{device_id}{RISKS_SUFFIX}", risks_text(risks))
+            else:
+                (out_dir / f"{device_id}{RISKS_SUFFIX}").unlink(missing_ok=True)
             if success:
                 written += 1
-            else:
+            elif result["status"] != "held":
                 errors.append(f"{device_id}: {' '.join(str(result.get('error', '')).split())}\n")
         errors_file = out_dir / ERRORS_FILE
         if whole_job and errors:
