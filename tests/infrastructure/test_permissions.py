@@ -43,6 +43,8 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
         "FanoutQueue": SEND,
         "FinalizeQueue": SEND,
     },
+    # Signs pre-signed upload forms: S3 authorises each upload as this role, so uploads/ and PutObject only.
+    "CreateUploadFunction": {"JobTable": {"dynamodb:PutItem"}, "ResultBucket/uploads/*": {"s3:PutObject"}},
     "JobStatusFunction": {"JobTable": {"dynamodb:GetItem"}},
     # The listing reads the JobsByOwner index alone, never the table.
     "ListJobsFunction": {"JobTable/index/JobsByOwner": {"dynamodb:Query"}},
@@ -71,8 +73,10 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
         "FinalizeQueue": SEND,
     },
     "FanOutJobsFunction": {
-        "JobTable": {"dynamodb:GetItem", "dynamodb:UpdateItem"},
+        # PutItem: devices of an upload that fail before fan-out are counted (logic.jobs.record_failed_at_start).
+        "JobTable": COUNT,
         "ResultBucket/*": {"s3:GetObject", "s3:PutObject"},
+        "ResultBucket": LIST,
         "FanoutQueue": POLL,
         "DeviceQueue": SEND,
         "FinalizeQueue": SEND,
@@ -178,6 +182,8 @@ def effective_actions(function_id: str) -> dict[str, set[str]]:
     """Resource label -> the actions the function's inline policies allow on it."""
     granted: dict[str, set[str]] = {}
     for statement in _statements(function_id):
+        if statement["Effect"] == "Deny":  # denied_actions
+            continue
         assert statement["Effect"] == "Allow", f"{function_id}: {statement}"
         assert "NotAction" not in statement and "NotResource" not in statement, f"{function_id}: {statement}"
         for resource in _as_list(statement["Resource"]):
@@ -290,3 +296,30 @@ def test_the_alarm_topic_is_encrypted_with_a_rotated_key_cloudwatch_may_use() ->
     assert any(s.get("Principal") == root and s["Action"] == "kms:*" for s in statements)
     aliases = [res["Properties"] for res in _of_type("AWS::KMS::Alias").values()]
     assert [alias["TargetKeyId"] for alias in aliases] == [{"Ref": key_id}]
+
+
+def denied_actions(function_id: str) -> dict[str, set[str]]:
+    """Resource label -> the actions the function's inline policies deny on it."""
+    denied: dict[str, set[str]] = {}
+    for statement in _statements(function_id):
+        if statement["Effect"] == "Deny":
+            for resource in _as_list(statement["Resource"]):
+                denied.setdefault(_label(resource), set()).update(_as_list(statement["Action"]))
+    return denied
+
+
+# Uploaded manifests (logic.uploads) hold whole fleets' configurations: the one function that starts jobs from
+# them reads them, every other function that reads the bucket is denied uploads/.
+UPLOAD_READER = "FanOutJobsFunction"
+
+
+@pytest.mark.parametrize("function_id", sorted(FUNCTIONS))
+def test_only_the_starting_function_may_read_uploaded_manifests(function_id: str) -> None:
+    # Given what the function may read from the bucket
+    reads = _allows(function_id, "s3:GetObject")
+    denied = "s3:GetObject" in denied_actions(function_id).get("ResultBucket/uploads/*", set())
+    # Then the upload reader reads everything, and any other reader of ResultBucket/* is denied uploads/
+    if function_id == UPLOAD_READER:
+        assert reads == ["ResultBucket/*"] and not denied
+    else:
+        assert not reads or denied, f"{function_id} may read uploads/"

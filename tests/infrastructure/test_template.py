@@ -115,6 +115,7 @@ def test_the_api_routes_are_the_contracts_paths() -> None:
     routes = {(route.method, route.path): route.function_id for route in MODEL.routes}
     assert routes == {
         ("POST", "/api/v1/batch/remediation"): "CreateJobFunction",
+        ("POST", "/api/v1/batch/uploads"): "CreateUploadFunction",
         ("GET", "/api/v1/batch/jobs/{job_id}"): "JobStatusFunction",
         ("GET", "/api/v1/batch/jobs"): "ListJobsFunction",
         ("GET", "/api/v1/batch/jobs/{job_id}/results"): "JobResultsFunction",

@@ -37,6 +37,7 @@ def test_every_key_is_under_a_service_prefix_and_every_prefix_is_used() -> None:
         object_keys.device_key("j", "d"),
         object_keys.accepted_key("x.json"),
         object_keys.errors_key("x.json"),
+        object_keys.upload_key("u", "json"),
     ]
     prefixes = object_keys.SERVICE_PREFIXES
     assert all(sum(key.startswith(prefix) for prefix in prefixes) == 1 for key in keys), keys

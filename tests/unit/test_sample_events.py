@@ -255,8 +255,21 @@ def _sweep(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     assert _http("JobStatusFunction.json", job_id)[1]["status"] == "completed"
 
 
+def _create_upload(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    status, body = _http("CreateUploadFunction.json")
+    assert status == 201, body
+    # The form is for one exact key under uploads/, in the format asked for, bound to the role that asked
+    assert body["fields"]["key"] == f"uploads/{body['upload_id']}.jsonl"
+    assert body["url"].endswith(aws["bucket"]) or aws["bucket"] in body["url"]
+    row = boto3.client("dynamodb").get_item(
+        TableName=aws["table"], Key={"pk": {"S": f"UPLOAD#{body['upload_id']}"}, "sk": {"S": "UPLOAD"}}
+    )["Item"]
+    assert row["owner"]["S"] == "arn:aws:iam::123456789012:role/NetOps"
+
+
 SCENARIOS: dict[str, Scenario] = {
     "CreateJobFunction.json": _create,
+    "CreateUploadFunction.json": _create_upload,
     "JobStatusFunction.json": _status,
     "JobResultsFunction.json": _results,
     "JobResultsFunction-device.json": _device,

@@ -59,9 +59,16 @@ def is_missing(exc: BaseException) -> bool:
     return isinstance(exc, ClientError) and exc.response["Error"]["Code"] in ("NoSuchKey", "404", "NotFound")
 
 
-def delete(bucket: str, key: str) -> None:
-    """Remove an object; nothing happens if there is none (S3 answers a missing key's delete with success)."""
-    client("s3").delete_object(Bucket=bucket, Key=key)
+def presigned_post(bucket: str, key: str, max_bytes: int, expires_in: int) -> dict[str, Any]:
+    """A pre-signed POST form for exactly ``key``: S3 itself refuses a body over ``max_bytes`` and, once
+    ``expires_in`` seconds have passed, any upload at all. ``{"url": ..., "fields": {...}}``."""
+    form: dict[str, Any] = client("s3").generate_presigned_post(
+        Bucket=bucket,
+        Key=key,
+        Conditions=[["content-length-range", 1, max_bytes]],
+        ExpiresIn=expires_in,
+    )
+    return form
 
 
 # Big enough that a line of a JSON Lines manifest (a device, up to two 4 MiB configs) spans few chunks.
@@ -87,3 +94,8 @@ def list_keys(bucket: str, prefix: str) -> Iterator[str]:
     for page in client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for entry in page.get("Contents", []):
             yield str(entry["Key"])
+
+
+def delete(bucket: str, key: str) -> None:
+    """Remove an object; nothing happens if there is none (S3 answers a missing key's delete with success)."""
+    client("s3").delete_object(Bucket=bucket, Key=key)

@@ -18,7 +18,7 @@ from netremedy.handlers.api import (
     error_response,
     new_router,
 )
-from netremedy.logic.jobs import submit_job
+from netremedy.logic.jobs import UploadNotFoundError, UploadUsedError, submit_job
 from netremedy.models.api import BatchRemediationRequest, ErrorDetail, JobCreatedResponse
 from netremedy.models.settings import load_settings
 from netremedy.observability import logger
@@ -38,10 +38,25 @@ def _submit(request: dict[str, Any]) -> dict[str, Any]:
 @router.post(
     "/api/v1/batch/remediation",
     summary="Create a batch remediation job",
-    description="Answers at once; poll the job's status. Send an Idempotency-Key header to make retries safe.",
-    responses=documented_responses(202, JobCreatedResponse, "Job accepted", 400, 413, 415, 422, 503),
+    description="Answers at once; poll the job's status. Send an Idempotency-Key header to make retries safe. "
+    "With manifest_upload instead of device_configs, the job starts from an upload (404: no such upload of the "
+    "caller's; 409: the upload started a job already).",
+    responses=documented_responses(
+        202, JobCreatedResponse, "Job accepted", 400, 404, 409, 413, 415, 422, 503
+    ),
 )
 def create_batch_job(body: BatchRemediationRequest) -> Response[JobCreatedResponse | str]:
+    try:
+        return _create(body)
+    except UploadNotFoundError as exc:
+        detail = ErrorDetail(field="manifest_upload", message="no such upload (or not the caller's)")
+        return error_response(404, "upload_not_found", f"No upload with id {exc.args[0]!r}", [detail])
+    except UploadUsedError as exc:
+        detail = ErrorDetail(field="manifest_upload", message="already used: one job per upload")
+        return error_response(409, "upload_used", str(exc), [detail], job_id=exc.job_id)
+
+
+def _create(body: BatchRemediationRequest) -> Response[JobCreatedResponse | str]:
     owner = caller_identity(router)
     key = router.current_event.headers.get("idempotency-key")
     if key is None:

@@ -1,4 +1,5 @@
-"""SQS consumer of the fan-out queue: queues the devices of a large job after its POST has answered.
+"""SQS consumer of the fan-out queue: queues the devices of a large job after its POST has answered (first
+reading its manifest, for a job started from an upload).
 
 A failure is retried by SQS (queueing a device twice is harmless: it is counted once); on the last
 receive the job is failed with the reason instead, so it never waits forever.
@@ -10,8 +11,8 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from netremedy.dal.clients import error_code
-from netremedy.logic.jobs import fan_out_stored_job
 from netremedy.logic.lifecycle import end_job
+from netremedy.logic.uploads import fan_out_job
 from netremedy.models.job_records import JobMessageRecord
 from netremedy.models.settings import load_settings
 from netremedy.observability import logger
@@ -24,7 +25,7 @@ LAST_RECEIVE = 3
 def _fan_out(record: JobMessageRecord) -> None:
     job_id = record.body.job_id
     try:
-        started = fan_out_stored_job(load_settings(), job_id)
+        started = fan_out_job(load_settings(), job_id)
     except Exception as exc:
         if int(record.attributes.ApproximateReceiveCount) < LAST_RECEIVE:
             raise

@@ -4,7 +4,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
-from netremedy.dal import blob_store, device_queue, job_events, job_table
+from netremedy.dal import blob_store, device_queue, job_events, job_table, uploads
 from netremedy.dal.clients import error_code
 from netremedy.logic.clock import expiry_epoch, iso, utc_now
 from netremedy.logic.compliance import compliance_fields
@@ -14,6 +14,7 @@ from netremedy.logic.lifecycle import OPEN_STATES, effective_status, end_job
 from netremedy.models.api import (
     BatchRemediationRequest,
     DeviceConfig,
+    ErrorDetail,
     JobCreatedResponse,
     JobStatusResponse,
 )
@@ -54,8 +55,10 @@ def submit_job(
     owner: str = "anonymous",
     source: str = "api",
 ) -> JobCreatedResponse:
+    if request.manifest_upload is not None:
+        return _submit_from_upload(request, request.manifest_upload, settings, owner=owner)
     return start_job(
-        request.device_configs,
+        request.device_configs or [],
         request.allow_empty_intended,
         settings,
         owner=owner,
@@ -206,17 +209,26 @@ def load_job(settings: ServiceSettings, job_id: str, caller: str) -> JobItem:
     return job
 
 
-def _status_response(job: JobItem) -> JobStatusResponse:
+def _progress(job: JobItem) -> float:
+    if job.total_devices is None:  # an uploaded manifest not read yet
+        return 0.0
     done = job.completed_devices + job.failed_devices
+    return round(100.0 * done / job.total_devices, 2) if job.total_devices else 100.0
+
+
+def _status_response(job: JobItem) -> JobStatusResponse:
     return JobStatusResponse(
         job_id=job.job_id,
         status=effective_status(job),
-        progress=round(100.0 * done / job.total_devices, 2) if job.total_devices else 100.0,
+        progress=_progress(job),
         total_devices=job.total_devices,
         completed_devices=job.completed_devices,
         failed_devices=job.failed_devices,
         **compliance_fields(job),
         error=job.error,
+        error_details=[ErrorDetail.model_validate(detail) for detail in job.error_details]
+        if job.error_details
+        else None,
     )
 
 
@@ -232,6 +244,114 @@ def cancel_job(settings: ServiceSettings, job_id: str, caller: str) -> JobStatus
         current = load_job(settings, job_id, caller)
         raise JobFinishedError(f"job {job_id} has already ended ({effective_status(current)})")
     return job_status(settings, job_id, caller)
+
+
+# The source of a job started from an upload: "upload:<upload_id>".
+UPLOAD_SOURCE_PREFIX = "upload:"
+
+
+class UploadNotFoundError(Exception):
+    """No such upload for this caller (another caller's upload is indistinguishable from none)."""
+
+
+class UploadUsedError(Exception):
+    """The upload has started a job already: one job per upload."""
+
+    def __init__(self, upload_id: str, job_id: str | None) -> None:
+        super().__init__(f"upload {upload_id} has started job {job_id} already; request a new upload")
+        self.job_id = job_id
+
+
+def _submit_from_upload(
+    request: BatchRemediationRequest, upload_id: str, settings: ServiceSettings, *, owner: str
+) -> JobCreatedResponse:
+    """Record a pending job of unknown size and hand the reading of its manifest to the fan-out function.
+
+    The manifest is read there (up to 1 GiB, 15 minutes), not here: the API answers within 29 s. Options and
+    allow_empty_intended given here replace the manifest's own; left out, the manifest's apply."""
+    now = utc_now()
+    upload = uploads.get_upload(settings.table_name, upload_id, int(now.timestamp()))
+    if upload is None or upload.owner != owner:
+        raise UploadNotFoundError(upload_id)
+    job_id = new_job_id()
+    if not uploads.use_upload(settings.table_name, upload_id, owner, job_id):
+        used = uploads.get_upload(settings.table_name, upload_id, int(now.timestamp()))
+        raise UploadUsedError(upload_id, used.job_id if used else None)
+    given = request.model_fields_set
+    stored = {
+        "manifest_upload": upload_id,
+        "manifest_key": upload.key,
+        "allow_empty_intended": request.allow_empty_intended if "allow_empty_intended" in given else None,
+        "options": request.options.model_dump(mode="json") if "options" in given else None,
+    }
+    try:
+        blob_store.put_json(settings.bucket_name, request_key(job_id), stored)
+    except Exception as exc:
+        raise JobSubmissionError(f"could not store the job's request: {error_code(exc)}") from exc
+    job_table.put_new_job(
+        settings.table_name,
+        JobItem(
+            job_id=job_id,
+            status="pending",
+            created_at=iso(now),
+            updated_at=iso(now),
+            expires_at=expiry_epoch(now, settings.job_ttl_days),
+            deadline_at=iso(now + timedelta(seconds=settings.job_deadline_seconds)),
+            open_shard=OPEN_SHARD,
+            owner=owner,
+            source=f"{UPLOAD_SOURCE_PREFIX}{upload_id}",
+        ),
+    )
+    try:
+        job_events.request_fanout(settings.fanout_queue_url, job_id)
+    except Exception as exc:
+        reason = f"the job could not be handed to the fan-out function: {error_code(exc)}"
+        end_job(settings, job_id, "failed", reason)
+        raise JobSubmissionError(reason, job_id) from exc
+    return JobCreatedResponse(job_id=job_id, total_devices=None)
+
+
+def fan_out_read_devices(
+    settings: ServiceSettings,
+    job_id: str,
+    devices: Sequence[DeviceConfig],
+    failed: Mapping[str, str],
+    allow_empty_intended: bool,
+    options: RemediationOptions,
+) -> int:
+    """Record the count of an open job read from its upload, its devices failed before fan-out, and queue
+    the others; how many were queued (0 for an ended job).
+
+    Safe to repeat (a redelivered start): the count is the same, each device is counted once, and a job
+    already running gets only its devices not counted yet."""
+    plan = plan_fanout(
+        job_id,
+        list(devices),
+        allow_empty_intended=allow_empty_intended,
+        message_max_bytes=settings.message_max_bytes,
+        options=options,
+        devices_per_message=settings.devices_per_message,
+    )
+    # The device list first: from the moment the total is set, the sweeper may need it.
+    blob_store.put_json(
+        settings.bucket_name,
+        manifest_key(job_id),
+        {"device_ids": [d.device_id for d in devices] + list(failed)},
+    )
+    if not uploads.set_total_devices(settings.table_name, job_id, len(devices) + len(failed), iso(utc_now())):
+        record_failed_at_start(settings, job_id, failed, keep_pending=False)
+        return resume_fan_out(settings, job_id, devices, allow_empty_intended, options)
+    record_failed_at_start(settings, job_id, failed, keep_pending=bool(devices))
+    _send(settings, plan)
+    return len(devices)
+
+
+def refuse_read_job(
+    settings: ServiceSettings, job_id: str, reason: str, details: list[dict[str, str]]
+) -> None:
+    """Fail a pending job whose uploaded manifest was refused, saying why and where (field paths)."""
+    uploads.set_error_details(settings.table_name, job_id, details)
+    end_job(settings, job_id, "failed", reason)
 
 
 def resume_fan_out(

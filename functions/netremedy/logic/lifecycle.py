@@ -72,6 +72,9 @@ COUNTING_SOURCES: Final = (*sources(COUNTING_STATE), COUNTING_STATE)
 
 
 def all_counted(job: JobItem) -> bool:
+    # A job started from an upload has no total until its manifest is read: nothing is counted before.
+    if job.total_devices is None:
+        return False
     return job.completed_devices + job.failed_devices >= job.total_devices
 
 

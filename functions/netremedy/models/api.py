@@ -10,6 +10,7 @@ from pydantic import (
     SerializerFunctionWrapHandler,
     StrictBool,
     StringConstraints,
+    ValidationInfo,
     field_validator,
     model_serializer,
 )
@@ -36,6 +37,9 @@ DEVICE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 # The spec's four statuses, plus "cancelled" for a job stopped with DELETE.
 JobStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
 DeviceId = Annotated[str, StringConstraints(pattern=DEVICE_ID_PATTERN)]
+# What POST /api/v1/batch/uploads answers as upload_id (a UUID4).
+UPLOAD_ID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+UploadId = Annotated[str, StringConstraints(pattern=UPLOAD_ID_PATTERN)]
 
 
 class _HasDeviceId(Protocol):
@@ -88,11 +92,19 @@ class DeviceConfig(BaseModel):
 
 
 class BatchRemediationRequest(BaseModel):
-    """Body of ``POST /api/v1/batch/remediation``."""
+    """Body of ``POST /api/v1/batch/remediation``: the devices inline, or an uploaded manifest."""
 
     model_config = ConfigDict(extra="forbid")
 
-    device_configs: list[DeviceConfig] = Field(min_length=1, max_length=MAX_DEVICES_PER_JOB)
+    manifest_upload: UploadId | None = Field(
+        default=None,
+        description="Instead of device_configs: the upload_id of a manifest uploaded through "
+        "POST /api/v1/batch/uploads (a big job); the job starts pending, its total_devices null until read",
+    )
+    # Validated even when absent, so that giving neither or both is an error naming the field.
+    device_configs: list[DeviceConfig] | None = Field(
+        default=None, min_length=1, max_length=MAX_DEVICES_PER_JOB, validate_default=True
+    )
     allow_empty_intended: StrictBool = Field(
         default=False,
         description="Accept an empty intended config (which removes everything) instead of failing the device",
@@ -105,13 +117,24 @@ class BatchRemediationRequest(BaseModel):
 
     @field_validator("device_configs")
     @classmethod
-    def _unique_device_ids(cls, devices: list[DeviceConfig]) -> list[DeviceConfig]:
-        return require_unique_device_ids(devices)
+    def _unique_device_ids(
+        cls, devices: list[DeviceConfig] | None, info: ValidationInfo
+    ) -> list[DeviceConfig] | None:
+        # info.data lacks manifest_upload when that field was itself invalid: its own error says so.
+        if "manifest_upload" in info.data:
+            upload = info.data["manifest_upload"]
+            if devices is None and upload is None:
+                raise ValueError("Field required (or give manifest_upload instead)")
+            if devices is not None and upload is not None:
+                raise ValueError("give either device_configs or manifest_upload, not both")
+        return None if devices is None else require_unique_device_ids(devices)
 
 
 class JobCreatedResponse(BaseModel):
     job_id: str
-    total_devices: int
+    total_devices: int | None = Field(
+        description="null for a job started from an upload: known once its manifest is read (poll the status)"
+    )
 
 
 class PlatformCounts(BaseModel):
@@ -137,7 +160,9 @@ class JobStatusResponse(BaseModel):
     job_id: str
     status: JobStatus
     progress: float = Field(ge=0, le=100)
-    total_devices: int
+    total_devices: int | None = Field(
+        description="null while the manifest of a job started from an upload is being read (status pending)"
+    )
     completed_devices: int = Field(description="Devices finished without error (held devices included)")
     failed_devices: int
     compliant_devices: int = Field(description=_COMPLIANT)
@@ -145,6 +170,18 @@ class JobStatusResponse(BaseModel):
     held_devices: int = Field(description=_HELD)
     by_platform: dict[str, PlatformCounts] = Field(description=_BY_PLATFORM)
     error: str | None = Field(default=None, description="Why the job itself failed (status 'failed' only)")
+    error_details: list["ErrorDetail"] | None = Field(
+        default=None,
+        description="For a job whose uploaded manifest was refused: each problem with its field path",
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_absent_details(self, serialize: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+        # Absent, not null, for every other job, whose status bodies stay as the spec shows them.
+        data: dict[str, Any] = serialize(self)
+        if data.get("error_details") is None:
+            data.pop("error_details", None)
+        return data
 
 
 OUTPUT_NAMES: tuple[Output, ...] = get_args(Output)
@@ -212,7 +249,7 @@ DeviceResult = DeviceSuccess | DeviceFailure | DeviceHeld
 
 
 class JobSummary(BaseModel):
-    total_devices: int
+    total_devices: int | None = Field(description="null while an uploaded manifest is being read")
     completed_devices: int
     failed_devices: int
     compliant_devices: int = Field(description=_COMPLIANT)
@@ -305,7 +342,7 @@ class ReportChange(BaseModel):
 class FleetReportResponse(BaseModel):
     job_id: str
     status: JobStatus
-    total_devices: int
+    total_devices: int | None = Field(description="null while an uploaded manifest is being read")
     devices_with_changes: int = Field(
         description="Successful devices with a non-empty remediation: the report's base"
     )
@@ -325,6 +362,29 @@ class FleetReportResponse(BaseModel):
     unique_changes: int = Field(description="Distinct remediation lines across the fleet (before filters)")
     changes: list[ReportChange] = Field(description="Most common first")
     truncated: bool = Field(description="More changes matched than `limit` (or the response size) allows")
+
+
+# Uploads (POST /api/v1/batch/uploads): a manifest too big for a request body goes to S3 first.
+MAX_UPLOAD_BYTES = 1024 * 1024 * 1024
+UPLOAD_EXPIRES_IN_SECONDS = 15 * 60
+
+
+class CreateUploadRequest(BaseModel):
+    """Body of ``POST /api/v1/batch/uploads`` (optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal["json", "jsonl"] = Field(
+        default="json", description="The manifest's format: one JSON document, or JSON Lines"
+    )
+
+
+class UploadCreatedResponse(BaseModel):
+    upload_id: str = Field(description="Send it as manifest_upload in POST /api/v1/batch/remediation")
+    url: str = Field(description="POST the manifest here as multipart/form-data: the fields, then 'file'")
+    fields: dict[str, str] = Field(description="Form fields S3 requires, sent as they are before the file")
+    expires_in: int = Field(description="Seconds the upload form stays valid")
+    max_bytes: int = Field(description="Largest manifest S3 accepts through this form")
 
 
 # The HTML report (GET /api/v1/batch/jobs/{job_id}/report.html).

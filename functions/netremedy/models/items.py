@@ -32,7 +32,8 @@ class JobItem(BaseModel):
 
     job_id: str
     status: JobState
-    total_devices: int
+    # None until the manifest of a job started from an upload is read (the row holds no attribute then).
+    total_devices: int | None = None
     # Finished without error (held devices included) and with an error; completed + failed = total at the end.
     completed_devices: int = 0
     failed_devices: int = 0
@@ -52,6 +53,8 @@ class JobItem(BaseModel):
     owner: str = "anonymous"
     source: str = "api"
     error: str | None = None
+    # Why an uploaded manifest was refused, each problem with its field path ({field, message}).
+    error_details: list[dict[str, str]] | None = None
 
 
 class DeviceResultItem(BaseModel):
@@ -104,6 +107,24 @@ def job_counter_increments(results: Iterable[DeviceResultItem]) -> dict[str, int
         for counter in counters:
             increments[counter] = increments.get(counter, 0) + 1
     return increments
+
+
+UPLOAD_SORT_KEY = "UPLOAD"
+
+
+def upload_partition_key(upload_id: str) -> str:
+    return f"UPLOAD#{upload_id}"
+
+
+class UploadItem(BaseModel):
+    """A pre-signed manifest upload: bound to the caller that asked for it, used by at most one job."""
+
+    upload_id: str
+    owner: str
+    key: str
+    created_at: str
+    expires_at: int
+    job_id: str | None = None
 
 
 # Every job row by owner, newest first, for GET /api/v1/batch/jobs. It keys on owner and created_at, which job

@@ -15,8 +15,17 @@ RESULTS_PREFIX = "results/"
 # The outcome of a dropped manifest, under the manifest's name relative to the drop prefix.
 ACCEPTED_PREFIX = "accepted/"
 ERRORS_PREFIX = "errors/"
+# Manifests uploaded through a pre-signed POST (POST /api/v1/batch/uploads), read by the starting function only.
+UPLOADS_PREFIX = "uploads/"
 
-SERVICE_PREFIXES = (INPUTS_PREFIX, OUTPUTS_PREFIX, RESULTS_PREFIX, ACCEPTED_PREFIX, ERRORS_PREFIX)
+SERVICE_PREFIXES = (
+    INPUTS_PREFIX,
+    OUTPUTS_PREFIX,
+    RESULTS_PREFIX,
+    ACCEPTED_PREFIX,
+    ERRORS_PREFIX,
+    UPLOADS_PREFIX,
+)
 
 
 def manifest_key(job_id: str) -> str:
@@ -74,3 +83,8 @@ def errors_key(name: str) -> str:
 def report_key(job_id: str) -> str:
     """The completed job's self-contained HTML report (logic.html_report)."""
     return f"{results_prefix(job_id)}report.html"
+
+
+def upload_key(upload_id: str, manifest_format: str) -> str:
+    """An uploaded manifest; its suffix (.json or .jsonl) says how to read it, as a drop's does."""
+    return f"{UPLOADS_PREFIX}{upload_id}.{manifest_format}"
