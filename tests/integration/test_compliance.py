@@ -35,8 +35,9 @@ def _size(case: Path) -> int:
 
 
 def _fleet() -> list[dict[str, str]]:
-    """Per platform, the first corpus pairs twice: as they are (changes, mostly) and with the running config
-    as intended (compliant); and one IOS device whose running config holds a NUL byte (it fails)."""
+    """Per platform, the smallest corpus pairs twice: as they are (changes, mostly) and with the running
+    config as intended (compliant); one IOS device whose running config holds a NUL byte (it fails), and one
+    whose change removes AAA (a lock-out risk: held, as the job holds risky devices)."""
     require_corpus()
     devices: list[dict[str, str]] = []
     for platform in PLATFORMS:
@@ -57,6 +58,14 @@ def _fleet() -> list[dict[str, str]]:
             "platform": "cisco_ios",
             "running_config": "hostname a\n\x00",
             "intended_config": "hostname b",
+        }
+    )
+    devices.append(
+        {
+            "device_id": "risky",
+            "platform": "cisco_ios",
+            "running_config": "hostname r\naaa new-model\n",
+            "intended_config": "hostname r\n",
         }
     )
     return devices
@@ -87,25 +96,28 @@ def _expected(devices: list[dict[str, str]], results: list[dict[str, Any]]) -> d
     platform_of = {device["device_id"]: device["platform"] for device in devices}
     kinds: Counter[tuple[str, str]] = Counter()
     for result in results:
+        platform = platform_of[result["device_id"]]
         if result["status"] == "failed":
             kind = "failed"
         else:
             kind = "compliant" if result["compliant"] else "non_compliant"
-        kinds[(platform_of[result["device_id"]], kind)] += 1
+        kinds[(platform, kind)] += 1
+        if result["status"] == "held":  # held is a part of non-compliant
+            kinds[(platform, "held")] += 1
     by_platform = {
         platform: {
-            "total": sum(count for (name, _), count in kinds.items() if name == platform),
+            "total": sum(kinds[(platform, kind)] for kind in ("compliant", "non_compliant", "failed")),
             "compliant": kinds[(platform, "compliant")],
             "non_compliant": kinds[(platform, "non_compliant")],
             "failed": kinds[(platform, "failed")],
-            "held": 0,
+            "held": kinds[(platform, "held")],
         }
         for platform in sorted(PLATFORMS)
     }
     return {
         "compliant_devices": sum(counts["compliant"] for counts in by_platform.values()),
         "non_compliant_devices": sum(counts["non_compliant"] for counts in by_platform.values()),
-        "held_devices": 0,
+        "held_devices": sum(counts["held"] for counts in by_platform.values()),
         "by_platform": by_platform,
     }
 
@@ -132,7 +144,7 @@ def _copies(job_id: str, devices: list[dict[str, str]]) -> list[str]:
 def test_compliance_counters_match_the_devices_and_survive_duplicate_delivery(stack: LocalStack) -> None:
     # Given a fleet of corpus devices: compliant ones, ones with changes, and one that fails
     devices = _fleet()
-    job_id = stack.submit(devices)
+    job_id = stack.submit(devices, options={"on_risk": "hold"})
     # When the job completes
     status = stack.wait(job_id)
     assert status["status"] == "completed"
@@ -142,7 +154,8 @@ def test_compliance_counters_match_the_devices_and_survive_duplicate_delivery(st
     assert {key: status[key] for key in COUNTERS} == expected
     assert (status["failed_devices"], expected["by_platform"]["cisco_ios"]["failed"]) == (1, 1)
     assert expected["compliant_devices"] >= len(PLATFORMS) * PER_PLATFORM  # every running-as-intended copy
-    assert expected["non_compliant_devices"] >= 1
+    assert expected["non_compliant_devices"] > expected["held_devices"] >= 1  # "risky" at least is held
+    assert {result["device_id"]: result["status"] for result in results["results"]}["risky"] == "held"
     assert (
         status["compliant_devices"] + status["non_compliant_devices"] + status["failed_devices"]
         == status["total_devices"]
