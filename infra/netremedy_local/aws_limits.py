@@ -6,9 +6,11 @@ request's parameters, free of moto, so the benchmark's billing meter counts requ
 """
 
 import base64
+import json
 import math
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 # DynamoDB: 400 KB per item (exactly 409,600 bytes is accepted, one more refused) and 4 MB per transaction.
@@ -107,3 +109,34 @@ def events_entry_size(entry: Mapping[str, Any]) -> int:
     for field in ("Source", "DetailType", "Detail"):
         size += _utf8(entry.get(field) or "")
     return size + sum(_utf8(resource) for resource in entry.get("Resources") or [] if resource)
+
+
+def post_policy_refusal(
+    policy: str | None, fields: Mapping[str, str], file_size: int, now: float
+) -> tuple[int, str, str] | None:
+    """Why S3 refuses a POST form upload under its signed ``policy`` (base64 JSON), as ``(status, code,
+    message)``; None if it accepts it. Checked: the expiration, each ``content-length-range`` against the
+    file's bytes and each exact-match condition (``{"key": ...}`` or ``["eq", "$key", ...]``)."""
+    if policy is None:
+        return None
+    document = json.loads(base64.b64decode(policy))
+    expiration = datetime.fromisoformat(document["expiration"])  # Python 3.11 reads the "Z"
+    if expiration.timestamp() < now:
+        return 403, "AccessDenied", "Invalid according to Policy: Policy expired."
+    for condition in document.get("conditions", []):
+        if isinstance(condition, list) and condition[0] == "content-length-range":
+            low, high = int(condition[1]), int(condition[2])
+            if file_size > high:
+                return 400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size"
+            if file_size < low:
+                return 400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size"
+            continue
+        if isinstance(condition, dict):
+            ((name, expected),) = condition.items()
+        elif condition[0] == "eq":
+            name, expected = str(condition[1]).removeprefix("$"), condition[2]
+        else:
+            continue
+        if name != "bucket" and fields.get(name) != expected:
+            return 403, "AccessDenied", f"Invalid according to Policy: Policy Condition failed: {condition}"
+    return None

@@ -43,6 +43,7 @@ from moto.events.exceptions import ValidationException as EventsValidationExcept
 from moto.events.models import EventsBackend
 from moto.iam.access_control import IAMRequest, S3IAMRequest
 from moto.s3 import notifications as s3_notifications
+from moto.s3.responses import S3Response
 from moto.sqs import models as sqs_models
 from moto.sqs.exceptions import InvalidParameterValue, ReceiptHandleIsInvalid, SQSException
 from moto.sqs.models import Queue, SQSBackend
@@ -56,6 +57,7 @@ from netremedy_local.aws_limits import (
     attribute_value_size,
     dynamodb_item_size,
     events_entry_size,
+    post_policy_refusal,
     sqs_message_size,
 )
 
@@ -976,7 +978,40 @@ _EVENTS = (
     ),
 )
 
-PATCHES: tuple[Patch, ...] = _PERFORMANCE + _LIMITS + _LOCKS + _IAM + _EVENTS
+
+def _post_form_within_its_policy(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def post(self: Any, request: Any, bucket_name: str) -> Any:
+        if "key" in self.querystring and not self.is_delete_keys():
+            fields = {name: values[0] for name, values in self.querystring.items()}
+            body = self.body if isinstance(self.body, bytes) else str(self.body).encode()
+            policy = fields.get("policy") or fields.get("Policy")
+            refusal = post_policy_refusal(policy, fields, len(body), time.time())
+            if refusal is not None:
+                status, code, message = refusal
+                error = f"<Error><Code>{code}</Code><Message>{message}</Message></Error>"
+                return status, {"Content-Type": "application/xml"}, error
+        return original(self, request, bucket_name)
+
+    return post
+
+
+_S3_POST = (
+    Patch(
+        "s3-post-form-policy",
+        S3Response,
+        "_bucket_response_post",
+        _post_form_within_its_policy,
+        "5a5db8c38c8f1648ec25651c5fafd7e801e9a664f38f2007e84abe8395bc206a",
+        "moto stored any POST form upload whatever its signed policy said: a file over (or under) its "
+        "content-length-range, after its expiration, or with another key. S3 refuses those (EntityTooLarge, "
+        "EntityTooSmall, AccessDenied); the upload form of POST /api/v1/batch/uploads relies on it for the "
+        "1 GiB limit.",
+        "Not found upstream: moto 5.2.5's form upload ignores the policy field.",
+    ),
+)
+
+PATCHES: tuple[Patch, ...] = _PERFORMANCE + _LIMITS + _LOCKS + _IAM + _EVENTS + _S3_POST
 
 
 def installed_moto_version() -> str:
