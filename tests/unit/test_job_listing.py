@@ -237,10 +237,10 @@ def test_bad_parameters_are_refused_naming_the_parameter(
 
 
 def test_an_issued_token_only_moves_within_the_callers_own_jobs(aws: dict[str, Any]) -> None:
-    # Given jobs of alice and bob created at the same times
+    # Given jobs of alice and of bob, bob's newest created after alice's newest
     for minute in (1, 2, 3):
         _job(ALICE, minute)
-        _job(BOB, minute)
+        _job(BOB, minute if minute < 3 else 4)
 
     # When bob replays alice's token, then he reads his own older jobs, never hers
     _, page = _list(limit="1")
