@@ -46,6 +46,9 @@ from netremedy.models.settings import ServiceSettings
 _FETCHERS = 32
 _MAX_DETAILS = 20
 _MAX_INVENTORY_BYTES = 64 * 1024 * 1024
+# A JSON Lines device line with two configs of MAX_CONFIG_BYTES, escaped as usual (a line break takes two
+# bytes), fits in this many bytes; a first line without a line break by then is JSON.
+_SNIFF_BYTES = 4 * MAX_CONFIG_BYTES
 _JSON_MANIFEST_FIELDS = frozenset({"device_configs", "running_prefix", "intended_prefix"})
 _KEY_FIELDS = frozenset({"running_config_key", "intended_config_key"})
 _DEVICE_ID = re.compile(DEVICE_ID_PATTERN)
@@ -97,13 +100,17 @@ def load_drop(settings: ServiceSettings, bucket: str, key: str) -> LoadedDrop:
 
 
 def _first_line(chunks: Iterator[bytes]) -> tuple[bytes, list[bytes]]:
-    """The first line (for sniffing the format) and the chunks read to find it, which are read again."""
+    """The first line (for sniffing the format) and the chunks read to find it, which are read again. A
+    first line longer than any JSON Lines device line can be is not looked for further: that is JSON."""
     buffered: list[bytes] = []
+    size = 0
     for chunk in chunks:
         buffered.append(chunk)
-        if b"\n" in chunk:
+        size += len(chunk)
+        if b"\n" in chunk or size >= _SNIFF_BYTES:
             break
-    return b"".join(buffered).split(b"\n", 1)[0], buffered
+    head = buffered[0] if len(buffered) == 1 else b"".join(buffered)
+    return head.split(b"\n", 1)[0], buffered
 
 
 def _is_jsonl_line(line: bytes) -> bool:
