@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,8 @@ CALLER_HEADER = "x-netremedy-caller"
 MAX_BODY_BYTES = 5 * 1024 * 1024
 MAX_EVENT_BYTES = 6 * 1024 * 1024
 EVENT_ENVELOPE_BYTES = 16 * 1024
+# Devices one POST may carry (netremedy.models.api.MAX_DEVICES_PER_JOB); more go through an upload.
+MAX_DEVICES_PER_POST = 10_000
 # (connect, read): creating a job of thousands of devices takes tens of seconds on the local stack.
 TIMEOUT = (10.0, 300.0)
 
@@ -245,6 +248,64 @@ class ApiClient:
         if not isinstance(body.get("jobs"), list):
             raise CliError("unexpected job listing: no jobs list; is the API older than `netremedy jobs`?")
         return body
+
+    # --- big jobs: a manifest uploaded to S3 first, then a job started from it ---------------------------
+
+    @staticmethod
+    def fits_one_post(body: JsonObject) -> bool:
+        """Whether the body can go as it is in one POST: within the request and event limits and
+        MAX_DEVICES_PER_POST devices; a bigger job goes through an upload (``submit_by_upload``)."""
+        if len(body.get("device_configs") or []) > MAX_DEVICES_PER_POST:
+            return False
+        try:
+            ApiClient._encode(body)
+        except CliError:
+            return False
+        return True
+
+    def submit_by_upload(
+        self, body: JsonObject, idempotency_key: str | None = None
+    ) -> tuple[JsonObject, int]:
+        """Upload the devices as a JSON Lines manifest through ``POST /api/v1/batch/uploads``, then start one
+        job from it (``{"manifest_upload": id}`` with the body's options); answers the created job and the
+        manifest's size in bytes."""
+        manifest = b"".join(
+            json.dumps(device, ensure_ascii=False).encode("utf-8") + b"\n"
+            for device in body["device_configs"]
+        )
+        form = self._call(
+            "POST",
+            "/api/v1/batch/uploads",
+            data=json.dumps({"format": "jsonl"}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        if len(manifest) > int(form["max_bytes"]):
+            raise CliError(
+                f"the devices make a {len(manifest):,}-byte manifest; an upload takes at most "
+                f"{int(form['max_bytes']):,}: split the devices into several jobs"
+            )
+        self._upload(str(form["url"]), form["fields"], manifest)
+        start = {name: value for name, value in body.items() if name != "device_configs"}
+        start["manifest_upload"] = form["upload_id"]
+        return self.submit(start, idempotency_key), len(manifest)
+
+    @staticmethod
+    def _upload(url: str, fields: Mapping[str, str], manifest: bytes) -> None:
+        # A plain request, not this session's: the form carries its own signature, and the caller header
+        # or SigV4 is for the API, not for S3.
+        try:
+            response = requests.post(
+                url, data=dict(fields), files={"file": ("manifest.jsonl", manifest)}, timeout=TIMEOUT
+            )
+        except requests.RequestException as exc:
+            raise CliError(f"the manifest upload to {urlsplit(url).netloc} failed: {exc}") from None
+        if response.status_code not in (200, 201, 204):
+            code = re.search(r"<Code>([^<]*)</Code>", response.text)
+            message = re.search(r"<Message>([^<]*)</Message>", response.text)
+            raise CliError(
+                f"S3 refused the manifest upload ({response.status_code} "
+                f"{code.group(1) if code else response.reason}): {message.group(1) if message else 'no message'}"
+            )
 
     def _unreachable_hint(self) -> str:
         """What to do when nothing answers, by where the URL came from."""

@@ -239,8 +239,18 @@ def run_submit(args: argparse.Namespace, out: Console, err: Console) -> int:
     )
     submission.options.setdefault("outputs", list(DEFAULT_OUTPUTS))
     client = _client(args)
+    body = submission.body()
     try:
-        created = client.submit(submission.body(), args.idempotency_key)
+        if client.fits_one_post(body):
+            created = client.submit(body, args.idempotency_key)
+        else:  # one job whatever the size: the devices go to S3 first (POST /api/v1/batch/uploads)
+            created, size = client.submit_by_upload(body, args.idempotency_key)
+            print(
+                f"Uploaded {len(submission.devices):,} devices as a {size:,}-byte manifest (over one "
+                "request's limit): one job, read by the service before it starts",
+                file=sys.stderr,
+                flush=True,
+            )
     except ApiError as exc:  # name the file behind "device_configs[7]": the user never saw that list
         raise CliError(exc.line(submission.describe_field)) from None
     job_id = str(created["job_id"])

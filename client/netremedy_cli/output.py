@@ -62,17 +62,20 @@ def watch_job(poll: Callable[[], JsonObject], console: Console, interval: float 
     start = (time.monotonic(), _counted(status))
     with Progress(*columns, console=console) as progress:
         task = progress.add_task(
-            status["status"], total=max(int(status["total_devices"]), 1), ok=0, failed=0, eta=""
+            status["status"], total=max(int(status["total_devices"] or 0), 1), ok=0, failed=0, eta=""
         )
         while True:
             ok, failed = int(status["completed_devices"]), int(status["failed_devices"])
+            # null while the service reads an uploaded manifest: the bar gets its size once it is known
+            total = int(status["total_devices"] or 0)
             progress.update(
                 task,
                 description=status["status"],
+                total=max(total, 1),
                 completed=ok + failed,
                 ok=_finished_markup(status),
                 failed=failed,
-                eta=eta_text(start, (time.monotonic(), ok + failed), int(status["total_devices"]), status),
+                eta=eta_text(start, (time.monotonic(), ok + failed), total, status),
             )
             if status["status"] in TERMINAL_STATUSES:
                 return status
@@ -88,7 +91,8 @@ def render_status(console: Console, status: JsonObject) -> None:
     grid.add_row("job", Text(str(status["job_id"])))
     grid.add_row("status", styled_status(str(status["status"])))
     grid.add_row("progress", f"{float(status['progress']):.1f}%")
-    grid.add_row("devices", str(status["total_devices"]))
+    total = status["total_devices"]
+    grid.add_row("devices", "? (reading the uploaded manifest)" if total is None else str(total))
     grid.add_row("completed", Text(str(status["completed_devices"]), style="green"))
     if (counts := compliance_counts(status)) is not None:
         compliant, changes, held = counts
