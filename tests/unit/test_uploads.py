@@ -235,3 +235,29 @@ def test_a_redelivered_start_counts_every_device_once(aws: dict[str, Any]) -> No
     # Then each device counted once
     status = _status(created["job_id"], ALICE)
     assert (status["status"], status["total_devices"], status["completed_devices"]) == ("completed", 3, 3)
+
+
+def test_the_manifests_own_options_apply_unless_the_post_sets_others_even_with_an_idempotency_key(
+    aws: dict[str, Any],
+) -> None:
+    # Given a manifest that allows empty intended configs, started with an Idempotency-Key and no options
+    empty = [dict(device, intended_config="") for device in DEVICES]
+    upload_id = _upload(aws, ALICE, _manifest(empty, allow_empty_intended=True))
+    event = http_event(
+        "POST",
+        "/api/v1/batch/remediation",
+        body={"manifest_upload": upload_id},
+        headers={"Idempotency-Key": "retry-1"},
+        caller=ALICE,
+    )
+    first = create_job.handler(event, context("CreateJobFunction"))
+    # When the same request is retried, then it answers the same job (no 409: the retry is not a second use)
+    again = create_job.handler(event, context("CreateJobFunction"))
+    assert (first["statusCode"], again["statusCode"]) == (202, 202)
+    job_id = json.loads(first["body"])["job_id"]
+    assert json.loads(again["body"])["job_id"] == job_id
+    # And the manifest's allow_empty_intended applied: every device computed
+    _run_fan_out(aws)
+    remediate_devices.handler(sqs_records(drain_queue(aws["queue_url"])), context())
+    status = _status(job_id, ALICE)
+    assert (status["status"], status["completed_devices"]) == ("completed", 3)

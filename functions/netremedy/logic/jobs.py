@@ -268,7 +268,7 @@ def _submit_from_upload(
     """Record a pending job of unknown size and hand the reading of its manifest to the fan-out function.
 
     The manifest is read there (up to 1 GiB, 15 minutes), not here: the API answers within 29 s. Options and
-    allow_empty_intended given here replace the manifest's own; left out, the manifest's apply."""
+    allow_empty_intended set here (other than their defaults) replace the manifest's own."""
     now = utc_now()
     upload = uploads.get_upload(settings.table_name, upload_id, int(now.timestamp()))
     if upload is None or upload.owner != owner:
@@ -277,12 +277,15 @@ def _submit_from_upload(
     if not uploads.use_upload(settings.table_name, upload_id, owner, job_id):
         used = uploads.get_upload(settings.table_name, upload_id, int(now.timestamp()))
         raise UploadUsedError(upload_id, used.job_id if used else None)
-    given = request.model_fields_set
+    # Only what differs from the defaults overrides the manifest: an Idempotency-Key's stored body holds every
+    # field, so "given in the POST" cannot be told apart from "left at its default" there.
     stored = {
         "manifest_upload": upload_id,
         "manifest_key": upload.key,
-        "allow_empty_intended": request.allow_empty_intended if "allow_empty_intended" in given else None,
-        "options": request.options.model_dump(mode="json") if "options" in given else None,
+        "allow_empty_intended": True if request.allow_empty_intended else None,
+        "options": None
+        if request.options == RemediationOptions()
+        else request.options.model_dump(mode="json"),
     }
     try:
         blob_store.put_json(settings.bucket_name, request_key(job_id), stored)
