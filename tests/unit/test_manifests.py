@@ -389,3 +389,29 @@ def test_a_drop_with_a_missing_config_is_one_job_where_that_device_fails(aws: di
     failed = job_table.get_device_result(aws["table"], outcome.job_id, "r2")
     assert failed is not None
     assert failed.error == "device r2: running_config_key 'backups/r2.cfg' names no object in the bucket"
+
+
+def test_a_drop_job_is_fanned_out_slice_by_slice_and_every_device_is_queued(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given slices of two devices (1,000 in service), so that five devices take three slices
+    from netremedy.logic import jobs
+
+    monkeypatch.setattr(jobs, "_SLICE_DEVICES", 2)
+    planned: list[int] = []
+    original = jobs.plan_fanout
+    monkeypatch.setattr(
+        jobs,
+        "plan_fanout",
+        lambda job_id, devices, **kw: planned.append(len(devices)) or original(job_id, devices, **kw),
+    )
+    devices = [DeviceConfig.model_validate(_inline(f"r{index}")) for index in range(5)]
+    # When the drop function starts the job
+    created = start_job(devices, False, load_settings(), owner="*", source="test", fan_out_now=True)
+    # Then each slice was planned on its own, and every device reached the queue once
+    assert planned == [2, 2, 1]
+    queued = [
+        entry["device_id"] for body in drain_queue(aws["queue_url"]) for entry in json.loads(body)["devices"]
+    ]
+    assert sorted(queued) == [f"r{index}" for index in range(5)]
+    assert _job(aws, created.job_id).total_devices == 5

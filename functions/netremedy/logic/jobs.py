@@ -1,7 +1,7 @@
 """Jobs as callers see them: create and fan out, read the status, cancel (state changes: logic.lifecycle)."""
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import timedelta
 
 from netremedy.dal import blob_store, device_queue, job_events, job_table, uploads
@@ -92,6 +92,9 @@ def start_job(
     failed = failed or {}
     total = len(devices) + len(failed)
     inline = fan_out_now if fan_out_now is not None else total <= settings.inline_fanout_max_devices
+    # The drop function fans out a whole fleet itself: planned and sent a slice at a time, so that its
+    # messages are never all in memory beside the devices (a 100,000-device manifest).
+    sliced = fan_out_now is True
     # Plan before recording anything, so that a request that cannot be planned leaves no job behind.
     plan = (
         plan_fanout(
@@ -102,7 +105,7 @@ def start_job(
             options=options,
             devices_per_message=settings.devices_per_message,
         )
-        if inline
+        if inline and not sliced
         else None
     )
     if plan is not None and fan_out_now is None and len(plan.batches) > settings.inline_fanout_max_batches:
@@ -113,7 +116,7 @@ def start_job(
             manifest_key(job_id),
             {"device_ids": [d.device_id for d in devices] + list(failed)},
         )
-        if plan is None and devices:
+        if plan is None and devices and not sliced:
             blob_store.put_json(
                 settings.bucket_name,
                 request_key(job_id),
@@ -141,8 +144,13 @@ def start_job(
         ),
     )
     try:
-        record_failed_at_start(settings, job_id, failed, keep_pending=plan is None and bool(devices))
-        if plan is None and devices:
+        record_failed_at_start(
+            settings, job_id, failed, keep_pending=plan is None and bool(devices) and not sliced
+        )
+        if sliced:
+            for part in planned_slices(settings, job_id, devices, allow_empty_intended, options):
+                _send(settings, part)
+        elif plan is None and devices:
             job_events.request_fanout(settings.fanout_queue_url, job_id)
         elif plan is not None:
             _send(settings, plan)
@@ -151,6 +159,28 @@ def start_job(
         end_job(settings, job_id, "failed", reason)
         raise JobSubmissionError(reason, job_id) from exc
     return JobCreatedResponse(job_id=job_id, total_devices=total)
+
+
+_SLICE_DEVICES = 1000
+
+
+def planned_slices(
+    settings: ServiceSettings,
+    job_id: str,
+    devices: Sequence[DeviceConfig],
+    allow_empty_intended: bool,
+    options: RemediationOptions | None,
+) -> Iterator[FanoutPlan]:
+    """The fan-out plan of ``devices``, ``_SLICE_DEVICES`` at a time: send each before asking for the next."""
+    for start in range(0, len(devices), _SLICE_DEVICES):
+        yield plan_fanout(
+            job_id,
+            list(devices[start : start + _SLICE_DEVICES]),
+            allow_empty_intended=allow_empty_intended,
+            message_max_bytes=settings.message_max_bytes,
+            options=options,
+            devices_per_message=settings.devices_per_message,
+        )
 
 
 def record_failed_at_start(
