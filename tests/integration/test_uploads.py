@@ -116,6 +116,7 @@ def _start(stack: LocalStack, upload_id: str, caller: str) -> requests.Response:
     )
 
 
+@pytest.mark.corpus
 def test_one_submit_of_1000_medium_devices_is_one_job_equal_to_hier_config(
     stack: LocalStack, tmp_path: Path
 ) -> None:
