@@ -317,3 +317,32 @@ def test_a_fleet_report_that_fails_leaves_out_the_chart_not_the_report(
         "device-sw1",
     ]
     assert _parse(html).numbers["changes"] == "2"
+
+
+def test_a_job_too_large_for_the_fleet_report_gets_its_report_without_the_chart(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from netremedy.logic import html_report
+
+    # Given a budget of remediation text for the fleet report below this job's
+    job_id = _finish_job(aws, DEVICES[:2])
+    monkeypatch.setattr(html_report, "FLEET_REPORT_REMEDIATION_BYTES", 10)
+    calls: list[str] = []
+    monkeypatch.setattr(html_report, "fleet_report", lambda *args, **kwargs: calls.append("called"))
+    # When the completion is handled
+    finalize = boto3.client("sqs").receive_message(QueueUrl=aws["finalize_url"])["Messages"][0]["Body"]
+    assert write_back_results.handler(sqs_records([finalize]), context()) == {"batchItemFailures": []}
+    # Then the fleet report is not computed and the report says where the top changes are
+    html = (
+        boto3.client("s3")
+        .get_object(Bucket=aws["bucket"], Key=f"results/{job_id}/report.html")["Body"]
+        .read()
+        .decode()
+    )
+    assert calls == []
+    assert "The top changes are left out: this job&#39;s remediation" in html
+    assert "netremedy report JOB" in html
+    assert [attrs["id"] for tag, attrs in _parse(html).tags if tag == "details"] == [
+        "device-sw0",
+        "device-sw1",
+    ]

@@ -31,6 +31,10 @@ from netremedy.observability import logger
 
 # The top changes charted; the JSON fleet report (GET .../report) lists more.
 TOP_CHANGES = 15
+# The fleet report keeps every device's remediation parsed by hier_config at once: about 80 bytes of memory
+# per byte of remediation text (1.5 GB for 18 MB of it, 10,000 devices of bench/html_report_bench.py). Up to
+# this much it fits the write-back function (1,769 MB) beside the devices read; over it, no chart.
+FLEET_REPORT_REMEDIATION_BYTES = 8_000_000
 # What a device is, in the order the summary shows; every device is exactly one of them.
 CATEGORIES = ("compliant", "changes", "held", "failed")
 # Platforms whose driver names no negation prefix still negate with "no ".
@@ -63,18 +67,30 @@ class ReportHeader:
 
 @dataclass(frozen=True)
 class DeviceView:
+    """One device as the report shows it. The texts stay as the results hold them; their lines are split
+    and classified only while the template renders them, so 10,000 devices hold no object per line."""
+
     device_id: str
     platform: str | None
     category: str
-    remediation: list[Line] | None
-    rollback: list[Line] | None
+    remediation_text: str | None
+    rollback_text: str | None
     risks: list[Risk]
     error: str | None
     message: str | None
+    negation: str = _DEFAULT_NEGATION
+
+    @property
+    def remediation(self) -> list[Line] | None:
+        return _lines(self.remediation_text, self.negation, {risk.line.strip() for risk in self.risks})
+
+    @property
+    def rollback(self) -> list[Line] | None:
+        return _lines(self.rollback_text, self.negation, set())
 
     @property
     def change_count(self) -> int:
-        return sum(1 for line in self.remediation or () if line.text.strip())
+        return sum(1 for line in (self.remediation_text or "").splitlines() if line.strip())
 
     @property
     def search_text(self) -> str:
@@ -151,7 +167,6 @@ def device_view(result: Mapping[str, Any], platform: str | None = None) -> Devic
         for risk in result.get("risks") or ()
         if isinstance(risk, Mapping)
     ]
-    risky = {risk.line.strip() for risk in risks}
     negation = _negation_prefixes().get(platform or "", _DEFAULT_NEGATION)
     remediation = result.get("remediation")
     if status == "failed":
@@ -167,19 +182,23 @@ def device_view(result: Mapping[str, Any], platform: str | None = None) -> Devic
         device_id=str(result.get("device_id", "")),
         platform=platform,
         category=category,
-        remediation=_lines(_text(remediation), negation, risky),
-        rollback=_lines(_text(result.get("rollback")), negation, set()),
+        remediation_text=_text(remediation),
+        rollback_text=_text(result.get("rollback")),
         risks=risks,
         error=_text(result.get("error")),
         message=_text(result.get("message")),
+        negation=negation,
     )
 
 
 def render_report(
-    job: ReportHeader, devices: Iterable[DeviceView], changes: Sequence[ReportChange] | None
+    job: ReportHeader,
+    devices: Iterable[DeviceView],
+    changes: Sequence[ReportChange] | None,
+    changes_missing: str = "The top changes could not be computed for this job.",
 ) -> Iterator[str]:
-    """The report's text in pieces (Jinja2's generate); the devices in the order they should appear, and
-    None for changes that could not be computed."""
+    """The report's text in pieces (Jinja2's generate); the devices in the order they should appear;
+    changes None where there are none to show, ``changes_missing`` saying why."""
     listed = list(devices)
     summary = Summary()
     for device in listed:
@@ -190,6 +209,7 @@ def render_report(
         summary=summary,
         categories=CATEGORIES,
         changes=changes,
+        changes_missing=changes_missing,
         top_count=top,
         devices=listed,
     )
@@ -201,8 +221,21 @@ def job_report_html(settings: ServiceSettings, job: JobItem) -> bytes:
         device_view(public_result(settings, item).model_dump(), item.platform)
         for item in job_table.query_device_results(settings.table_name, job.job_id)
     ]
+    remediation_bytes = sum(len(device.remediation_text or "") for device in devices)
+    if remediation_bytes > FLEET_REPORT_REMEDIATION_BYTES:
+        changes = None
+        missing = (
+            f"The top changes are left out: this job's remediation ({remediation_bytes / 1e6:.0f} MB) is more "
+            "than the report's write-back analyses across the fleet. The fleet report (netremedy report JOB) "
+            "lists them."
+        )
+    else:
+        changes = _top_changes(settings, job)
+        missing = (
+            "The top changes could not be computed for this job (the fleet report failed; the log says why)."
+        )
     header = ReportHeader(job.job_id, job.status, iso(utc_now()), job.created_at)
-    return "".join(render_report(header, devices, _top_changes(settings, job))).encode()
+    return "".join(render_report(header, devices, changes, missing)).encode()
 
 
 def _top_changes(settings: ServiceSettings, job: JobItem) -> list[ReportChange] | None:
