@@ -357,14 +357,6 @@ def fan_out_read_devices(
 
     Safe to repeat (a redelivered start): the count is the same, each device is counted once, and a job
     already running gets only its devices not counted yet."""
-    plan = plan_fanout(
-        job_id,
-        list(devices),
-        allow_empty_intended=allow_empty_intended,
-        message_max_bytes=settings.message_max_bytes,
-        options=options,
-        devices_per_message=settings.devices_per_message,
-    )
     # The device list first: from the moment the total is set, the sweeper may need it.
     blob_store.put_json(
         settings.bucket_name,
@@ -375,7 +367,9 @@ def fan_out_read_devices(
         record_failed_at_start(settings, job_id, failed, keep_pending=False)
         return resume_fan_out(settings, job_id, devices, allow_empty_intended, options)
     record_failed_at_start(settings, job_id, failed, keep_pending=bool(devices))
-    _send(settings, plan)
+    # A slice at a time, as the drop function does: never every message of a big upload in memory at once.
+    for part in planned_slices(settings, job_id, devices, allow_empty_intended, options):
+        _send(settings, part)
     return len(devices)
 
 
