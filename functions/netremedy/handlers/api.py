@@ -188,8 +188,9 @@ def _too_large(event: dict[str, Any]) -> dict[str, Any] | None:
     limit = f"at most {MAX_REQUEST_BODY_BYTES:,} bytes (5 MiB)"
     body = ErrorResponse(
         error="request_too_large",
-        message=f"The request body is {size:,} bytes; the API accepts {limit}. Split the devices into several "
-        "jobs, or upload the configs to S3 and drop a manifest under the drop prefix (S3 config drops)",
+        message=f"The request body is {size:,} bytes; the API accepts {limit}. For a bigger job, upload its "
+        "manifest (POST /api/v1/batch/uploads, then manifest_upload; netremedy submit does it by itself), or "
+        "drop one under the drop prefix (S3 config drops)",
         details=[ErrorDetail(field="body", message=f"must be {limit}")],
     )
     return _refusal(413, body)
