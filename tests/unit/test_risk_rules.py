@@ -512,3 +512,33 @@ def test_flag_is_the_default_and_a_device_without_risks_is_not_held(aws: dict[st
     assert held.risks is not None and [risk.line for risk in held.risks] == ["no aaa new-model"]
     assert (computed.status, computed.compliant, computed.risks) == ("success", False, [])
     assert computed.remediation == "no ntp master"
+
+
+def test_an_interface_in_the_management_vrf_is_the_management_interface_and_its_routes_are_risky() -> None:
+    # Given the CSR's GigabitEthernet1 in the Mgmt-intf VRF, as IOS-XE routers ship it
+    running = _edited(
+        _corpus(IOS_XE),
+        "interface GigabitEthernet1\n ip address",
+        "interface GigabitEthernet1\n vrf forwarding Mgmt-intf\n ip address",
+    )
+    # When its address changes, a default route is added in the VRF, and GigabitEthernet2 is enabled
+    intended = _edited(
+        running, " ip address 10.0.0.15 255.255.255.0\n", " ip address 10.0.0.16 255.255.255.0\n"
+    )
+    intended = _edited(
+        intended, "control-plane\n", "ip route vrf Mgmt-intf 0.0.0.0 0.0.0.0 10.0.0.1\ncontrol-plane\n"
+    )
+    intended = _edited(
+        intended,
+        "interface GigabitEthernet2\n no ip address\n shutdown\n",
+        "interface GigabitEthernet2\n no ip address\n",
+    )
+    flags = _flags("cisco_ios", running, intended)
+    # Then the management interface's address and the VRF's route are flagged; GigabitEthernet2 is not
+    assert (
+        "ios.mgmt-interface.change",
+        "ip address 10.0.0.16 255.255.255.0",
+        ["interface GigabitEthernet1"],
+    ) in flags
+    assert ("ios.mgmt-vrf.route", "ip route vrf Mgmt-intf 0.0.0.0 0.0.0.0 10.0.0.1", []) in flags
+    assert not [flag for flag in flags if "GigabitEthernet2" in flag[2]]
