@@ -267,10 +267,20 @@ def _create_upload(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None
     assert row["owner"]["S"] == "arn:aws:iam::123456789012:role/NetOps"
 
 
+def _list_jobs(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    # Another session of the role that created the job lists it: its pending jobs, newest first.
+    job_id = _create_job()
+    status, body = _http("ListJobsFunction.json")
+    assert status == 200 and body["next_token"] is None
+    listed = [(job["job_id"], job["status"], job["total_devices"]) for job in body["jobs"]]
+    assert listed == [(job_id, "pending", 2)]
+
+
 SCENARIOS: dict[str, Scenario] = {
     "CreateJobFunction.json": _create,
     "CreateUploadFunction.json": _create_upload,
     "JobStatusFunction.json": _status,
+    "ListJobsFunction.json": _list_jobs,
     "JobResultsFunction.json": _results,
     "JobResultsFunction-device.json": _device,
     "JobResultsFunction-bundle.json": _bundle,
