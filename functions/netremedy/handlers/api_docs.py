@@ -8,6 +8,7 @@ from netremedy import __version__
 from netremedy.handlers import (
     cancel_job,
     create_job,
+    create_upload,
     job_report,
     job_results,
     job_status,
@@ -22,7 +23,17 @@ router = new_router()
 @lru_cache(maxsize=1)
 def openapi_json() -> str:
     app = APIGatewayRestResolver(enable_validation=True)
-    for module in (create_job, job_status, job_results, job_report, cancel_job, single_device, list_jobs):
+    modules = (
+        create_job,
+        create_upload,
+        job_status,
+        job_results,
+        job_report,
+        cancel_job,
+        single_device,
+        list_jobs,
+    )
+    for module in modules:
         app.include_router(module.router)
     return app.get_openapi_json_schema(
         title="netremedy",
