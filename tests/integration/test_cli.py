@@ -326,7 +326,8 @@ def test_a_job_without_the_diff_output_writes_only_what_it_asked_for_and_diff_sa
     )
     assert run.code == 0, run.stderr
     results = api_results(local_stack, run.job_id)
-    assert sorted(results["edge-2"]) == ["device_id", "future", "remediation", "status"]
+    # Every success result says whether it is compliant and lists its risks (issue 14), whatever the outputs.
+    assert sorted(results["edge-2"]) == ["compliant", "device_id", "future", "remediation", "risks", "status"]
     assert sorted(path.name for path in (tmp_path / "out").iterdir()) == [
         "core-1.future.conf",
         "core-1.remediation.conf",
