@@ -109,8 +109,10 @@ def test_a_result_too_large_for_any_response_is_a_link_the_cli_follows(
     # Then both answer a link valid for an hour instead of the outputs; the small device is inline
     assert page.status_code == 200 and device.status_code == 200, (page.text[:300], device.text[:300])
     link, small = page.json()["results"]
-    assert set(link) == {"device_id", "status", "output_url", "expires_in"}
-    assert (link["status"], link["expires_in"]) == ("success", 3600)
+    # (compliance and risks stay inline: they are small, and the fleet's counters need no download)
+    assert set(link) == {"device_id", "status", "output_url", "expires_in", "compliant", "risks"}
+    assert (link["status"], link["expires_in"], link["compliant"]) == ("success", 3600, False)
+    assert isinstance(link["risks"], list)
     assert small["remediation"] == "no hostname a\nhostname b"
     assert set(device.json()) == set(link)
     # And the link serves the outputs
