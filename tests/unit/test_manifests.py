@@ -7,7 +7,7 @@ from typing import Any
 import boto3
 import pytest
 
-from netremedy.dal import job_table
+from netremedy.dal import blob_store, job_table
 from netremedy.handlers import remediate_devices
 from netremedy.logic.drops import start_dropped_job
 from netremedy.logic.jobs import start_job
@@ -129,6 +129,107 @@ def test_a_json_manifest_still_reads_as_before(aws: dict[str, Any]) -> None:
     assert [device.device_id for device in loaded.devices] == ["r1"] and loaded.options.outputs == ["future"]
     refused = _refusal(aws, "incoming/bad.json", json.dumps({"device_configs": [{**_inline("r1"), "x": 1}]}))
     assert refused.details == [{"field": "device_configs[0].x", "message": "Extra inputs are not permitted"}]
+
+
+def test_a_json_manifest_streams_with_options_after_the_devices(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a JSON manifest read 7 bytes at a time (each value cut across reads), its options last
+    monkeypatch.setattr(blob_store, "_READ_CHUNK_BYTES", 7)
+    emoji = "hostname r2 \U0001f600"  # written as a surrogate pair escape by json.dumps
+    body = json.dumps(
+        {
+            "device_configs": [_inline("r1"), {**_inline("r2"), "running_config": emoji}],
+            "options": {"outputs": ["diff"], "sectional_exiting": True},
+            "allow_empty_intended": True,
+        },
+        indent=1,
+    )
+    # When it is read
+    loaded = _load(aws, "incoming/late-options.json", body)
+    # Then the devices and the options are the manifest's, whatever their order
+    assert [device.device_id for device in loaded.devices] == ["r1", "r2"]
+    assert loaded.devices[1].running_config == emoji
+    assert loaded.options.outputs == ["diff"] and loaded.options.sectional_exiting is True
+    assert loaded.allow_empty_intended is True
+
+
+def test_a_json_manifests_errors_are_the_devices_then_the_other_fields(aws: dict[str, Any]) -> None:
+    # Given bad devices (a float where text is expected), a bad flag and an unknown field before them
+    body = json.dumps(
+        {
+            "zone": "eu",
+            "device_configs": [_inline("r1"), {**_inline("r2"), "platform": "ios"}, _inline("r3") | {"x": 1}]
+            + [{**_inline("r4"), "running_config": 1.5}],
+            "allow_empty_intended": 0.0,
+        }
+    )
+    refused = _refusal(aws, "incoming/bad-fields.json", body)
+    # Then every problem is named with its field path, in pydantic's order
+    assert [(detail["field"], detail["message"]) for detail in refused.details] == [
+        ("device_configs[1].platform", refused.details[0]["message"]),
+        ("device_configs[2].x", "Extra inputs are not permitted"),
+        ("device_configs[3].running_config", "Input should be a valid string"),
+        ("allow_empty_intended", "Input should be a valid boolean"),
+        ("zone", "Extra inputs are not permitted"),
+    ]
+    assert "'cisco_ios'" in refused.details[0]["message"] and "5 problem(s)" in str(refused)
+    # and once the devices are valid, their ids must be unique
+    refused = _refusal(
+        aws, "incoming/twice.json", json.dumps({"device_configs": [_inline("r1"), _inline("r1")]})
+    )
+    assert refused.details[0]["field"] == "device_configs" and "'r1'" in refused.details[0]["message"]
+
+
+def test_a_prefix_pair_manifest_with_devices_is_refused_for_that_field(aws: dict[str, Any]) -> None:
+    body = json.dumps(
+        {"device_configs": [{"device_id": "bad id"}], "running_prefix": "a/", "intended_prefix": "b/"}
+    )
+    refused = _refusal(aws, "incoming/mixed.json", body)
+    assert refused.details == [{"field": "device_configs", "message": "Extra inputs are not permitted"}]
+
+
+@pytest.mark.parametrize(
+    ("body", "wording"),
+    [
+        (
+            b'{"device_configs": [{"device_id": "r1", "running_config": "enable secret hunter2',
+            "premature EOF",
+        ),
+        (b'{"device_configs": [], "running_config": "enable secret hunter2"} x', "trailing garbage"),
+        (b"{device_configs: 'enable secret hunter2'}", "invalid char"),
+        (b"", "premature EOF"),
+    ],
+)
+def test_invalid_json_is_refused_without_quoting_the_manifest(
+    aws: dict[str, Any], body: bytes, wording: str
+) -> None:
+    refused = _refusal(aws, "incoming/broken.json", body)
+    # Then the parser's reason is given, but not the text around it (configs hold secrets)
+    assert str(refused).startswith("the manifest is not valid JSON (") and wording in str(refused)
+    assert "hunter2" not in str(refused) and "\n" not in str(refused)
+
+
+def test_non_utf8_and_lone_surrogates_are_refused(aws: dict[str, Any]) -> None:
+    refused = _refusal(
+        aws, "incoming/latin1.json", '{"device_configs": [{"device_id": "r\xe9"}]}'.encode("latin-1")
+    )
+    assert str(refused).startswith("the manifest cannot be read as UTF-8 JSON text")
+    # A \u escape of half a pair is no text; the parser would read it as "?" in the config
+    body = json.dumps({"device_configs": [{**_inline("r1"), "running_config": "hostname \udc80"}]})
+    assert "lone surrogate" in str(_refusal(aws, "incoming/surrogate.json", body))
+    # while an escaped backslash before "ud800" is just text
+    loaded = _load(
+        aws,
+        "incoming/backslash.json",
+        json.dumps({"device_configs": [_inline("r1") | {"running_config": "a\\ud800"}]}),
+    )
+    assert loaded.devices[0].running_config == "a\\ud800"
+
+
+def test_a_deeply_nested_json_manifest_is_refused_as_such(aws: dict[str, Any]) -> None:
+    body = '{"options": {}, "device_configs": [' + "[" * 600 + "]" * 600 + "]}"
+    assert "nested too deeply" in str(_refusal(aws, "incoming/deep.json", body))
 
 
 # Key rules --------------------------------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 Three shapes, one result (``LoadedDrop``):
 
-- **JSON**, the POST body where each config may be a key instead (``models.drops.DropManifest``);
+- **JSON**, the POST body where each config may be a key instead (``models.drops.DropManifest``). It is
+  parsed as it streams in (ijson), each device validated as it comes, whatever the order of the fields;
 - **JSON Lines**: one device object per line, optionally a first line ``{"options": ..., "allow_empty_intended":
   ...}`` without ``device_id``. A key ending in ``.jsonl`` is always read so; any other is when its first line
   is a whole JSON object by itself that is not a JSON manifest (no ``device_configs``, ``running_prefix`` or
@@ -21,9 +22,9 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from itertools import chain
-from typing import Any
+from typing import Any, TypeVar
 
+import ijson
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from netremedy.dal import blob_store
@@ -53,6 +54,20 @@ _JSON_MANIFEST_FIELDS = frozenset({"device_configs", "running_prefix", "intended
 _KEY_FIELDS = frozenset({"running_config_key", "intended_config_key"})
 _DEVICE_ID = re.compile(DEVICE_ID_PATTERN)
 _PLATFORM: TypeAdapter[str] = TypeAdapter(PlatformName)
+try:  # yajl's C parser, in the wheels of every platform we build for; the pure Python one is slower
+    _IJSON: Any = ijson.get_backend("yajl2_c")
+except ImportError:
+    _IJSON = ijson
+# json.loads, which read manifests before, gave up at about 1,000 levels; no field of a manifest nests past 5.
+_MAX_NESTING = 512
+# yajl reads a \u escape of a lone surrogate as "?": such text would silently become another config. A
+# surrogate escape that is no pair (preceded by an even run of backslashes, so really an escape) is refused.
+_LONE_SURROGATE = re.compile(
+    rb"(?<!\\)(?:\\\\)*\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])"
+    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})(?<!\\)(?:\\\\)*\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+_SURROGATE_CARRY = 64
+_Model = TypeVar("_Model", bound=BaseModel)
 
 
 class DropRefusedError(Exception):
@@ -84,11 +99,11 @@ def load_drop(settings: ServiceSettings, bucket: str, key: str) -> LoadedDrop:
         first, buffered = _first_line(chunks)
     except ValueError as exc:
         raise DropRefusedError(f"the manifest cannot be read: {exc}") from None
-    if key.endswith(".jsonl") or _is_jsonl_line(first):
-        header, entries = _read_jsonl(_split_lines(chain(buffered, chunks)))
+    if key.endswith(".jsonl") or (first is not None and _is_jsonl_line(first)):
+        header, entries = _read_jsonl(_split_lines(_replayed(buffered, chunks)))
         devices, failed = _resolve(settings, bucket, entries)
         return LoadedDrop(devices, failed, header.allow_empty_intended, header.options)
-    manifest = _read_json(_join(chain(buffered, chunks)))
+    manifest = _read_json(_replayed(buffered, chunks))
     if isinstance(manifest, PrefixPairManifest):
         devices, failed = _resolve(settings, bucket, _paired_devices(settings, bucket, manifest))
     else:
@@ -99,18 +114,29 @@ def load_drop(settings: ServiceSettings, bucket: str, key: str) -> LoadedDrop:
 # Reading ------------------------------------------------------------------------------------------------------
 
 
-def _first_line(chunks: Iterator[bytes]) -> tuple[bytes, list[bytes]]:
+def _first_line(chunks: Iterator[bytes]) -> tuple[bytes | None, list[bytes]]:
     """The first line (for sniffing the format) and the chunks read to find it, which are read again. A
-    first line longer than any JSON Lines device line can be is not looked for further: that is JSON."""
+    first line longer than any JSON Lines device line can be is not looked for further (None): that is JSON,
+    and neither copied nor parsed here (a one-line JSON manifest is all first line)."""
     buffered: list[bytes] = []
     size = 0
     for chunk in chunks:
         buffered.append(chunk)
+        end = chunk.find(b"\n")
+        if end >= 0:
+            return b"".join([*buffered[:-1], chunk[:end]]), buffered
         size += len(chunk)
-        if b"\n" in chunk or size >= _SNIFF_BYTES:
-            break
-    head = buffered[0] if len(buffered) == 1 else b"".join(buffered)
-    return head.split(b"\n", 1)[0], buffered
+        if size >= _SNIFF_BYTES:
+            return None, buffered
+    return b"".join(buffered), buffered
+
+
+def _replayed(buffered: list[bytes], chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """The chunks read to sniff, then the rest: each sniffed chunk is let go once it is read again."""
+    buffered.reverse()
+    while buffered:
+        yield buffered.pop()
+    yield from chunks
 
 
 def _is_jsonl_line(line: bytes) -> bool:
@@ -131,13 +157,6 @@ def _split_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
         yield pending
 
 
-def _join(chunks: Iterable[bytes]) -> bytearray:
-    data = bytearray()
-    for chunk in chunks:
-        data += chunk
-    return data
-
-
 def _field_path(location: Sequence[int | str], where: str = "") -> str:
     path = ""
     for part in location:
@@ -156,33 +175,6 @@ def validation_details(exc: ValidationError, where: str = "") -> list[dict[str, 
     ]
 
 
-def _read_json(data: bytearray) -> DropManifest | PrefixPairManifest:
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise DropRefusedError(f"the manifest cannot be read as UTF-8 JSON text: {exc}") from None
-    data.clear()  # the bytes are not needed once decoded
-    try:
-        document = json.loads(text)
-    except ValueError as exc:
-        raise DropRefusedError(f"the manifest is not valid JSON ({exc})") from None
-    except RecursionError:
-        # Refused at once: it would fail the same way on every retry of the drop.
-        raise DropRefusedError(
-            "the manifest is not valid JSON for this service: it is nested too deeply to read"
-        ) from None
-    del text
-    paired = isinstance(document, dict) and ("running_prefix" in document or "intended_prefix" in document)
-    model: type[DropManifest | PrefixPairManifest] = PrefixPairManifest if paired else DropManifest
-    try:
-        return model.model_validate(document)
-    except ValidationError as exc:
-        raise DropRefusedError(
-            f"the manifest does not match the batch schema ({len(exc.errors())} problem(s))",
-            validation_details(exc),
-        ) from None
-
-
 @dataclass
 class _Problems:
     """Every problem is counted; the first ``_MAX_DETAILS`` are kept for the outcome."""
@@ -193,6 +185,188 @@ class _Problems:
     def add(self, details: list[dict[str, str]], count: int = 1) -> None:
         self.count += count
         self.details.extend(details[: _MAX_DETAILS - len(self.details)])
+
+
+_TOO_DEEP = "the manifest is not valid JSON for this service: it is nested too deeply to read"
+_STREAMED = object()  # the place of device_configs among the fields, while its devices stream
+
+
+class _JsonManifest:
+    """One pass over a JSON manifest's parse events (ijson's basic_parse): each item of ``device_configs``
+    is validated as a DroppedDevice as it ends, every other field is kept as parsed, so that options may come
+    before or after the devices. Only the devices are held, and the value being built."""
+
+    def __init__(self) -> None:
+        self.fields: dict[str, Any] = {}
+        self.document: Any = _STREAMED  # a document that is not an object, as parsed
+        self.devices: list[DroppedDevice] = []
+        self.count = 0
+        self.problems = _Problems()  # the devices' validation errors
+        self._started = False
+        self._key = ""
+        self._in_devices = False
+        self._depth = 0
+        self._builder: Any = None
+        self._base = 0  # the depth the value being built ends at
+
+    def feed(self, events: Iterable[tuple[str, Any]]) -> None:
+        for event, value in events:
+            if event in ("start_map", "start_array"):
+                self._depth += 1
+                if self._depth > _MAX_NESTING:
+                    raise DropRefusedError(_TOO_DEEP)
+            elif event in ("end_map", "end_array"):
+                self._depth -= 1
+            if self._builder is not None:
+                self._builder.event(event, value)
+                if self._depth == self._base:
+                    self._finish(self._builder.value)
+            elif not self._started:
+                self._started = True
+                if event != "start_map":
+                    self._build(event, value, 0)
+            elif event == "map_key":
+                self._key = value
+                if value == "device_configs":  # given twice, the last one counts (as for json.loads)
+                    self.devices, self.count, self.problems = [], 0, _Problems()
+            elif self._depth == 0:  # the end of the document's object
+                continue
+            elif self._in_devices:
+                if event == "end_array" and self._depth == 1:
+                    self._in_devices = False
+                else:
+                    self._build(event, value, 2)
+            elif self._key == "device_configs" and event == "start_array":
+                self.fields["device_configs"] = _STREAMED
+                self._in_devices = True
+            else:
+                self._build(event, value, 1)
+
+    def _build(self, event: str, value: Any, base: int) -> None:
+        self._builder, self._base = ijson.ObjectBuilder(), base
+        self._builder.event(event, value)
+        if self._depth == base:  # a number, a string...
+            self._finish(self._builder.value)
+
+    def _finish(self, value: Any) -> None:
+        self._builder = None
+        if self._base == 0:
+            self.document = value
+        elif self._base == 1:
+            self.fields[self._key] = value
+        else:
+            self._add_device(value)
+
+    def _add_device(self, item: Any) -> None:
+        index = self.count
+        self.count += 1
+        if self.count > MAX_DEVICES_PER_DROP:  # pydantic then reports the length alone
+            self.devices.clear()
+            return
+        try:
+            device = DroppedDevice.model_validate(item)
+        except ValidationError as exc:
+            errors = exc.errors()
+            self.problems.add(
+                [
+                    {"field": _field_path(("device_configs", index, *error["loc"])), "message": error["msg"]}
+                    for error in errors[:_MAX_DETAILS]
+                ],
+                len(errors),
+            )
+            self.devices.clear()  # once refused, the devices are not needed
+            return
+        if not self.problems.count:
+            self.devices.append(device)
+
+    def manifest(self) -> DropManifest | PrefixPairManifest:
+        """The manifest validated as json.loads' document was: the same errors, in the same order."""
+        if self.document is not _STREAMED:
+            return _validated(DropManifest, self.document)
+        fields = self.fields
+        streamed = fields.get("device_configs") is _STREAMED
+        if "running_prefix" in fields or "intended_prefix" in fields:
+            if streamed:  # refused as a field a prefix-pair manifest does not have, whatever its devices
+                fields["device_configs"] = []
+            return _validated(PrefixPairManifest, fields)
+        if not streamed:
+            return _validated(DropManifest, fields)
+        if self.count > MAX_DEVICES_PER_DROP:
+            fields["device_configs"] = [None] * self.count
+            return _validated(DropManifest, fields)
+        if not self.problems.count:
+            fields["device_configs"] = self.devices
+            return _validated(DropManifest, fields)
+        # The devices' errors come first, as pydantic orders them; then those of the other fields.
+        del fields["device_configs"]
+        try:
+            DropManifest.model_validate(fields)
+        except ValidationError as exc:
+            others = [error for error in exc.errors() if error["loc"] != ("device_configs",)]
+            self.problems.add(_details(others), len(others))
+        raise _schema_refusal(self.problems.count, self.problems.details)
+
+
+def _details(errors: Sequence[Any]) -> list[dict[str, str]]:
+    return [{"field": _field_path(error["loc"]), "message": error["msg"]} for error in errors[:_MAX_DETAILS]]
+
+
+def _schema_refusal(count: int, details: list[dict[str, str]]) -> DropRefusedError:
+    return DropRefusedError(f"the manifest does not match the batch schema ({count} problem(s))", details)
+
+
+def _validated(model: type[_Model], document: Any) -> _Model:
+    try:
+        return model.model_validate(document)
+    except ValidationError as exc:
+        raise _schema_refusal(len(exc.errors()), validation_details(exc)) from None
+
+
+def _json_problem(exc: Exception) -> DropRefusedError:
+    reason = exc if isinstance(exc, UnicodeDecodeError) or not exc.args else exc.args[0]
+    if isinstance(reason, bytes):
+        reason = reason.decode("utf-8", "replace")
+    # yajl's message goes on to quote the text around the error: configs, which may hold secrets.
+    reason = str(reason).split("\n", 1)[0].strip()
+    if isinstance(exc, UnicodeDecodeError) or "invalid bytes in UTF8 string" in reason:
+        return DropRefusedError(f"the manifest cannot be read as UTF-8 JSON text: {reason}")
+    return DropRefusedError(f"the manifest is not valid JSON ({reason})")
+
+
+def _lone_surrogates(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The chunks, unchanged, after a look for a lone surrogate escape in each and across their borders: the
+    end of each is looked at again with the next chunk, which may pair a high surrogate found there."""
+    carry = b""
+    for chunk in chunks:
+        window = carry + chunk
+        _refuse_lone_surrogates(window, len(carry) - 6, len(window) - 6)
+        carry = window[-_SURROGATE_CARRY:]
+        yield chunk
+    _refuse_lone_surrogates(carry, len(carry) - 6, len(carry))
+
+
+def _refuse_lone_surrogates(window: bytes, judged: int, until: int) -> None:
+    if any(judged < match.end() <= until for match in _LONE_SURROGATE.finditer(window)):
+        raise DropRefusedError(
+            "the manifest is not valid JSON for this service: it holds a \\u escape of a lone surrogate, "
+            "which is no Unicode text"
+        )
+
+
+def _read_json(chunks: Iterable[bytes]) -> DropManifest | PrefixPairManifest:
+    reader = _JsonManifest()
+    events = ijson.sendable_list()
+    parser = _IJSON.basic_parse_coro(events, use_float=True)  # floats as json.loads gives them, not Decimal
+    try:
+        for chunk in _lone_surrogates(chunks):
+            parser.send(chunk)
+            reader.feed(events)
+            del events[:]
+        parser.close()
+        reader.feed(events)
+    except (ijson.JSONError, UnicodeDecodeError) as exc:
+        raise _json_problem(exc) from None
+    return reader.manifest()
 
 
 def _read_jsonl(lines: Iterable[bytes]) -> tuple[ManifestHeader, list[DeviceConfig | DroppedDevice]]:
