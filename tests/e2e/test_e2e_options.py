@@ -28,8 +28,12 @@ def test_batch_options_filter_by_tag_and_add_the_diff(api: Api) -> None:
     job_id = api.submit([_device("e1"), _device("e2")], options=options)
     assert api.wait(job_id)["status"] == "completed"
     results = api.results(job_id)["results"]
-    assert [set(result) for result in results] == [{"device_id", "status", "remediation", "diff"}] * 2
+    # The outputs asked for, plus compliance and risks, which every success result carries (issue 14)
+    expected_fields = {"device_id", "status", "remediation", "diff", "compliant", "risks"}
+    assert [set(result) for result in results] == [expected_fields] * 2
     first = results[0]
+    # The filtered remediation is not empty, so the device is not compliant
+    assert first["compliant"] is False
     assert (
         first["remediation"] == "no ntp server 10.0.0.1\nntp server 10.0.0.2"
     )  # the ACL change is filtered out
