@@ -160,9 +160,11 @@ def _embedded_stack(state_dir: Path) -> Iterator[str]:
                 tail = log_path.read_text()[-3000:]
                 pytest.fail(f"the embedded stack exited with {process.returncode}:\n{tail}")
             try:
-                if requests.get(api_url + OPENAPI_PATH, timeout=2).status_code == 200:
+                if requests.get(api_url + OPENAPI_PATH, timeout=(2, 10)).status_code == 200:
                     break
-            except requests.ConnectionError:
+            # A slow first answer (the document is built on the first request) is not a failure: only the
+            # 90 s deadline is.
+            except (requests.ConnectionError, requests.Timeout):
                 pass
             if time.monotonic() > deadline:
                 pytest.fail(f"the embedded stack did not answer within 90 s:\n{log_path.read_text()[-3000:]}")
