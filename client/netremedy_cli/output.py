@@ -408,7 +408,8 @@ def eta_text(start: tuple[float, int], now: tuple[float, int], total: int, statu
 def render_jobs(console: Console, jobs: list[JsonObject], more: bool) -> None:
     """The caller's jobs, newest first: id, status, counters, when and how each was started."""
     table = Table()
-    table.add_column("job id", no_wrap=True)
+    # A job id is what a reader copies: never cut it, whatever the width.
+    table.add_column("job id", no_wrap=True, min_width=36)
     table.add_column("status", no_wrap=True)
     table.add_column("devices", justify="right", no_wrap=True)
     table.add_column("completed", justify="right", no_wrap=True)
@@ -429,6 +430,10 @@ def render_jobs(console: Console, jobs: list[JsonObject], more: bool) -> None:
             Text(str(job["source"])),
         )
     if jobs:
+        # Piped or redirected, rich assumes 80 columns and would crop every column to fit: write whole rows
+        # (one line each, for grep and scripts) instead.
+        if not console.is_terminal:
+            console.width = max(console.width, 160)
         console.print(table)
     note = f"{len(jobs)} {'job' if len(jobs) == 1 else 'jobs'}"
     console.print(Text(f"{note}; older jobs remain: --all lists every one" if more else note), soft_wrap=True)

@@ -292,3 +292,19 @@ def test_a_small_jobs_report_names_the_devices_of_each_change() -> None:
         ["2", "cisco_ios", "interface Gi0/1", "1", "r0"],
         ["", "", "description x", "", ""],
     ]
+
+
+def test_piped_jobs_keep_whole_job_ids_and_rows(
+    api: FakeApi, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given output to a pipe of rich's default 80 columns
+    monkeypatch.setenv("COLUMNS", "80")
+    api.answer(
+        "GET", "/api/v1/batch/jobs", {"jobs": [_job(JOB, "running", completed_devices=1)], "next_token": None}
+    )
+    # When the jobs are listed
+    assert main(["jobs", "--url", URL]) == 0
+    # Then the row holds the whole job id and every column, uncropped
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if JOB in line)
+    assert "…" not in row and "running" in row and "2026-12-01T09:00:00.000Z" in row
