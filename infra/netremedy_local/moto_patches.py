@@ -899,7 +899,7 @@ _LOCKS = tuple(
 )
 
 _IAM_UPSTREAM = (
-    "Not found upstream: moto 5.2.5's access_control.py lists resources and more services as TODO; its "
+    "Not found upstream: moto 5.2.5's access_control.py marks resource checks and more services as still to do; its "
     "authorization checks the operation's name against one resource."
 )
 _IAM = (
