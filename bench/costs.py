@@ -38,7 +38,12 @@ PRICES_USD: dict[str, Any] = {
 PRICED_SERVICES = ("sqs", "dynamodb", "s3", "events")
 
 # Which function serves each kind of API request the bench makes.
-API_HANDLERS = {"post": "create_job", "status": "job_status", "results": "job_results"}
+API_HANDLERS = {
+    "post": "create_job",
+    "upload_form": "create_upload",
+    "status": "job_status",
+    "results": "job_results",
+}
 
 
 class _TolerantLoader(yaml.SafeLoader):
