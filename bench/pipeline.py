@@ -1,57 +1,28 @@
 """The pipeline: the same devices through the local stack end to end, as a client would drive it.
 
-POST /api/v1/batch/remediation (as many POSTs as the API's 5 MiB body limit needs) -> poll GET .../jobs/{id}
-until every job is completed -> every result fetched page by page (next_token) and checked against the floor's
-text. The clock runs from the first POST to the last result page. The write-back of the results to S3, which
-the service does after a job completes, is waited for afterwards (its AWS calls are part of the cost, its
-time is reported apart).
+One job per mix, sent as the CLI sends it (client/netremedy_cli's ApiClient): one POST
+/api/v1/batch/remediation when the devices fit the API's limits, else an upload (POST /api/v1/batch/uploads,
+the manifest to S3 through the pre-signed form, then POST /api/v1/batch/remediation with
+``{"manifest_upload": id}``) -> poll GET .../jobs/{id} until it is completed -> every result fetched page by
+page (next_token) and checked against the floor's text. The clock runs from the first request (the upload's,
+if any) to the last result page. The write-back of the results to S3, which the service does after a job
+completes, is waited for afterwards (its AWS calls are part of the cost, its time is reported apart).
 """
 
-import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import requests
 from corpus import Device
 from floor import digest
 from stack import Delta, LocalStack
 
-from netremedy.models.api import MAX_REQUEST_BODY_BYTES
+from netremedy_cli.api_client import ApiClient
 
-# The API refuses bodies over its limit (413 request_too_large); the room is for the list around the devices.
-MAX_BODY_BYTES = MAX_REQUEST_BODY_BYTES - 64
-MAX_DEVICES_PER_POST = 10_000
 TERMINAL = ("completed", "failed", "cancelled")
-
-
-def split_bodies(devices: list[Device]) -> list[bytes]:
-    """As few POST bodies as the limits allow, of about equal size."""
-    encoded = [json.dumps(device.as_request()).encode() for device in devices]
-    total = sum(len(e) + 1 for e in encoded)
-    count = max(1, -(-total // MAX_BODY_BYTES), -(-len(devices) // MAX_DEVICES_PER_POST))
-    while True:
-        chunks = _balanced(encoded, count, total / count)
-        if all(
-            sum(len(e) + 1 for e in chunk) <= MAX_BODY_BYTES and len(chunk) <= MAX_DEVICES_PER_POST
-            for chunk in chunks
-        ):
-            return [b'{"device_configs": [' + b",".join(chunk) + b"]}" for chunk in chunks]
-        count += 1
-
-
-def _balanced(encoded: list[bytes], count: int, target: float) -> list[list[bytes]]:
-    """Consecutive chunks, each closed once it reaches ``target`` bytes; the last takes what is left."""
-    chunks: list[list[bytes]] = [[]]
-    size = 0
-    for item in encoded:
-        if chunks[-1] and size + len(item) / 2 > target and len(chunks) < count:
-            chunks.append([])
-            size = 0
-        chunks[-1].append(item)
-        size += len(item) + 1
-    return chunks
+Via = Literal["auto", "post", "upload"]
 
 
 @dataclass
@@ -70,6 +41,36 @@ class PipelineRun:
     missing: int = 0
     jobs: list[dict[str, Any]] = field(default_factory=list)
     http_requests: list[dict[str, Any]] = field(default_factory=list)  # for the API Gateway/Lambda cost
+    via: str = "post"
+    upload_s: float | None = None  # the manifest's POST to S3 (not an API request: not in http_requests)
+    manifest_bytes: int | None = None
+
+
+_API_KINDS = {"/api/v1/batch/remediation": "post", "/api/v1/batch/uploads": "upload_form"}
+
+
+class _BenchClient(ApiClient):
+    """The CLI's client, recording each API request's time (costs.py prices it by the function serving it)
+    and the manifest upload's."""
+
+    def __init__(self, api: str, run: PipelineRun) -> None:
+        super().__init__(api, caller="bench")
+        self._run = run
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        started = time.perf_counter()
+        try:
+            return super()._call(method, path, **kwargs)
+        finally:
+            self._run.http_requests.append(
+                {"kind": _API_KINDS[path], "seconds": time.perf_counter() - started}
+            )
+
+    def _upload(self, url: str, fields: Any, manifest: bytes) -> None:  # type: ignore[override]
+        started = time.perf_counter()
+        ApiClient._upload(url, fields, manifest)
+        self._run.upload_s = time.perf_counter() - started
+        self._run.manifest_bytes = len(manifest)
 
 
 def _request(
@@ -88,32 +89,32 @@ def run_pipeline(
     *,
     poll_interval: float,
     timeout: float,
+    via: Via = "auto",
 ) -> PipelineRun:
     api = stack.api
     run = PipelineRun(devices=len(devices))
-    bodies = split_bodies(devices)
+    body = {"device_configs": [device.as_request() for device in devices]}
     session = requests.Session()
     headers = {"Content-Type": "application/json", "x-netremedy-caller": "bench"}
+    client = _BenchClient(api, run)
 
     started = time.perf_counter()
-    job_ids: list[str] = []
-    for body in bodies:
-        post_started = time.perf_counter()
-        response = _request(
-            session, run, "post", "POST", f"{api}/api/v1/batch/remediation", data=body, headers=headers
-        )
-        if response.status_code != 202:
-            raise RuntimeError(f"POST answered {response.status_code}: {response.text[:500]}")
-        created = response.json()
-        job_ids.append(created["job_id"])
-        run.posts.append(
-            {
-                "devices": created["total_devices"],
-                "body_bytes": len(body),
-                "latency_s": round(time.perf_counter() - post_started, 3),
-            }
-        )
+    if via == "upload" or via == "auto" and not ApiClient.fits_one_post(body):
+        run.via = "upload"
+        created, _ = client.submit_by_upload(body)
+    else:
+        created = client.submit(body)  # over the limits with --via post: the client says which one
     run.accept_s = time.perf_counter() - started
+    job_ids = [created["job_id"]]
+    run.posts.append(
+        {
+            "via": run.via,
+            "devices": created.get("total_devices"),  # null until the service has read an uploaded manifest
+            "manifest_bytes": run.manifest_bytes,
+            "upload_s": round(run.upload_s, 3) if run.upload_s is not None else None,
+            "latency_s": round(run.accept_s, 3),
+        }
+    )
 
     open_jobs = set(job_ids)
     final: dict[str, dict[str, Any]] = {}
@@ -147,6 +148,8 @@ def run_pipeline(
                 params=params,
                 headers=headers,
             ).json()
+            if "results" not in page:
+                raise RuntimeError(f"job {job_id} ({final[job_id].get('status')}): results answered {page}")
             run.result_pages += 1
             for result in page["results"]:
                 device_id = result["device_id"]

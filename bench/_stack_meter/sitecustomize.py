@@ -15,7 +15,11 @@ event hooks that add up, per process, what AWS bills rather than what the code c
 - where the time goes in the worker, create_job and write-back handlers: each handler's time, the worker's
   compute_remediation calls (timed by wrapping them as they are imported) and the AWS calls each handler
   makes (timed by the hooks); with ``BENCH_PROFILE=worker,create_job,write_back`` those handlers are also
-  run under cProfile.
+  run under cProfile;
+- the worker's CPU time split into parts (parse, remediation, rollback, text, validation, JSON/pydantic, AWS
+  calls by operation, Powertools, the service's own code), each part's own time without the parts it calls,
+  and the pollers' CPU outside the handler (receiving and deleting SQS messages, which on AWS the event
+  source mapping does unbilled).
 
 Counts are written to ``$BENCH_METER_DIR/<pid>.json`` every half second. The hooks are plugged into the
 repository's meter (netremedy_local.metering, the one place that instruments boto3), whose own call counter
@@ -23,6 +27,7 @@ repository's meter (netremedy_local.metering, the one place that instruments bot
 (netremedy_local.aws_limits).
 """
 
+import functools
 import json
 import math
 import os
@@ -165,6 +170,9 @@ def _before(params: dict[str, Any], model: Any, context: dict[str, Any], **_: An
     context["bench_params"] = params
     if _current:  # the call's time is charged to the handler running in this process
         context["bench_timed"] = (f"{_current[-1]}:aws_seconds:{service}:{operation}", time.perf_counter())
+    frame = _enter(f"aws:{service}:{operation}")
+    if frame is not None:
+        context["bench_cpu_frame"] = frame
     with _lock:
         _add(f"calls:{service}:{operation}")
         if service == "dynamodb":
@@ -180,6 +188,9 @@ def _before(params: dict[str, Any], model: Any, context: dict[str, Any], **_: An
 
 def _time_call(context: dict[str, Any], **_: Any) -> None:
     """Also the ``after-call-error`` hook: a call that raised (its retries spent) took its time too."""
+    frame = context.pop("bench_cpu_frame", None)
+    if frame is not None:
+        _leave(frame)
     timed = context.pop("bench_timed", None)
     if timed is not None:
         key, started = timed
@@ -240,42 +251,175 @@ def _profiled(label: str, handler: Any) -> Any:
 def _timed_handler(label: str, handler: Any) -> Any:
     if label in _PROFILED:
         handler = _profiled(label, handler)
+    # The worker's handler runs on its poller's main thread and starts no thread of its own: thread_time is
+    # its CPU alone (process_time would add the two meters' flush threads). create_job and the write-back
+    # send from thread pools, whose CPU only process_time sees.
+    clock = time.thread_time if label == "worker" else time.process_time
 
     def timed(event: Any, context: Any) -> Any:
-        started, cpu_started = time.perf_counter(), time.process_time()
+        started, cpu_started = time.perf_counter(), clock()
         _current.append(label)
+        root = _Frame(_WORKER_ROOT)
+        if label == "worker":
+            _frames.stack = [root]
         try:
             return handler(event, context)
         finally:
+            if label == "worker":
+                _leave(root)
+                _frames.stack = []
             _current.remove(label)
             with _lock:
                 _add(f"{label}:invocations")
                 _add(f"{label}:records", len(event.get("Records", []) or []))
                 _add(f"{label}:handler_seconds", time.perf_counter() - started)
-                _add(f"{label}:handler_cpu_seconds", time.process_time() - cpu_started)
+                _add(f"{label}:handler_cpu_seconds", clock() - cpu_started)
 
     return timed
 
 
 def _timed_compute(compute: Any) -> Any:
-    """Wall and CPU time of compute_remediation (the worker computes on one thread, so the process's CPU time
-    during the call is the call's: wall minus CPU is time spent waiting for a core)."""
+    """Wall and CPU time of compute_remediation (on the handler's thread: wall minus CPU is time spent
+    waiting for a core)."""
 
     def timed(*args: Any, **kwargs: Any) -> Any:
-        started, cpu_started = time.perf_counter(), time.process_time()
+        started, cpu_started = time.perf_counter(), time.thread_time()
         try:
             return compute(*args, **kwargs)
         finally:
             with _lock:
                 _add("worker:compute_seconds", time.perf_counter() - started)
-                _add("worker:compute_cpu_seconds", time.process_time() - cpu_started)
+                _add("worker:compute_cpu_seconds", time.thread_time() - cpu_started)
                 _add("worker:compute_calls")
 
     return timed
 
 
+# --- the worker's CPU, part by part ---------------------------------------------------------------------
+#
+# Functions are wrapped as their modules are imported; each part's CPU (thread_time, see _timed_handler) is
+# its own, without the parts it calls (a text conversion inside compute_remediation, pydantic inside the
+# counting code, an AWS call inside a claim check), so the parts add up to the handler's CPU. What is in no
+# part (Powertools' decorators, the handler's own lines, the meter's own cost) is the root's: unattributed.
+
+_WORKER_ROOT = "unattributed"
+# pydantic counts as JSON only when the service's code calls it; inside hier_config (its rule models) or an
+# AWS call it is part of that work.
+_JSON_CALLERS = {_WORKER_ROOT, "netremedy", "powertools"}
+_frames = threading.local()
+
+
+class _Frame:
+    __slots__ = ("label", "nested", "started")
+
+    def __init__(self, label: str) -> None:
+        self.label, self.started, self.nested = label, time.thread_time(), 0.0
+
+
+def _enter(label: str) -> _Frame | None:
+    """A new part open on this thread, or None outside the worker's handler."""
+    stack = getattr(_frames, "stack", None)
+    if not stack or label == "json" and stack[-1].label not in _JSON_CALLERS:
+        return None
+    frame = _Frame(label)
+    stack.append(frame)
+    return frame
+
+
+def _leave(frame: _Frame) -> None:
+    stack = getattr(_frames, "stack", None)
+    if not stack or not any(open_frame is frame for open_frame in stack):
+        return
+    while stack[-1] is not frame:  # left open (an AWS call that failed before botocore's after-call): dropped
+        stack.pop()
+    stack.pop()
+    elapsed = time.thread_time() - frame.started
+    with _lock:
+        _add(f"worker:cpu:{frame.label}", elapsed - frame.nested)
+    if stack:
+        stack[-1].nested += elapsed
+
+
+def _part(label: str, function: Any) -> Any:
+    @functools.wraps(function)  # keeps pydantic's __pydantic_base_init__ mark on BaseModel.__init__
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        frame = _enter(label)
+        if frame is None:
+            return function(*args, **kwargs)
+        try:
+            return function(*args, **kwargs)
+        finally:
+            _leave(frame)
+
+    return timed
+
+
+def _patch_remediation(module: Any) -> None:
+    """hier_config's steps as netremedy.logic.remediation calls them."""
+    for name, label in (
+        ("get_hconfig", "parse"),
+        ("check_device_configs", "validation"),
+        ("evaluate_risks", "validation"),
+        ("_as_text", "text"),
+        ("_config_text", "text"),
+    ):
+        setattr(module, name, _part(label, getattr(module, name)))
+    workflow = module.WorkflowRemediation
+    for name in ("remediation_config", "rollback_config"):  # properties, computed on first access
+        setattr(workflow, name, property(_part(name.split("_")[0], getattr(workflow, name).fget)))
+
+
+def _patch_pydantic(module: Any) -> None:
+    model = module.BaseModel
+    model.__init__ = _part("json", model.__init__)
+    for name in ("model_dump", "model_dump_json", "model_copy"):
+        setattr(model, name, _part("json", getattr(model, name)))
+    for name in ("model_validate", "model_validate_json"):
+        setattr(model, name, classmethod(_part("json", model.__dict__[name].__func__)))
+
+
+def _patch_worker_handler(module: Any) -> None:
+    """What the handler module holds, if it does (a part missing from the code is simply not measured)."""
+    processor = getattr(module, "processor", None)  # Powertools' BatchProcessor, where the handler uses it
+    if processor is not None:
+        for name in ("__call__", "__enter__", "__exit__", "process", "response"):
+            setattr(type(processor), name, _part("powertools", getattr(type(processor), name)))
+    # The records' formatting and output (JSON); wrapping logger.info itself would move the "location" the
+    # records name to this file.
+    inner = getattr(module.logger, "_logger", None)
+    if inner is not None:
+        inner.handle = _part("powertools", inner.handle)
+    module.metrics.flush_metrics = _part("powertools", module.metrics.flush_metrics)
+    for name, label in (
+        ("count_devices", "powertools"),
+        ("_remediate_record", "netremedy"),
+        ("record_results", "netremedy"),
+    ):
+        if hasattr(module, name):
+            setattr(module, name, _part(label, getattr(module, name)))
+
+
+def _patch_poller(module: Any) -> None:
+    """CPU of each poll outside the handler: receiving, building the event, deleting (on AWS the event source
+    mapping's, unbilled), split into polls that received messages and empty ones."""
+    poll_once = module.poll_once
+
+    def timed(config: Any, *args: Any, **kwargs: Any) -> int:
+        started = time.thread_time()
+        received: int = poll_once(config, *args, **kwargs)
+        kind = "busy" if received else "idle"
+        with _lock:
+            _add(f"poller:{config.function.logical_id}:{kind}_cpu_seconds", time.thread_time() - started)
+            _add(f"poller:{config.function.logical_id}:{kind}_polls")
+        return received
+
+    module.poll_once = timed
+
+
 def _patch_handler(label: str) -> Any:
     def patch(module: Any) -> None:
+        if label == "worker":
+            _patch_worker_handler(module)
         module.handler = _timed_handler(label, module.handler)
 
     return patch
@@ -283,7 +427,8 @@ def _patch_handler(label: str) -> Any:
 
 def _patch_compute(module: Any) -> None:
     if hasattr(module, "compute_remediation"):
-        module.compute_remediation = _timed_compute(module.compute_remediation)
+        # Inside compute_remediation but in no named part: hier_config's workflow set-up, line ordering.
+        module.compute_remediation = _timed_compute(_part("hier_config_other", module.compute_remediation))
 
 
 class _AfterImport:
@@ -319,7 +464,13 @@ def _install(directory: Path) -> None:
     import sys
 
     callbacks = {module: _patch_handler(label) for module, label in _TIMED_HANDLERS.items()}
-    sys.meta_path.insert(0, _AfterImport(callbacks | {_COMPUTE_MODULE: _patch_compute}))
+    callbacks |= {
+        _COMPUTE_MODULE: _patch_compute,
+        "netremedy.logic.remediation": _patch_remediation,
+        "pydantic.main": _patch_pydantic,
+        "netremedy_local.pollers": _patch_poller,
+    }
+    sys.meta_path.insert(0, _AfterImport(callbacks))
     metering.add_hook("before-parameter-build", _before)
     metering.add_hook("after-call", _after)
     metering.add_hook("after-call-error", _time_call)
