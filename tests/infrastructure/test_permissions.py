@@ -56,7 +56,9 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     },
     "RemediateDevicesFunction": {
         "JobTable": COUNT,
+        # GetObject: claim checks, and the configs a manifest names by key (logic.referenced_configs).
         "ResultBucket/*": {"s3:GetObject", "s3:PutObject"},
+        "ResultBucket": LIST,
         "DeviceQueue": POLL,
         "FinalizeQueue": SEND,
     },

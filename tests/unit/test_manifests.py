@@ -277,6 +277,22 @@ def test_config_prefixes_must_be_a_comma_list_of_prefixes() -> None:
         _settings(CONFIG_PREFIXES="backups")
 
 
+def _started_drop(aws: dict[str, Any], key: str, body: bytes | str) -> str:
+    """Upload a drop and start its job as the drop function does; the job id."""
+    bucket = aws["bucket"]
+    _put(bucket, key, body)
+    etag = boto3.client("s3").head_object(Bucket=bucket, Key=key)["ETag"].strip('"')
+    outcome = start_dropped_job(load_settings(), bucket, key, etag, sequencer="01")
+    assert outcome.outcome == "accepted" and outcome.job_id is not None
+    return outcome.job_id
+
+
+def _error(aws: dict[str, Any], job_id: str, device_id: str) -> str | None:
+    result = job_table.get_device_result(aws["table"], job_id, device_id)
+    assert result is not None
+    return result.error
+
+
 def test_a_forbidden_or_missing_object_fails_its_device_only_and_is_never_read(
     aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -286,34 +302,93 @@ def test_a_forbidden_or_missing_object_fails_its_device_only_and_is_never_read(
     _put(bucket, "results/other-job/results.jsonl", "secret results")
     _put(bucket, "backups/r4.cfg", "hostname r4")
     _put(bucket, "backups/r5.cfg", b"\xff not text")
+    _put(bucket, "backups/r6.cfg", "hostname r6")
     manifest = _jsonl(
         _inline("r1"),
         _device("r2", running_config_key="inputs/other-job/request.json", intended_config="hostname r2"),
         _device("r3", running_config="hostname r3", intended_config_key="results/other-job/results.jsonl"),
         _device("r4", running_config_key="backups/r4.cfg", intended_config_key="backups/gone.cfg"),
         _device("r5", running_config_key="backups/r5.cfg", intended_config="hostname r5"),
+        _device("r6", running_config_key="backups/r6.cfg", intended_config_key="backups/r6.cfg"),
     )
     read: list[str] = []
-    from netremedy.dal import blob_store
-
     original = blob_store.get_text
     monkeypatch.setattr(
         blob_store, "get_text", lambda b, key, limit: read.append(key) or original(b, key, limit)
     )
-    # When it is read
-    loaded = _load(aws, "incoming/mixed.jsonl", manifest)
-    # Then only r1 is to compute; the others fail with the device, the key and the rule in the reason
-    assert [device.device_id for device in loaded.devices] == ["r1"]
-    assert loaded.failed["r2"].startswith("device r2: running_config_key 'inputs/other-job/request.json' ")
-    assert "is not allowed: it is under inputs/" in loaded.failed["r2"]
-    assert "intended_config_key 'results/other-job/results.jsonl' is not allowed" in loaded.failed["r3"]
+    # When the drop function starts its job
+    job_id = _started_drop(aws, "incoming/mixed.jsonl", manifest)
+    # Then the refused keys fail their devices at once, with the device, the key and the rule in the reason,
+    # and the start read no config at all
+    assert read == []
+    assert (_error(aws, job_id, "r2") or "").startswith(
+        "device r2: running_config_key 'inputs/other-job/request.json' "
+    )
+    assert "is not allowed: it is under inputs/" in (_error(aws, job_id, "r2") or "")
+    assert "intended_config_key 'results/other-job/results.jsonl' is not allowed" in (
+        _error(aws, job_id, "r3") or ""
+    )
+    assert _job(aws, job_id).failed_devices == 2
+    # When the worker computes what was queued
+    remediate_devices.handler(sqs_records(drain_queue(aws["queue_url"])), context())
+    # Then it read the allowed keys only (a key named twice, once), and each problem failed its device alone
+    assert sorted(read) == ["backups/gone.cfg", "backups/r4.cfg", "backups/r5.cfg", "backups/r6.cfg"]
     assert (
-        loaded.failed["r4"]
+        _error(aws, job_id, "r4")
         == "device r4: intended_config_key 'backups/gone.cfg' names no object in the bucket"
     )
-    assert "is not UTF-8 text" in loaded.failed["r5"]
-    # and nothing under the service's prefixes was read
-    assert sorted(read) == ["backups/gone.cfg", "backups/r4.cfg", "backups/r5.cfg"]
+    assert _error(aws, job_id, "r5") == (
+        "device r5: running_config_key 'backups/r5.cfg' is not UTF-8 text, or is over 4194304 bytes"
+    )
+    job = _job(aws, job_id)
+    assert (job.status, job.completed_devices, job.failed_devices) == ("completed", 2, 4)
+    computed = job_table.get_device_result(aws["table"], job_id, "r6")
+    assert computed is not None and (computed.status, computed.remediation) == ("success", "")
+
+
+def test_a_config_over_the_size_limit_by_key_fails_its_device_in_the_worker(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a referenced object within what S3 reads for a config but over a (lowered) size limit
+    from netremedy.models import api
+
+    monkeypatch.setattr(api, "MAX_CONFIG_BYTES", 10)
+    _put(aws["bucket"], "backups/big.cfg", "hostname a-long-name")
+    manifest = _jsonl(_device("big", running_config_key="backups/big.cfg", intended_config="hostname b"))
+    # When the drop starts and the worker computes it
+    job_id = _started_drop(aws, "incoming/big.jsonl", manifest)
+    remediate_devices.handler(sqs_records(drain_queue(aws["queue_url"])), context())
+    # Then the device fails with pydantic's size message, naming the field, as a POST's would
+    assert _error(aws, job_id, "big") == (
+        "device big: running_config: Value error, config is 20 bytes; the limit is 10 bytes"
+    )
+
+
+def test_a_referenced_key_under_another_jobs_inputs_is_refused_without_any_get(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a JSON manifest referencing another job's claim-checked payload, and a spy on every S3 read
+    bucket = aws["bucket"]
+    _put(bucket, "inputs/other-job/r1.json", '{"running_config": "secret"}')
+    reads: list[str] = []
+    for name in ("get_text", "get_json"):
+        original = getattr(blob_store, name)
+        monkeypatch.setattr(
+            blob_store,
+            name,
+            lambda b, key, *rest, _original=original: reads.append(key) or _original(b, key, *rest),
+        )
+    manifest = {
+        "device_configs": [_device("r1", running_config_key="inputs/other-job/r1.json", intended_config="x")]
+    }
+    # When the drop starts
+    job_id = _started_drop(aws, "incoming/steal.json", json.dumps(manifest))
+    queued = drain_queue(aws["queue_url"])
+    # Then the device failed at the start, nothing was queued, and nothing under inputs/other-job/ was read
+    assert "is not allowed: it is under inputs/" in (_error(aws, job_id, "r1") or "")
+    assert queued == []
+    assert not [key for key in reads if key.startswith("inputs/other-job/")]
+    assert _job(aws, job_id).status == "completed"
 
 
 # Pairing by prefix ------------------------------------------------------------------------------------------------
@@ -385,9 +460,10 @@ def test_a_prefix_pair_manifest_pairs_listed_keys_with_their_platforms(aws: dict
         "site2.r3": "vyos",
         "r4": "cisco_ios",
     }
-    assert (by_id["site1.r1"].running_config, by_id["site1.r1"].intended_config) == (
-        "hostname site1/r1.cfg",
-        "hostname site1/r1.conf-new",
+    # Queued by key, for the worker to read
+    assert (by_id["site1.r1"].running_config_key, by_id["site1.r1"].intended_config_key) == (
+        "backups/site1/r1.cfg",
+        "intended/site1/r1.conf",
     )
     assert loaded.failed == {
         "r5": "no intended config under intended/ for r5 (backups/r5.cfg)",

@@ -85,7 +85,8 @@ def inline_platforms(body: str) -> dict[str, str]:
     entries = document.get("devices") if "devices" in document else [document]
     platforms: dict[str, str] = {}
     for entry in entries if isinstance(entries, list) else []:
-        payload = entry.get("payload") if isinstance(entry, dict) else None
+        # A manifest's device by key carries its platform in its reference.
+        payload = (entry.get("payload") or entry.get("reference")) if isinstance(entry, dict) else None
         if isinstance(payload, dict) and isinstance(payload.get("platform"), str):
             platforms[str(entry.get("device_id"))] = payload["platform"]
     return platforms

@@ -1,12 +1,14 @@
 """Planning the fan-out of a job: devices packed into messages, messages into size-aware send batches."""
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from netremedy.dal.device_queue import OutgoingMessage
-from netremedy.models.api import DeviceConfig
-from netremedy.models.messages import DevicePayload, QueuedDevice
+from netremedy.logic.referenced_configs import reference_of
+from netremedy.models.drops import DroppedDevice
+from netremedy.models.messages import ConfigReference, DevicePayload, DeviceToQueue, QueuedDevice
 from netremedy.models.object_keys import payload_key
 from netremedy.models.options import RemediationOptions
 
@@ -31,7 +33,7 @@ class FanoutPlan:
 
 def plan_fanout(
     job_id: str,
-    devices: list[DeviceConfig],
+    devices: Sequence[DeviceToQueue],
     *,
     allow_empty_intended: bool,
     message_max_bytes: int,
@@ -40,7 +42,7 @@ def plan_fanout(
 ) -> FanoutPlan:
     """Pack the devices into messages of at most ``devices_per_message`` devices and a quarter of
     ``message_max_bytes`` (so that a send batch still carries several messages); a device too big for a
-    message travels alone, by S3 key."""
+    message travels alone, by S3 key. A manifest's device with configs by key travels as a reference."""
     # The fields of DeviceMessage other than its devices, the same for every message of the job.
     header: dict[str, Any] = {"job_id": job_id, "allow_empty_intended": allow_empty_intended}
     if options is not None and not options.is_default:
@@ -59,16 +61,22 @@ def plan_fanout(
             packet, packet_bytes = [], header_bytes
 
     for device in devices:
-        payload = DevicePayload(
-            platform=device.platform,
-            running_config=device.running_config,
-            intended_config=device.intended_config,
-        )
-        entry = QueuedDevice(device_id=device.device_id, payload=payload).model_dump_json(exclude_none=True)
+        parked: DevicePayload | ConfigReference
+        if isinstance(device, DroppedDevice):  # configs by key: the worker reads them
+            parked = reference_of(device)
+            queued = QueuedDevice(device_id=device.device_id, reference=parked)
+        else:
+            parked = DevicePayload(
+                platform=device.platform,
+                running_config=device.running_config,
+                intended_config=device.intended_config,
+            )
+            queued = QueuedDevice(device_id=device.device_id, payload=parked)
+        entry = queued.model_dump_json(exclude_none=True)
         size = len(entry.encode("utf-8")) + 1
         if header_bytes + size > message_max_bytes - _BATCH_OVERHEAD_BYTES:
             key = payload_key(job_id, device.device_id)
-            claim_checks.append(ClaimCheck(key=key, document=payload.model_dump()))
+            claim_checks.append(ClaimCheck(key=key, document=parked.model_dump(exclude_none=True)))
             entry = QueuedDevice(device_id=device.device_id, payload_key=key).model_dump_json(
                 exclude_none=True
             )

@@ -19,6 +19,7 @@ from netremedy.models.api import (
     JobStatusResponse,
 )
 from netremedy.models.items import OPEN_SHARD, JobItem
+from netremedy.models.messages import DeviceToQueue
 from netremedy.models.object_keys import manifest_key, request_key
 from netremedy.models.options import RemediationOptions
 from netremedy.models.settings import ServiceSettings
@@ -68,7 +69,7 @@ def submit_job(
 
 
 def start_job(
-    devices: Sequence[DeviceConfig],
+    devices: Sequence[DeviceToQueue],
     allow_empty_intended: bool,
     settings: ServiceSettings,
     *,
@@ -167,7 +168,7 @@ _SLICE_DEVICES = 1000
 def planned_slices(
     settings: ServiceSettings,
     job_id: str,
-    devices: Sequence[DeviceConfig],
+    devices: Sequence[DeviceToQueue],
     allow_empty_intended: bool,
     options: RemediationOptions | None,
 ) -> Iterator[FanoutPlan]:
@@ -347,7 +348,7 @@ def _submit_from_upload(
 def fan_out_read_devices(
     settings: ServiceSettings,
     job_id: str,
-    devices: Sequence[DeviceConfig],
+    devices: Sequence[DeviceToQueue],
     failed: Mapping[str, str],
     allow_empty_intended: bool,
     options: RemediationOptions,
@@ -384,7 +385,7 @@ def refuse_read_job(
 def resume_fan_out(
     settings: ServiceSettings,
     job_id: str,
-    devices: Sequence[DeviceConfig],
+    devices: Sequence[DeviceToQueue],
     allow_empty_intended: bool,
     options: RemediationOptions | None = None,
 ) -> int:

@@ -11,8 +11,9 @@ Three shapes, one result (``LoadedDrop``):
 - **prefix pairing** (``PrefixPairManifest``): the devices are the relative keys found under both prefixes.
 
 A manifest that does not validate is refused whole (``DropRefusedError``, with field paths). A device whose
-referenced object is missing, unreadable or not allowed (``key_problem``), whose config has only one side,
-or that has no platform, fails alone: it is in ``LoadedDrop.failed`` and the job records it as failed.
+referenced key is not allowed (``key_problem``), whose config has only one side, or that has no platform,
+fails alone: it is in ``LoadedDrop.failed`` and the job records it as failed. Referenced objects are not read
+here but by the worker, which fails a device whose object is missing or unreadable the same way.
 """
 
 import csv
@@ -20,7 +21,6 @@ import io
 import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -38,13 +38,12 @@ from netremedy.models.drops import (
     ManifestHeader,
     PrefixPairManifest,
 )
+from netremedy.models.messages import DeviceToQueue
 from netremedy.models.object_keys import SERVICE_PREFIXES
 from netremedy.models.options import RemediationOptions
 from netremedy.models.platforms import PlatformName
 from netremedy.models.settings import ServiceSettings
 
-# As many as the S3 client's connection pool (dal.clients): a 100,000-device pairing reads 200,000 objects.
-_FETCHERS = 32
 _MAX_DETAILS = 20
 _MAX_INVENTORY_BYTES = 64 * 1024 * 1024
 # A JSON Lines device line with two configs of MAX_CONFIG_BYTES, escaped as usual (a line break takes two
@@ -80,9 +79,10 @@ class DropRefusedError(Exception):
 
 @dataclass(frozen=True)
 class LoadedDrop:
-    """What a manifest asks for: the devices to compute, and those failed before fan-out (id -> reason)."""
+    """What a manifest asks for: the devices to compute (configs inline, or by key for the worker to read),
+    and those failed before fan-out (id -> reason)."""
 
-    devices: list[DeviceConfig]
+    devices: list[DeviceToQueue]
     failed: dict[str, str]
     allow_empty_intended: bool
     options: RemediationOptions
@@ -463,36 +463,20 @@ def _keyed(device: DroppedDevice) -> list[tuple[str, str]]:
     return [(name, key) for name, key in named if key is not None]
 
 
-def _fetch(bucket: str, keys: Iterable[str]) -> tuple[dict[str, str], dict[str, str]]:
-    """The text of each key, and why each other key could not be read."""
-    texts: dict[str, str] = {}
-    unread: dict[str, str] = {}
-
-    def fetch(key: str) -> None:
-        try:
-            texts[key] = blob_store.get_text(bucket, key, MAX_CONFIG_BYTES)
-        except (ValueError, UnicodeDecodeError):
-            unread[key] = f"is not UTF-8 text, or is over {MAX_CONFIG_BYTES} bytes"
-        except Exception as exc:
-            if not blob_store.is_missing(exc):
-                raise  # throttling, permissions: the drop is retried
-            unread[key] = "names no object in the bucket"
-
-    with ThreadPoolExecutor(max_workers=_FETCHERS) as pool:
-        list(pool.map(fetch, sorted(set(keys))))
-    return texts, unread
-
-
 def _resolve(
     settings: ServiceSettings,
     bucket: str,
     entries: Sequence[DeviceConfig | DroppedDevice | tuple[str, str]],
-) -> tuple[list[DeviceConfig], dict[str, str]]:
-    """Every device with its configs inline, or failed with why. ``entries`` may hold devices complete
-    already, and devices failed by pairing, as (device_id, reason). A key not allowed is never read."""
+) -> tuple[list[DeviceToQueue], dict[str, str]]:
+    """Every device to queue, or failed with why. ``entries`` may hold devices complete already, and devices
+    failed by pairing, as (device_id, reason). No referenced object is read here: the worker reads a device's
+    (``logic.referenced_configs``), so that a start never holds a fleet's configs. A key not allowed fails its
+    device at once, and is never read."""
+    devices: list[DeviceToQueue] = []
     failed: dict[str, str] = {}
     for entry in entries:
         if isinstance(entry, DeviceConfig):
+            devices.append(entry)
             continue
         if isinstance(entry, tuple):
             failed[entry[0]] = entry[1]
@@ -504,31 +488,14 @@ def _resolve(
         ]
         if refused:
             failed[entry.device_id] = f"device {entry.device_id}: {'; '.join(refused)}"
-    texts, unread = _fetch(
-        bucket,
-        (
-            key
-            for entry in entries
-            if isinstance(entry, DroppedDevice) and entry.device_id not in failed
-            for _, key in _keyed(entry)
-        ),
-    )
-    devices: list[DeviceConfig] = []
-    for entry in entries:
-        if isinstance(entry, DeviceConfig):
+        elif entry.config_keys():
             devices.append(entry)
-            continue
-        if isinstance(entry, tuple) or entry.device_id in failed:
-            continue
-        problems = [f"{name} {key!r} {unread[key]}" for name, key in _keyed(entry) if key in unread]
-        if problems:
-            failed[entry.device_id] = f"device {entry.device_id}: {'; '.join(problems)}"
-            continue
-        try:
-            devices.append(entry.resolve(texts))
-        except ValidationError as exc:  # a config over the size limit, say: this device fails alone
-            reasons = "; ".join(f"{_field_path(error['loc'])}: {error['msg']}" for error in exc.errors())
-            failed[entry.device_id] = f"device {entry.device_id}: {reasons}"
+        else:
+            try:  # both configs inline: validated as a POST's device (the size limit), failing alone
+                devices.append(entry.resolve({}))
+            except ValidationError as exc:
+                reasons = "; ".join(f"{_field_path(error['loc'])}: {error['msg']}" for error in exc.errors())
+                failed[entry.device_id] = f"device {entry.device_id}: {reasons}"
     return devices, failed
 
 

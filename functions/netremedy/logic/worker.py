@@ -3,9 +3,10 @@
 from netremedy.dal import blob_store, job_table
 from netremedy.logic.clock import expiry_epoch, iso, utc_now
 from netremedy.logic.error_text import bounded_error
+from netremedy.logic.referenced_configs import UnreadableConfigError, device_payload
 from netremedy.logic.remediation import RemediationError, compute_remediation
 from netremedy.models.items import DeviceResultItem
-from netremedy.models.messages import DeviceMessage, DevicePayload, QueuedDevice
+from netremedy.models.messages import DeviceMessage, QueuedDevice
 from netremedy.models.object_keys import output_key
 from netremedy.models.settings import ServiceSettings
 
@@ -20,14 +21,20 @@ def remediate_device(
     settings: ServiceSettings, message: DeviceMessage, device: QueuedDevice
 ) -> DeviceResultItem:
     """The device's final result. Device problems become a failed result; infrastructure errors raise."""
-    if device.payload is not None:
-        payload = device.payload
-    elif device.payload_key is not None:
-        payload = DevicePayload.model_validate(blob_store.get_json(settings.bucket_name, device.payload_key))
-    else:
-        raise ValueError("device message carries neither payload nor payload_key")
     now = utc_now()
     finished_at, expires_at = iso(now), expiry_epoch(now, settings.job_ttl_days)
+    try:
+        payload = device_payload(settings.bucket_name, device)
+    except UnreadableConfigError as exc:  # a referenced object missing, say: this device fails alone
+        return DeviceResultItem(
+            job_id=message.job_id,
+            device_id=device.device_id,
+            status="failed",
+            platform=exc.platform,
+            error=bounded_error(str(exc)),
+            finished_at=finished_at,
+            expires_at=expires_at,
+        )
     try:
         text = compute_remediation(
             payload.platform,

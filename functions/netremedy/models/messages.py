@@ -5,12 +5,17 @@ message cuts the SQS sends, receives and deletes (and the worker invocations) pe
 recorded and counted exactly once on its own. The fan-out and finalize queues carry a ``JobMessage``.
 """
 
-from typing import Any
+from typing import Any, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from netremedy.models.api import DeviceConfig
+from netremedy.models.drops import DroppedDevice
 from netremedy.models.options import RemediationOptions
 from netremedy.models.platforms import PlatformName
+
+# What a job's fan-out queues: a device with its configs, or a manifest's device with one or both by key.
+DeviceToQueue: TypeAlias = DeviceConfig | DroppedDevice
 
 
 class DevicePayload(BaseModel):
@@ -23,14 +28,37 @@ class DevicePayload(BaseModel):
     intended_config: str
 
 
+class ConfigReference(BaseModel):
+    """A device whose configs (one or both) are objects in the bucket that a manifest named: the worker reads
+    them, so that the start of a drop never holds a fleet's configs. Keys are checked (``key_problem``) before
+    they are queued. Each config is inline or by key, not both."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    platform: PlatformName
+    running_config: str | None = None
+    intended_config: str | None = None
+    running_config_key: str | None = None
+    intended_config_key: str | None = None
+
+    @model_validator(mode="after")
+    def _each_config_once(self) -> "ConfigReference":
+        for name in ("running_config", "intended_config"):
+            if (getattr(self, name) is None) == (getattr(self, f"{name}_key") is None):
+                raise ValueError(f"give exactly one of {name} and {name}_key")
+        return self
+
+
 class QueuedDevice(BaseModel):
-    """One device of a packet. Exactly one of ``payload`` / ``payload_key`` is set (claim check for big configs)."""
+    """One device of a packet. Exactly one of ``payload`` / ``payload_key`` (claim check for big configs; the
+    object holds a DevicePayload or a ConfigReference) / ``reference`` is set."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     device_id: str
     payload: DevicePayload | None = None
     payload_key: str | None = None
+    reference: ConfigReference | None = None
 
 
 class DeviceMessage(BaseModel):
