@@ -1,9 +1,13 @@
 """Shared test helpers: where the project and the shared corpus are, and a complete fake environment."""
 
+import functools
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from netremedy_local.template import load_yaml
 
 # Importing any handler validates the settings (netremedy.handlers), and test modules import handlers when
 # they are collected: every variable the functions need gets a placeholder first. Tests that reach AWS set
@@ -37,3 +41,13 @@ def corpus_pairs() -> list[tuple[str, Path]]:
 def require_corpus() -> None:
     if not CORPUS_DIR.is_dir():
         pytest.skip(f"the shared corpus is not here ({CORPUS_DIR}); it exists beside the project in CI only")
+
+
+@functools.cache
+def job_table_properties() -> dict[str, Any]:
+    """template.yaml's JobTable properties, parsed once per session: the tests that build the table (every unit
+    test using ``aws``, every emulator test) would otherwise parse the whole template each time (~0.1 s)."""
+    properties: dict[str, Any] = load_yaml(PROJECT_ROOT / "template.yaml")["Resources"]["JobTable"][
+        "Properties"
+    ]
+    return properties

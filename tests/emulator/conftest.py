@@ -11,8 +11,7 @@ import pytest
 
 from netremedy_local.emulator import MotoServer
 from netremedy_local.launcher import free_port
-from netremedy_local.template import load_yaml
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import job_table_properties
 
 
 @pytest.fixture(scope="session")
@@ -46,7 +45,7 @@ def aws(emulator: str) -> Emulated:
     """A fresh table shaped as template.yaml's JobTable, and a fresh queue, on the shared emulator."""
     name = f"t-{uuid.uuid4().hex[:12]}"
     emulated = Emulated(emulator, name, "")
-    table = load_yaml(PROJECT_ROOT / "template.yaml")["Resources"]["JobTable"]["Properties"]
+    table = job_table_properties()
     emulated.client("dynamodb").create_table(
         TableName=name,
         KeySchema=table["KeySchema"],

@@ -9,9 +9,8 @@ import pytest
 from moto import mock_aws
 
 from netremedy.dal.clients import client
-from netremedy_local.template import load_yaml
 from netremedy.models.settings import load_settings
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import job_table_properties
 
 TABLE = "unit-jobs"
 BUCKET = "unit-results"
@@ -31,7 +30,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     load_settings.cache_clear()
     with mock_aws():
         # The table exactly as template.yaml declares it (keys and indexes), so tests and template cannot drift.
-        table = load_yaml(PROJECT_ROOT / "template.yaml")["Resources"]["JobTable"]["Properties"]
+        table = job_table_properties()
         boto3.client("dynamodb").create_table(
             TableName=TABLE,
             KeySchema=table["KeySchema"],
