@@ -62,7 +62,7 @@ def require_unique_device_ids(devices: _Devices) -> _Devices:
 class DeviceConfig(BaseModel):
     """One device of a batch: what it runs now and what it should run."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     device_id: DeviceId = Field(
         description="Unique within the job; 1-128 characters of letters, digits, '.', '_' or '-'",
@@ -94,7 +94,7 @@ class DeviceConfig(BaseModel):
 class BatchRemediationRequest(BaseModel):
     """Body of ``POST /api/v1/batch/remediation``: the devices inline, or an uploaded manifest."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     manifest_upload: UploadId | None = Field(
         default=None,
@@ -131,6 +131,8 @@ class BatchRemediationRequest(BaseModel):
 
 
 class JobCreatedResponse(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     job_id: str
     total_devices: int | None = Field(
         description="null for a job started from an upload: known once its manifest is read (poll the status)"
@@ -139,6 +141,8 @@ class JobCreatedResponse(BaseModel):
 
 class PlatformCounts(BaseModel):
     """One platform's devices of a job; total = compliant + non_compliant + failed."""
+
+    model_config = ConfigDict(defer_build=True)
 
     total: int
     compliant: int
@@ -157,6 +161,8 @@ _BY_PLATFORM = (
 
 
 class JobStatusResponse(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     job_id: str
     status: JobStatus
     progress: float = Field(ge=0, le=100)
@@ -194,6 +200,8 @@ class DeviceSuccess(BaseModel):
     """A computed device. Holds the outputs the job asked for (remediation and rollback by default); outputs
     not asked for are absent, not null. A result too large for a response holds output_url instead."""
 
+    model_config = ConfigDict(defer_build=True)
+
     device_id: str
     status: Literal["success"] = "success"
     remediation: str | None = Field(
@@ -229,6 +237,8 @@ class DeviceSuccess(BaseModel):
 
 
 class DeviceFailure(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     device_id: str
     status: Literal["failed"] = "failed"
     error: str
@@ -237,6 +247,8 @@ class DeviceFailure(BaseModel):
 class DeviceHeld(BaseModel):
     """A computed device whose remediation is withheld (options.on_risk "hold") because it holds lock-out
     risks: no remediation or rollback, only the risky lines."""
+
+    model_config = ConfigDict(defer_build=True)
 
     device_id: str
     status: Literal["held"] = "held"
@@ -249,6 +261,8 @@ DeviceResult = DeviceSuccess | DeviceFailure | DeviceHeld
 
 
 class JobSummary(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     total_devices: int | None = Field(description="null while an uploaded manifest is being read")
     completed_devices: int
     failed_devices: int
@@ -260,6 +274,8 @@ class JobSummary(BaseModel):
 
 
 class JobResultsResponse(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     job_id: str
     status: JobStatus
     results: list[DeviceResult]
@@ -271,6 +287,8 @@ class JobResultsResponse(BaseModel):
 
 
 class ResultsBundleResponse(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     job_id: str
     url: str = Field(description="Pre-signed S3 URL of every result as JSON Lines (one device per line)")
     expires_in: int = Field(description="Seconds the URL stays valid")
@@ -278,11 +296,15 @@ class ResultsBundleResponse(BaseModel):
 
 
 class ErrorDetail(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     field: str
     message: str
 
 
 class ErrorResponse(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     error: str
     message: str
     details: list[ErrorDetail] = []
@@ -302,6 +324,8 @@ class SingleDeviceRequest(DeviceConfig):
 
 
 class PlatformInfo(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     name: str = Field(description="The value to send as `platform`", examples=["cisco_ios"])
     aliases: list[str] = Field(
         default=[],
@@ -320,6 +344,8 @@ class PlatformInfo(BaseModel):
 
 
 class PlatformsResponse(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     platforms: list[PlatformInfo]
     risk_rules: list[RiskRule] = Field(
         default=[], description="The built-in lock-out risk rules (options.risk_rules adds your own)"
@@ -327,6 +353,8 @@ class PlatformsResponse(BaseModel):
 
 
 class ReportChange(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     platform: str
     line: str = Field(description="The remediation line")
     path: list[str] = Field(description="The line's parents from the top of the config, ending with the line")
@@ -340,6 +368,8 @@ class ReportChange(BaseModel):
 
 
 class FleetReportResponse(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     job_id: str
     status: JobStatus
     total_devices: int | None = Field(description="null while an uploaded manifest is being read")
@@ -372,7 +402,7 @@ UPLOAD_EXPIRES_IN_SECONDS = 15 * 60
 class CreateUploadRequest(BaseModel):
     """Body of ``POST /api/v1/batch/uploads`` (optional)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     format: Literal["json", "jsonl"] = Field(
         default="json", description="The manifest's format: one JSON document, or JSON Lines"
@@ -380,6 +410,8 @@ class CreateUploadRequest(BaseModel):
 
 
 class UploadCreatedResponse(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     upload_id: str = Field(description="Send it as manifest_upload in POST /api/v1/batch/remediation")
     url: str = Field(description="POST the manifest here as multipart/form-data: the fields, then 'file'")
     fields: dict[str, str] = Field(description="Form fields S3 requires, sent as they are before the file")
@@ -395,6 +427,8 @@ class ReportLinkResponse(BaseModel):
     """Body of the report.html route's 302 answer, whose Location is ``url``: a browser follows it to the
     report, a program reads the link here."""
 
+    model_config = ConfigDict(defer_build=True)
+
     job_id: str
     url: str = Field(description="Pre-signed S3 URL of the job's self-contained HTML report")
     expires_in: int = Field(description="Seconds the URL stays valid")
@@ -408,6 +442,8 @@ JobOwnerScope = Literal["me", "account"]
 
 
 class JobListEntry(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     job_id: str
     status: JobStatus
     total_devices: int | None = Field(
@@ -426,6 +462,8 @@ class JobListEntry(BaseModel):
 
 
 class JobListResponse(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     jobs: list[JobListEntry] = Field(description="Newest first")
     next_token: str | None = Field(
         default=None,

@@ -13,7 +13,7 @@ MAX_MANIFEST_BYTES = 1024 * 1024 * 1024
 class DroppedDevice(BaseModel):
     """One device: each config inline (``running_config``) or by key (``running_config_key``), not both."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     device_id: DeviceId
     platform: PlatformName
@@ -49,7 +49,7 @@ class DroppedDevice(BaseModel):
 
 
 class DropManifest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     device_configs: list[DroppedDevice] = Field(min_length=1, max_length=MAX_DEVICES_PER_DROP)
     allow_empty_intended: StrictBool = False
@@ -69,7 +69,7 @@ _PREFIX_PATTERN = r"^[^/].*/$"
 class ManifestHeader(BaseModel):
     """The optional first line of a JSON Lines manifest: what applies to every device of the job."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     allow_empty_intended: StrictBool = False
     options: RemediationOptions = RemediationOptions()
@@ -80,7 +80,7 @@ class PrefixPairManifest(BaseModel):
     found under both (``CONFIG_SUFFIXES`` ignored), its platform from ``platforms``, then the inventory CSV
     (columns device and platform), then ``platform``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     running_prefix: str = Field(min_length=2, max_length=1024, pattern=_PREFIX_PATTERN)
     intended_prefix: str = Field(min_length=2, max_length=1024, pattern=_PREFIX_PATTERN)

@@ -13,7 +13,7 @@ MatchText = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 class MatchRule(BaseModel):
     """hier_config's MatchRule: every criterion that is set must match a line (at its level of the tree)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     equals: MatchText | list[MatchText] | None = Field(default=None, max_length=MAX_MATCH_TEXTS)
     startswith: MatchText | list[MatchText] | None = Field(default=None, max_length=MAX_MATCH_TEXTS)

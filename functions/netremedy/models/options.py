@@ -32,7 +32,7 @@ OnRisk = Literal["flag", "hold"]
 class TagRule(BaseModel):
     """hier_config's TagRule: lines matched by the chain of ``match_rules`` (one per level) get ``apply_tags``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     match_rules: list[MatchRule] = Field(min_length=1, max_length=16)
     apply_tags: list[Tag] = Field(min_length=1, max_length=32)
@@ -42,7 +42,7 @@ class RemediationOptions(BaseModel):
     """How remediation is computed and what each device's result holds. The defaults give the plain
     remediation and rollback, exactly as without options."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     tag_rules: list[TagRule] = Field(
         default=[],

@@ -30,7 +30,7 @@ class RiskRuleInput(BaseModel):
     """A rule sent in ``options.risk_rules``: every remediation line whose path matches ``match_rules`` (one
     MatchRule per level, like a TagRule's) is flagged with ``id`` and ``why``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     id: RiskRuleId = Field(description="Names the rule in each flag", examples=["site.bgp.neighbor-removal"])
     why: RiskWhy = Field(description="What could go wrong, shown with each flag")
@@ -55,7 +55,7 @@ class RiskRule(RiskRuleInput):
 class RiskFlag(BaseModel):
     """One remediation line that could cut remote access to the device."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     line: str = Field(description="The remediation line")
     path: list[str] = Field(
