@@ -1,7 +1,10 @@
 """One device never fails, stalls or delays others: items DynamoDB would refuse are never sent, a transaction
 refused for what it writes is split until the refused device is alone, and that device ends failed at once."""
 
+import base64
 import json
+import random
+import string
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -100,7 +103,20 @@ POISON = "POISON"
 
 
 def _poisoned(entry: dict[str, Any]) -> bool:
-    return POISON in entry.get("Put", {}).get("Item", {}).get("remediation", {}).get("S", "")
+    item = entry.get("Put", {}).get("Item")
+    if item is None:
+        return False
+    # The request body is JSON: Binary attributes (the compressed texts) arrive base64-encoded.
+    wire = {
+        name: {"B": base64.b64decode(value["B"])} if "B" in value else value for name, value in item.items()
+    }
+    result = job_table._result_from_item(wire)
+    return result is not None and POISON in (result.remediation or "")
+
+
+def _incompressible(characters: int) -> str:
+    """Random letters and digits: zlib keeps about 6 of every 8 bits, so the item stays about as big."""
+    return "".join(random.Random(characters).choices(string.ascii_letters + string.digits, k=characters))
 
 
 def _refuse_poison(entries: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -135,10 +151,11 @@ def test_the_dal_measures_device_items_at_least_as_dynamodb_does(aws: dict[str, 
 def test_a_result_over_the_item_limit_is_recorded_failed_and_the_others_are_recorded(
     aws: dict[str, Any], transactions: TransactionSpy
 ) -> None:
-    # Given a job of three devices and another job of one; one result holds 450 KB of text inline
+    # Given a job of three devices and another job of one; one result holds 600 KB of text inline that does
+    # not compress under 400 KB
     _job(aws["table"], "j1", 3)
     _job(aws["table"], "j2", 1)
-    huge = _success("j1", "big", "x" * 450_000)
+    huge = _success("j1", "big", _incompressible(600_000))
     batch = [_success("j1", "a"), huge, _success("j1", "c"), _success("j2", "z")]
     # When the batch is counted
     count = record_results(load_settings(), batch, {"j1", "j2"})
@@ -268,7 +285,7 @@ def test_big_inline_results_are_committed_in_transactions_under_4_mb_and_100_ent
     # Given 60 results of 95 KB each (under the 100 KB inline limit; 5.7 MB together) of one job, and 150
     # small results of 75 jobs
     _job(aws["table"], "big", 60)
-    batch = [_success("big", f"b{index:02d}", "y" * 95_000) for index in range(60)]
+    batch = [_success("big", f"b{index:02d}", _incompressible(95_000)) for index in range(60)]
     for index in range(75):
         _job(aws["table"], f"small{index}", 2)
         batch += [_success(f"small{index}", "a"), _success(f"small{index}", "b")]
@@ -301,10 +318,15 @@ def _message(job_id: str, device: QueuedDevice) -> DeviceMessage:
 def test_the_worker_claim_checks_outputs_whose_item_would_exceed_400_kb(
     aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given an inline limit raised past what an item holds, and a device whose remediation is about 480 KB
+    # Given an inline limit raised past what an item holds, and a device whose remediation is about 700 KB of
+    # text that does not compress under 400 KB
     monkeypatch.setenv("RESULT_INLINE_LIMIT_BYTES", "2000000")
     load_settings.cache_clear()
-    intended = "\n".join(f"interface Loopback{index}\n description {'z' * 200}" for index in range(2_000))
+    descriptions = _incompressible(3_000 * 200)
+    intended = "\n".join(
+        f"interface Loopback{index}\n description {descriptions[index * 200 : (index + 1) * 200]}"
+        for index in range(3_000)
+    )
     device = QueuedDevice.model_validate(
         {
             "device_id": "r1",

@@ -9,6 +9,7 @@ import boto3
 import pytest
 from hier_config import Platform, WorkflowRemediation, get_hconfig
 
+from netremedy.dal import job_table
 from netremedy.handlers import create_job, create_upload, fan_out_jobs, job_status, remediate_devices
 from netremedy.models.api import MAX_UPLOAD_BYTES, UPLOAD_EXPIRES_IN_SECONDS
 from tests.unit.events import context, drain_queue, http_event, sqs_records
@@ -166,12 +167,8 @@ def test_a_job_from_an_upload_reads_it_fans_it_out_and_completes_with_hier_confi
     # Then the job completed, every device as hier_config computes it
     status = _status(created["job_id"], ALICE)
     assert (status["status"], status["completed_devices"], status["failed_devices"]) == ("completed", 3, 0)
-    rows = boto3.client("dynamodb").query(
-        TableName=aws["table"],
-        KeyConditionExpression="pk = :pk AND begins_with(sk, :device)",
-        ExpressionAttributeValues={":pk": {"S": f"JOB#{created['job_id']}"}, ":device": {"S": "DEVICE#"}},
-    )["Items"]
-    computed = {row["device_id"]["S"]: (row["remediation"]["S"], row["rollback"]["S"]) for row in rows}
+    rows = job_table.query_device_results(aws["table"], created["job_id"])
+    computed = {row.device_id: (row.remediation, row.rollback) for row in rows}
     assert computed == {device["device_id"]: _expected(device) for device in DEVICES}
 
 

@@ -1,7 +1,9 @@
 """DynamoDB: the job table (one partition per job: the job row plus one row per finished device)."""
 
+import json
 import random
 import time
+import zlib
 from collections import defaultdict
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -11,6 +13,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from netremedy.dal.clients import client
+from netremedy.models.api import OUTPUT_NAMES
 from netremedy.models.items import (
     DEVICE_SORT_PREFIX,
     JOB_SORT_KEY,
@@ -279,13 +282,27 @@ def _transaction(
     return entries, owners
 
 
+# A device row keeps its text outputs in one Binary attribute, a zlib-compressed JSON object (output name ->
+# text): configuration text shrinks about 6 to 1, and DynamoDB bills a write per KB (two in a transaction)
+# and a read per 4 KB. Level 6, zlib's default, measured on the corpus's medium pairs: 6,006 bytes of text to
+# 936 in 0.13 CPU-ms (level 1: 1,119 in 0.05 ms; level 9: 921 in 0.20 ms), against ~25 ms of hier_config.
+_OUTPUTS_ATTRIBUTE = "outputs"
+_COMPRESSION_LEVEL = 6
+
+
 def _device_item(result: DeviceResultItem) -> dict[str, Any]:
     keys = {"pk": job_partition_key(result.job_id), "sk": device_sort_key(result.device_id)}
-    return _to_item(keys | result.model_dump())
+    values: dict[str, Any] = keys | result.model_dump(exclude=set(OUTPUT_NAMES))
+    texts = {name: text for name in OUTPUT_NAMES if (text := getattr(result, name)) is not None}
+    if texts:
+        packed = json.dumps(texts, separators=(",", ":")).encode("ascii")
+        values[_OUTPUTS_ATTRIBUTE] = zlib.compress(packed, _COMPRESSION_LEVEL)
+    return _to_item(values)
 
 
 def device_item_size(result: DeviceResultItem) -> int:
-    """The size of the item that records ``result``, as DynamoDB counts it against ``MAX_ITEM_BYTES``."""
+    """The size of the item that records ``result`` (its texts compressed), as DynamoDB counts it against
+    ``MAX_ITEM_BYTES``."""
     return item_size(_device_item(result))
 
 
@@ -434,6 +451,9 @@ def _result_from_item(item: dict[str, Any]) -> DeviceResultItem | None:
     values = _from_item(item)
     if _expired(values):
         return None
+    # Rows written before the texts were compressed hold them as plain string attributes: read as they are.
+    if (packed := values.pop(_OUTPUTS_ATTRIBUTE, None)) is not None:
+        values |= json.loads(zlib.decompress(packed.value))
     return DeviceResultItem.model_validate(
         {key: value for key, value in values.items() if key not in ("pk", "sk")}
     )
