@@ -292,7 +292,7 @@ _COMPRESSION_LEVEL = 6
 
 def _device_item(result: DeviceResultItem) -> dict[str, Any]:
     keys = {"pk": job_partition_key(result.job_id), "sk": device_sort_key(result.device_id)}
-    values: dict[str, Any] = keys | result.model_dump(exclude=set(OUTPUT_NAMES))
+    values: dict[str, Any] = keys | result.model_dump(exclude=set[str](OUTPUT_NAMES))
     texts = {name: text for name in OUTPUT_NAMES if (text := getattr(result, name)) is not None}
     if texts:
         packed = json.dumps(texts, separators=(",", ":")).encode("ascii")
