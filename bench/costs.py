@@ -34,6 +34,11 @@ PRICES_USD: dict[str, Any] = {
     "api_gateway_rest_per_million_requests": 3.50,
     "eventbridge_per_million_custom_events": 1.00,  # each 64 KB chunk of an entry is one event
 }
+# The estimate per 1,000 devices before issue 15 (bench/results/latest.json at 1391f5b: 1,000 medium devices,
+# 2 cores), and the issue's target of at least 20% below it.
+BASELINE_USD_PER_1000 = {"medium": 0.0096}
+TARGET_FRACTION_OF_BASELINE = 0.8
+
 # Services the estimate prices; calls to any other service are listed as unpriced.
 PRICED_SERVICES = ("sqs", "dynamodb", "s3", "events")
 
@@ -104,8 +109,10 @@ def per_device_costs(
     poll_calls: Counter[str],
     poll_units: Counter[str],
     resources: dict[str, str],
+    mix: str | None = None,
 ) -> dict[str, Any]:
-    """Everything per device (and the estimated bill per 1,000 devices) for one mix.
+    """Everything per device (and the estimated bill per 1,000 devices) for one mix; for a mix with a baseline
+    (``BASELINE_USD_PER_1000``), the comparison with it in ``vs_baseline``.
 
     ``calls``/``units`` cover the whole mix (submit, processing, results fetch, write-back) in every stack
     process; the client's status polls are taken out with the per-poll figures ``poll_calls``/``poll_units``.
@@ -188,6 +195,18 @@ def per_device_costs(
     )
     per_1000 = {k: round(v * 1000 / devices, 5) for k, v in cost.items()}
     per_1000["total"] = round(sum(cost.values()) * 1000 / devices, 4)
+    baseline = BASELINE_USD_PER_1000.get(mix or "")
+    vs_baseline = (
+        {
+            "baseline_usd_per_1000": baseline,
+            "target_usd_per_1000": round(baseline * TARGET_FRACTION_OF_BASELINE, 5),
+            "usd_per_1000": per_1000["total"],
+            "change_percent": round((per_1000["total"] / baseline - 1) * 100, 1),
+            "met": per_1000["total"] <= baseline * TARGET_FRACTION_OF_BASELINE,
+        }
+        if baseline is not None
+        else None
+    )
 
     def per_device(value: float) -> float:
         return round(value / devices, 4)
@@ -219,5 +238,6 @@ def per_device_costs(
         "status_polls": polls,
         "aws_calls_per_status_poll": {op: round(n, 2) for op, n in poll_calls.items() if n},
         "estimated_usd_per_1000_devices": per_1000,
+        "vs_baseline": vs_baseline,
         "unpriced_operations": unpriced,
     }

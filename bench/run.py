@@ -146,6 +146,7 @@ def run_pipelines(args: argparse.Namespace, mixes: dict[str, Any], floors: dict[
                 poll_calls=poll_calls,
                 poll_units=poll_units,
                 resources=stack.described["resources"],
+                mix=name,
             )
             worker = cost["lambda"].get("RemediateDevicesFunction", {})
             handler_s = units.get("worker:handler_seconds", 0.0)
