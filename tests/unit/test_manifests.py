@@ -364,6 +364,35 @@ def test_a_config_over_the_size_limit_by_key_fails_its_device_in_the_worker(
     )
 
 
+def test_a_referenced_device_too_big_for_a_message_travels_by_claim_check_with_its_key(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given small device messages, and a device with its running config by key and a big intended one inline
+    monkeypatch.setenv("MESSAGE_MAX_BYTES", "4096")
+    load_settings.cache_clear()
+    _put(aws["bucket"], "backups/c1.cfg", "hostname c1")
+    intended = "hostname c1\n" + "".join(
+        f"interface Gi0/{port}\n description uplink\n" for port in range(200)
+    )
+    manifest = _jsonl(_device("c1", running_config_key="backups/c1.cfg", intended_config=intended))
+    # When the drop starts
+    job_id = _started_drop(aws, "incoming/claim.jsonl", manifest)
+    bodies = drain_queue(aws["queue_url"])
+    # Then the message names a claim check, which keeps the key (the start read no config)
+    entry = json.loads(bodies[0])["devices"][0]
+    assert set(entry) == {"device_id", "payload_key"}
+    parked = json.loads(
+        boto3.client("s3").get_object(Bucket=aws["bucket"], Key=entry["payload_key"])["Body"].read()
+    )
+    assert (parked["running_config_key"], "running_config" in parked) == ("backups/c1.cfg", False)
+    # When the worker computes it
+    remediate_devices.handler(sqs_records(bodies), context())
+    # Then it read the key and the parked config
+    result = job_table.get_device_result(aws["table"], job_id, "c1")
+    assert result is not None and result.status == "success"
+    assert (result.remediation or "").startswith("interface Gi0/0\n  description uplink")
+
+
 def test_a_referenced_key_under_another_jobs_inputs_is_refused_without_any_get(
     aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
