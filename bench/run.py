@@ -234,6 +234,7 @@ CPU_PARTS = (
     "aws",
     "powertools",
     "netremedy",
+    "gc",
     "unattributed",
 )
 
@@ -522,8 +523,9 @@ def print_report(results: dict[str, Any]) -> None:
             "remediation_config/rollback_config; text = configs to text; validation = check_device_configs "
             "and the risk rules; hier_config_other = the rest of compute_remediation; json = pydantic called "
             "by the service (message, result items); aws = botocore calls; powertools = BatchProcessor, "
-            "logger, metrics; netremedy = the service's own code around them; unattributed = in the handler "
-            "but in none of these (Powertools' decorators, the meter's cost)"
+            "logger, metrics; netremedy = the service's own code around them; gc = the garbage collector, "
+            "whichever part triggered it; unattributed = in the handler but in none of these (Powertools' "
+            "decorators, the meter's cost)"
         )
     for label, report in pipeline.get("profiles", {}).items():
         print(f"\ncProfile of the {label} handler (its own thread), all mixes together:")

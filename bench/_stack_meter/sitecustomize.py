@@ -17,7 +17,7 @@ event hooks that add up, per process, what AWS bills rather than what the code c
   makes (timed by the hooks); with ``BENCH_PROFILE=worker,create_job,write_back`` those handlers are also
   run under cProfile;
 - the worker's CPU time split into parts (parse, remediation, rollback, text, validation, JSON/pydantic, AWS
-  calls by operation, Powertools, the service's own code), each part's own time without the parts it calls,
+  calls by operation, Powertools, garbage collection, the service's own code), each part's own time without the parts it calls,
   and the pollers' CPU outside the handler (receiving and deleting SQS messages, which on AWS the event
   source mapping does unbilled).
 
@@ -28,6 +28,7 @@ repository's meter (netremedy_local.metering, the one place that instruments bot
 """
 
 import functools
+import gc
 import json
 import math
 import os
@@ -42,7 +43,8 @@ from netremedy_local.aws_limits import dynamodb_item_size, events_entry_size, sq
 
 _DIR = os.environ.get("BENCH_METER_DIR")
 
-_lock = threading.Lock()
+# Re-entrant: the garbage collector's callback (_gc_callback) may run while this thread holds it.
+_lock = threading.RLock()
 _units: dict[str, float] = defaultdict(float)
 _invocation: dict[str, Any] = {}  # the open invocation of this (poller) process: queue and start time
 
@@ -224,6 +226,7 @@ _TIMED_HANDLERS = {
     "netremedy.handlers.write_back_results": "write_back",
 }
 _COMPUTE_MODULE = "netremedy.logic.worker"
+_MODEL_MODULES = ("api", "drops", "items", "match_rules", "messages", "options", "risks", "settings")
 _current: list[str] = []  # the handler running in this process (one at a time per timed handler here)
 
 
@@ -303,8 +306,8 @@ def _timed_compute(compute: Any) -> Any:
 # part (Powertools' decorators, the handler's own lines, the meter's own cost) is the root's: unattributed.
 
 _WORKER_ROOT = "unattributed"
-# pydantic counts as JSON only when the service's code calls it; inside hier_config (its rule models) or an
-# AWS call it is part of that work.
+# The service's pydantic models count as JSON only when the service's code uses them; inside another part
+# (hier_config's options, an AWS call) they are part of that work.
 _JSON_CALLERS = {_WORKER_ROOT, "netremedy", "powertools"}
 _frames = threading.local()
 
@@ -341,7 +344,7 @@ def _leave(frame: _Frame) -> None:
 
 
 def _part(label: str, function: Any) -> Any:
-    @functools.wraps(function)  # keeps pydantic's __pydantic_base_init__ mark on BaseModel.__init__
+    @functools.wraps(function)
     def timed(*args: Any, **kwargs: Any) -> Any:
         frame = _enter(label)
         if frame is None:
@@ -352,6 +355,16 @@ def _part(label: str, function: Any) -> Any:
             _leave(frame)
 
     return timed
+
+
+def _gc_callback(phase: str, info: dict[str, Any]) -> None:
+    """A collection runs on the thread that triggered it, inside whatever part was running: a part of its
+    own, to tell allocation-heavy work from the collector's cost in a big process."""
+    if phase == "start":
+        _frames.gc = _enter("gc")
+    elif (frame := getattr(_frames, "gc", None)) is not None:
+        _frames.gc = None
+        _leave(frame)
 
 
 def _patch_remediation(module: Any) -> None:
@@ -369,13 +382,30 @@ def _patch_remediation(module: Any) -> None:
         setattr(workflow, name, property(_part(name.split("_")[0], getattr(workflow, name).fget)))
 
 
-def _patch_pydantic(module: Any) -> None:
-    model = module.BaseModel
-    model.__init__ = _part("json", model.__init__)
-    for name in ("model_dump", "model_dump_json", "model_copy"):
-        setattr(model, name, _part("json", getattr(model, name)))
-    for name in ("model_validate", "model_validate_json"):
-        setattr(model, name, classmethod(_part("json", model.__dict__[name].__func__)))
+def _patch_models(module: Any) -> None:
+    """The service's pydantic models (hier_config's own are left alone: wrapping every BaseModel would tax
+    its parsing too): construction, validation, dumps and copies."""
+    from pydantic import BaseModel
+
+    for model in vars(module).values():
+        if not (
+            isinstance(model, type) and issubclass(model, BaseModel) and model.__module__ == module.__name__
+        ):
+            continue
+        for name in ("__init__", "model_dump", "model_dump_json", "model_copy"):
+            method = getattr(model, name)
+            if not getattr(method, "_bench_json", False):  # a base class of the service's has it already
+                setattr(model, name, _json_part(method))
+        for name in ("model_validate", "model_validate_json"):
+            function = getattr(model, name).__func__
+            if not getattr(function, "_bench_json", False):
+                setattr(model, name, classmethod(_json_part(function)))
+
+
+def _json_part(function: Any) -> Any:
+    timed = _part("json", function)
+    timed._bench_json = True
+    return timed
 
 
 def _patch_worker_handler(module: Any) -> None:
@@ -397,6 +427,11 @@ def _patch_worker_handler(module: Any) -> None:
     ):
         if hasattr(module, name):
             setattr(module, name, _part(label, getattr(module, name)))
+
+
+def _patch_boto3(module: Any) -> None:
+    """Creating a client (once per container, on first use) is AWS work too, apart from the calls."""
+    module.Session.client = _part("aws:create_client", module.Session.client)
 
 
 def _patch_poller(module: Any) -> None:
@@ -467,9 +502,11 @@ def _install(directory: Path) -> None:
     callbacks |= {
         _COMPUTE_MODULE: _patch_compute,
         "netremedy.logic.remediation": _patch_remediation,
-        "pydantic.main": _patch_pydantic,
+        **{f"netremedy.models.{name}": _patch_models for name in _MODEL_MODULES},
         "netremedy_local.pollers": _patch_poller,
     }
+    _patch_boto3(sys.modules["boto3.session"])  # imported already, by netremedy_local.metering
+    gc.callbacks.append(_gc_callback)
     sys.meta_path.insert(0, _AfterImport(callbacks))
     metering.add_hook("before-parameter-build", _before)
     metering.add_hook("after-call", _after)
