@@ -68,18 +68,16 @@ def _rule(
 ) -> RiskRule:
     """A rule for one platform family; each level is a regular expression (``re_search``)."""
     prefix = _FAMILIES.get(platform, "generic")
-    # model_construct: validating would compile every platform's patterns at import (most of this module's
-    # import time, a cold start cost); evaluation compiles the device's platform's only. A unit test
-    # validates every built-in rule.
-    return RiskRule.model_validate(
-        {
-            "id": f"{prefix}.{name}",
-            "family": family,
-            "why": why,
-            "platforms": [platform] if platform in _FAMILIES else _GENERIC_PLATFORMS,
-            "match_rules": [MatchRule.model_construct(re_search=level) for level in levels],
-            "names_from": names_from,
-        }
+    # model_construct: validating would build RiskRule's validator and compile every platform's patterns at
+    # import (most of this module's import time, a cold start cost); evaluation compiles the device
+    # platform's only. A unit test validates every built-in rule.
+    return RiskRule.model_construct(
+        id=f"{prefix}.{name}",
+        family=family,
+        why=why,
+        platforms=[platform] if platform in _FAMILIES else list(_GENERIC_PLATFORMS),
+        match_rules=[MatchRule.model_construct(re_search=level) for level in levels],
+        names_from=names_from,
     )
 
 
