@@ -10,6 +10,7 @@ service never patch moto. ``python -m netremedy_local.moto_patches`` prints the 
 moto has, for re-checking the patches after an upgrade.
 """
 
+import base64
 import contextvars
 import copy
 import functools
@@ -313,16 +314,23 @@ def _transact_with_item_snapshots(original: Callable[..., Any]) -> Callable[...,
     return transact_write_items
 
 
-# Reads whose answers are items in DynamoDB's wire JSON already (moto's dynamo_to_dict), with no dates or
-# bytes for the generic serializer to convert.
+# Reads whose answers are items in DynamoDB's wire JSON already (moto's dynamo_to_dict), with no dates for the
+# generic serializer to convert; only Binary values come as bytes, which the wire carries base64-encoded.
 _ITEM_READS = frozenset({"GetItem", "Query", "Scan", "BatchGetItem"})
+
+
+def _wire_binary(value: Any) -> str:
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 def _items_as_json(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def execute_result(self: Any, context: Any) -> Any:
         if isinstance(self.result, dict) and context.operation_model.name in _ITEM_READS:
-            return 200, {"Content-Type": "application/x-amz-json-1.0"}, json.dumps(self.result)
+            body = json.dumps(self.result, default=_wire_binary)
+            return 200, {"Content-Type": "application/x-amz-json-1.0"}, body
         return original(self, context)
 
     return execute_result
