@@ -3,6 +3,8 @@ and SQS's 256 KiB messages as AWS does: a poisoned device fails alone and at onc
 item is claim-checked, and a manifest nested too deeply is refused at once."""
 
 import json
+import random
+import string
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -103,9 +105,14 @@ def big_inline_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Local
 def test_a_result_too_big_for_an_item_is_claim_checked_whatever_the_inline_setting(
     big_inline_stack: LocalStack,
 ) -> None:
-    # Given a device whose remediation is about 480 KB (more than a DynamoDB item holds), next to an ordinary
-    # device of another job
-    intended = "\n".join(f"interface Loopback{index}\n description {'z' * 200}" for index in range(2_000))
+    # Given a device whose remediation is about 700 KB of random text (more than a DynamoDB item holds even
+    # compressed), next to an ordinary device of another job
+    rng = random.Random(7)
+    alphabet = string.ascii_letters + string.digits
+    intended = "\n".join(
+        f"interface Loopback{index}\n description {''.join(rng.choices(alphabet, k=200))}"
+        for index in range(3_000)
+    )
     big = {
         "device_id": "big",
         "platform": "cisco_ios",
@@ -119,7 +126,7 @@ def test_a_result_too_big_for_an_item_is_claim_checked_whatever_the_inline_setti
     # Then the big device succeeded, its outputs in S3 and its item far under 400 KB
     result = _by_id(big_inline_stack, first)["big"]
     assert result["status"] == "success" and len(result["remediation"]) > 400 * 1024
-    assert result["remediation"].startswith("no hostname big\ninterface Loopback0\n  description zzz")
+    assert result["remediation"].startswith("no hostname big\ninterface Loopback0\n  description ")
     item = big_inline_stack.client("dynamodb").get_item(
         TableName=big_inline_stack.resources["JobTable"],
         Key={"pk": {"S": f"JOB#{first}"}, "sk": {"S": "DEVICE#big"}},
