@@ -125,3 +125,13 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
         tmp_path_factory.mktemp("local-stack"), port=8000 if _port_free(8000) else None
     ) as stack:
         yield stack
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """The default stack on a port of the launcher's choosing (8000 belongs to a user's `make serve`), started
+    once for every module that needs no settings of its own: each start and stop costs seconds. Those modules
+    keep to their own callers, keys and jobs, and measure counters as differences, so sharing is safe; a
+    module that needs its own settings or an empty stack defines its own ``stack`` fixture."""
+    with running_stack(tmp_path_factory.mktemp("shared-stack")) as started:
+        yield started

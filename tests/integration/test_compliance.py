@@ -5,7 +5,6 @@ devices' own ``compliant`` flags say, and a duplicate delivery of every message 
 import json
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,20 +13,13 @@ import requests
 
 from netremedy.models.messages import DeviceMessage, DevicePayload
 from tests.conftest import corpus_pairs, require_corpus
-from tests.integration.conftest import LocalStack, running_stack
+from tests.integration.conftest import LocalStack
 
 pytestmark = [pytest.mark.integration, pytest.mark.corpus]
 
 PLATFORMS = ("cisco_ios", "arista_eos", "juniper_junos")
 PER_PLATFORM = 2
 COUNTERS = ("compliant_devices", "non_compliant_devices", "held_devices", "by_platform")
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    # A port of the launcher's choosing: 8000 belongs to a user's `make serve`.
-    with running_stack(tmp_path_factory.mktemp("compliance-stack")) as running:
-        yield running
 
 
 def _size(case: Path) -> int:

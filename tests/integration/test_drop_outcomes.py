@@ -3,24 +3,14 @@ a new job, one outcome marker replaces the other, and one S3 event delivered twi
 
 import json
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from tests.integration.conftest import LocalStack, running_stack
+from tests.integration.conftest import LocalStack
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    # A port of its own (never 8000, which `make serve` may hold).
-    state: Path = tmp_path_factory.mktemp("drop-outcomes")
-    with running_stack(state) as local:
-        yield local
 
 
 def _put(stack: LocalStack, key: str, body: Any) -> str:

@@ -4,14 +4,13 @@ custom ``risk_rules`` added per request."""
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
 from tests.conftest import CORPUS_DIR, require_corpus
-from tests.integration.conftest import LocalStack, running_stack
+from tests.integration.conftest import LocalStack
 
 pytestmark = [pytest.mark.integration, pytest.mark.corpus]
 
@@ -22,13 +21,6 @@ NTP_RULE = {
     "why": "the clock source: certificates and logs depend on it",
     "match_rules": [{"re_search": "^(no )?ntp server "}],
 }
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    # A port of the launcher's choosing: 8000 belongs to a user's `make serve`.
-    with running_stack(tmp_path_factory.mktemp("risk-stack")) as running:
-        yield running
 
 
 def _read(name: str) -> str:
