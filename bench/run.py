@@ -348,7 +348,9 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             post_ratio,
             f">= {POST_SPEEDUP_TARGET}x",
             post_ratio >= POST_SPEEDUP_TARGET,
-            f"one job via {ours['via']} (upload included) vs the peer's one POST",
+            "one job: "
+            + ("form, S3 upload and start" if ours["via"] == "upload" else "one POST")
+            + " vs the peer's one POST",
         )
         add(
             f"total faster than peer's ({ours['devices']:,} {PEER_MIX})",
