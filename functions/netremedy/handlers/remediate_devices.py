@@ -12,11 +12,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from netremedy.logic.counting import failed_result, identify_devices, record_results
-from netremedy.logic.worker import remediate_message
+from netremedy.logic.worker import remediate_device
 from netremedy.models.items import DeviceResultItem
 from netremedy.models.messages import DeviceMessage
 from netremedy.models.settings import load_settings
 from netremedy.observability import count_devices, logger, metrics
+from netremedy.runtime_gc import freeze_start_up_objects, one_collection_per_device
 
 
 def _remediate_record(body: str) -> list[DeviceResultItem]:
@@ -36,7 +37,11 @@ def _remediate_record(body: str) -> list[DeviceResultItem]:
             )
             for device_id in device_ids
         ]
-    return remediate_message(load_settings(), message)
+    results: list[DeviceResultItem] = []
+    for device in message.devices:
+        with one_collection_per_device():  # each device's trees freed after it, not walked during it
+            results.append(remediate_device(load_settings(), message, device))
+    return results
 
 
 @metrics.log_metrics
@@ -73,3 +78,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             },
         )
     return {"batchItemFailures": failures}
+
+
+# Last: everything the handler needs is imported by now, and no collection need walk it again.
+freeze_start_up_objects()
