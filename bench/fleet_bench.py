@@ -4,9 +4,11 @@
 Prints, per scenario: POST (or drop) latency, total time to completed, devices/s, writes to the job row
 per device, and AWS API calls per device by operation (counted in every stack process by a botocore
 event hook, see infra/netremedy_local/metering.py). The prefix-pair drop's results are each compared with
-hier_config's own output. The memory figure is tracemalloc's peak in this process while the drop function's
-code (``logic.manifests.load_drop``, then the fan-out ``start_job`` plans slice by slice) reads a manifest from
-the stack's S3, as a multiple of the manifest's size. Figures go to bench/results/fleet.json too.
+hier_config's own output, and its start's peak memory is measured as below (the start lists the two
+prefixes but reads no config: the workers do). The memory figure is tracemalloc's peak in this process while
+the drop function's code (``logic.manifests.load_drop``, then the fan-out ``start_job`` plans slice by slice)
+reads a manifest from the stack's S3, as a multiple of the manifest's size. Figures go to
+bench/results/fleet.json too.
 
     .venv/bin/python bench/fleet_bench.py [--api-devices 10000] [--drop-devices 100000]
         [--pair-devices 100000] [--memory-devices 100000]
@@ -135,9 +137,16 @@ def _wait_for_json(s3: Any, bucket: str, key: str, timeout: float) -> dict[str, 
 
 
 def _prefix_pair_drop(
-    api: str, s3: Any, bucket: str, devices: int, timeout: float, measure: Callable[[], Counter[str]]
+    api: str,
+    s3: Any,
+    bucket: str,
+    devices: int,
+    timeout: float,
+    measure: Callable[[], Counter[str]],
+    settings: ServiceSettings,
 ) -> dict[str, Any]:
-    """Backups and intended configs as two trees of objects, one manifest naming the two prefixes."""
+    """Backups and intended configs as two trees of objects, one manifest naming the two prefixes. The start's
+    peak memory is tracemalloc's, of the drop function's code (read, pair, plan the fan-out) run here."""
     seeded = time.monotonic()
 
     def seed(index: int) -> None:
@@ -149,6 +158,9 @@ def _prefix_pair_drop(
         list(pool.map(seed, range(devices)))
     print(f"prefix pairs: {2 * devices} objects seeded in {time.monotonic() - seeded:.0f} s")
     manifest = {"running_prefix": "backups/", "intended_prefix": "intended/", "platform": "cisco_ios"}
+    s3.put_object(Bucket=bucket, Key="bench/pairs.json", Body=json.dumps(manifest).encode())
+    start_peak = _peak_bytes(lambda: _read_and_plan(settings, bucket, "bench/pairs.json"))
+    print(f"prefix pairs: the start's peak memory (read, pair, plan) {start_peak / 1e6:.1f} MB")
     before = measure()
     started = time.monotonic()
     s3.put_object(Bucket=bucket, Key="incoming/bench-pairs.json", Body=json.dumps(manifest).encode())
@@ -157,7 +169,10 @@ def _prefix_pair_drop(
     status = _wait_completed(api, accepted_doc["job_id"], timeout)
     elapsed = time.monotonic() - started
     time.sleep(2)
-    figures = _report("s3-prefix-pair", devices, accepted, elapsed, measure() - before) | {"final": status}
+    figures = _report("s3-prefix-pair", devices, accepted, elapsed, measure() - before) | {
+        "final": status,
+        "start_peak_mb": round(start_peak / 1e6, 1),
+    }
     # Every result against hier_config's own output, from the job's written-back bundle.
     _wait_for_json(s3, bucket, f"results/{accepted_doc['job_id']}/summary.json", timeout)
     bundle = s3.get_object(Bucket=bucket, Key=f"results/{accepted_doc['job_id']}/results.jsonl")["Body"]
@@ -185,9 +200,8 @@ def _peak_bytes(run: Callable[[], Any]) -> int:
     return peak
 
 
-def _manifest_memory(endpoint: str, region: str, s3: Any, bucket: str, devices: int) -> dict[str, Any]:
-    """Peak memory of the drop function's reading (and of the fan-out plan start_job builds from it) for a
-    JSON Lines and a JSON manifest of the same devices, run here against the stack's S3."""
+def _drop_settings(endpoint: str, region: str, bucket: str) -> ServiceSettings:
+    """This process as the drop function, against the stack's S3 (only S3 is used)."""
     os.environ.update(
         AWS_ENDPOINT_URL=endpoint,
         AWS_DEFAULT_REGION=region,
@@ -195,7 +209,7 @@ def _manifest_memory(endpoint: str, region: str, s3: Any, bucket: str, devices: 
         AWS_SECRET_ACCESS_KEY="testing",
     )
     service_client.cache_clear()
-    settings = ServiceSettings.model_validate(
+    return ServiceSettings.model_validate(
         {
             "TABLE_NAME": "-",
             "BUCKET_NAME": bucket,
@@ -204,6 +218,20 @@ def _manifest_memory(endpoint: str, region: str, s3: Any, bucket: str, devices: 
             "FANOUT_QUEUE_URL": "-",
         }
     )
+
+
+def _read_and_plan(settings: ServiceSettings, bucket: str, key: str) -> LoadedDrop:
+    """What the drop function holds while it fans out: the devices, and one slice's messages at a time."""
+    loaded = load_drop(settings, bucket, key)
+    for part in planned_slices(settings, "bench", loaded.devices, False, None):
+        del part
+    return loaded
+
+
+def _manifest_memory(endpoint: str, region: str, s3: Any, bucket: str, devices: int) -> dict[str, Any]:
+    """Peak memory of the drop function's reading (and of the fan-out plan start_job builds from it) for a
+    JSON Lines and a JSON manifest of the same devices, run here against the stack's S3."""
+    settings = _drop_settings(endpoint, region, bucket)
     rows = []
     for index in range(devices):
         relative, running, intended = _pair_configs(index, interfaces=_MEMORY_INTERFACES)
@@ -234,11 +262,7 @@ def _manifest_memory(endpoint: str, region: str, s3: Any, bucket: str, devices: 
             return load_drop(settings, bucket, key)
 
         def read_and_plan(key: str = key) -> Any:
-            # What the drop function holds while it fans out: the devices, and one slice's messages at a time.
-            loaded = load_drop(settings, bucket, key)
-            for part in planned_slices(settings, "bench", loaded.devices, False, None):
-                del part
-            return loaded
+            return _read_and_plan(settings, bucket, key)
 
         read_peak, start_peak = _peak_bytes(read), _peak_bytes(read_and_plan)
         figures[kind] = {
@@ -339,8 +363,11 @@ def main() -> None:
                 _manifest_memory(described.aws_endpoint, described.region, s3, bucket, args.memory_devices)
             )
         if args.pair_devices:
+            settings = _drop_settings(described.aws_endpoint, described.region, bucket)
             results.append(
-                _prefix_pair_drop(api, s3, bucket, args.pair_devices, args.timeout, lambda: totals(state))
+                _prefix_pair_drop(
+                    api, s3, bucket, args.pair_devices, args.timeout, lambda: totals(state), settings
+                )
             )
     finally:
         stack.stop()
