@@ -1,7 +1,11 @@
 """Cold start: the import time of every handler module (netremedy.handlers.*), each in a fresh interpreter,
-next to a bare ``import hier_config, boto3``; whether each handler loads hier_config; and the peak RSS of the
-worker's compute path on the largest corpus configs."""
+next to a bare ``import hier_config, boto3``; whether each handler loads hier_config; the peak RSS of the
+worker's compute path on the largest corpus configs; and the worker's first invocation after its import.
 
+    .venv/bin/python bench/coldstart.py [--runs 5]   # the worker's import, the bare one, ratio, 1st invocation
+"""
+
+import argparse
 import json
 import os
 import statistics
@@ -48,9 +52,50 @@ print(json.dumps({"rss_after_import_kb": after_import,
 """
 
 
+# The worker's first invocation after its import: one message of one device, against moto in-process (its
+# resources made through a session of their own, so that the worker's botocore caches start cold, as on Lambda).
+_FIRST_INVOCATION_PROBE = """
+import json, os, sys, time, types
+import boto3
+from moto import mock_aws
+platform, running, intended = json.load(sys.stdin)
+mock_aws().start()
+setup = boto3.session.Session()
+setup.client("dynamodb").create_table(
+    TableName="coldstart-jobs", BillingMode="PAY_PER_REQUEST",
+    KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+    AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}])
+setup.client("s3").create_bucket(Bucket="coldstart-results")
+os.environ.update(TABLE_NAME="coldstart-jobs", BUCKET_NAME="coldstart-results")
+for variable in ("DEVICE_QUEUE_URL", "FINALIZE_QUEUE_URL", "FANOUT_QUEUE_URL"):
+    os.environ[variable] = setup.client("sqs").create_queue(QueueName=variable.lower()[:-4])["QueueUrl"]
+now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+setup.client("dynamodb").put_item(TableName="coldstart-jobs", Item={
+    "pk": {"S": "JOB#coldstart"}, "sk": {"S": "JOB"}, "job_id": {"S": "coldstart"}, "status": {"S": "running"},
+    "total_devices": {"N": "2"}, "completed_devices": {"N": "0"}, "failed_devices": {"N": "0"},
+    "created_at": {"S": now}, "updated_at": {"S": now}, "expires_at": {"N": str(int(time.time()) + 86400)},
+    "owner": {"S": "anonymous"}, "source": {"S": "api"}})
+from netremedy.handlers.remediate_devices import handler
+context = types.SimpleNamespace(function_name="RemediateDevicesFunction", memory_limit_in_mb=1769,
+    invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:coldstart", aws_request_id="coldstart")
+def invoke(device_id):
+    body = {"job_id": "coldstart", "devices": [{"device_id": device_id, "payload": {
+        "platform": platform, "running_config": running, "intended_config": intended}}]}
+    began, began_cpu = time.perf_counter(), time.process_time()
+    response = handler({"Records": [{"messageId": device_id, "body": json.dumps(body)}]}, context)
+    assert response == {"batchItemFailures": []}, response
+    return time.perf_counter() - began, time.process_time() - began_cpu
+(first, first_cpu), (second, second_cpu) = invoke("d1"), invoke("d2")
+print("FIGURES " + json.dumps({"first": first, "first_cpu": first_cpu, "second": second, "second_cpu": second_cpu}))
+"""
+
+
 def _environment() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_ENDPOINT_URL", "BENCH_METER"))}
     env.pop("PYTHONPATH", None)
+    # The warm-up writes the bytecode caches a deployed package is built with; without them each measured
+    # import compiled every netremedy module from source (a third of the worker's import, measured).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     env.setdefault("AWS_ACCESS_KEY_ID", "testing")
     env.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
@@ -151,3 +196,66 @@ def worker_peak_rss(largest: list[tuple[str, Path, Path]]) -> dict[str, Any]:
             "compute_seconds": [round(s, 2) for s in figures["seconds"]],
         }
     return out
+
+
+def first_invocation(pair: tuple[str, Path, Path], runs: int = 3) -> dict[str, Any]:
+    """The worker's first and second invocation (one message of one device each) in fresh interpreters,
+    medians of ``runs``: the first pays what its import left for later (boto3 clients, pydantic schemas
+    built on first use, the platform's risk rules), which is also a cold start's cost."""
+    platform, running, intended = pair
+    payload = json.dumps([platform, running.read_text(), intended.read_text()])
+    samples: list[dict[str, float]] = []
+    for _ in range(runs):
+        done = subprocess.run(
+            [sys.executable, "-c", _FIRST_INVOCATION_PROBE],
+            input=payload,
+            env=_environment(),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        line = next(line for line in done.stdout.splitlines() if line.startswith("FIGURES "))
+        samples.append(json.loads(line.removeprefix("FIGURES ")))
+    return {
+        "pair": f"{platform}/{running.parent.name} ({len(running.read_text().splitlines())} lines)",
+        "first_invocation_ms": round(statistics.median(s["first"] for s in samples) * 1000, 1),
+        "second_invocation_ms": round(statistics.median(s["second"] for s in samples) * 1000, 1),
+        # CPU time too: on a shared machine the wall time is mostly waiting for a core.
+        "first_invocation_cpu_ms": round(statistics.median(s["first_cpu"] for s in samples) * 1000, 1),
+        "second_invocation_cpu_ms": round(statistics.median(s["second_cpu"] for s in samples) * 1000, 1),
+        "runs": runs,
+    }
+
+
+def main() -> None:
+    """The worker's import next to the bare baseline (and their ratio), then its first invocation."""
+    from corpus import load_pairs
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--runs", type=int, default=5, help="fresh interpreters per import target")
+    args = parser.parse_args()
+    env = _environment()
+    worker = "netremedy.handlers.remediate_devices"
+    samples: dict[str, list[float]] = {BASELINE: [], worker: []}
+    for target in samples:
+        _probe(target, env)  # bytecode caches written
+    for _ in range(args.runs):
+        for target, seconds in samples.items():  # interleaved
+            seconds.append(_probe(target, env)["seconds"] * 1000)
+    base, mine = (statistics.median(samples[target]) for target in (BASELINE, worker))
+    print(f"import {BASELINE}: median {base:.1f} ms of {args.runs}")
+    print(f"import {worker}: median {mine:.1f} ms of {args.runs}")
+    print(f"ratio: {mine / base:.2f}x (target <= 1.2x)")
+    medium = sorted((p for p in load_pairs() if p.size_class == "medium"), key=lambda p: p.running_lines)
+    pair = medium[len(medium) // 2]
+    first = first_invocation((pair.platform, pair.running_path, pair.intended_path))
+    print(
+        f"first invocation, one message of {first['pair']}: median {first['first_invocation_ms']} ms "
+        f"(CPU {first['first_invocation_cpu_ms']} ms; second invocation {first['second_invocation_ms']} ms, "
+        f"CPU {first['second_invocation_cpu_ms']} ms; moto in-process, {first['runs']} runs)"
+    )
+    print(f"import + first invocation: {mine + first['first_invocation_ms']:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
