@@ -665,6 +665,13 @@ def print_report(results: dict[str, Any]) -> None:
                 f"  worker peak RSS, {label}: {row['peak_rss_mb']} MB (after import {row['rss_after_import_mb']} "
                 f"MB; compute {row['compute_seconds']} s) for {', '.join(row['pairs'])}"
             )
+        first = cold.get("worker_first_invocation")
+        if first:
+            print(
+                f"  worker first invocation, one message of {first['pair']}: {first['first_invocation_ms']} ms "
+                f"(CPU {first['first_invocation_cpu_ms']} ms; second {first['second_invocation_ms']} ms, CPU "
+                f"{first['second_invocation_cpu_ms']} ms; moto in-process, median of {first['runs']})"
+            )
     hc4 = results.get("hc4")
     if hc4:
         if "error" in hc4:
@@ -788,7 +795,7 @@ def main() -> None:
         results["pipeline"] = run_pipelines(args, mixes, floors)
 
     if not args.skip_cold_start:
-        from coldstart import BASELINE, import_breakdown, import_times, worker_peak_rss
+        from coldstart import BASELINE, first_invocation, import_breakdown, import_times, worker_peak_rss
 
         _log(f"cold start: {import_runs} fresh interpreters per handler module")
         largest = sorted(
@@ -803,6 +810,14 @@ def main() -> None:
             },
             "worker_rss": worker_peak_rss([(p.platform, p.running_path, p.intended_path) for p in largest]),
         }
+        # The worker's first invocation (what its import leaves for later), on the median medium pair.
+        medium = sorted(
+            (p for p in load_pairs(args.corpus) if p.size_class == "medium"), key=lambda p: p.running_lines
+        )
+        middle = medium[len(medium) // 2]
+        results["cold_start"]["worker_first_invocation"] = first_invocation(
+            (middle.platform, middle.running_path, middle.intended_path)
+        )
 
     if not args.skip_hc4:
         from hc4_compare import compare
