@@ -7,6 +7,8 @@ alone (``UnreadableConfigError``, in the words the start used to give); throttli
 so that the message comes back.
 """
 
+from concurrent.futures import ThreadPoolExecutor
+
 from pydantic import TypeAdapter, ValidationError
 
 from netremedy.dal import blob_store
@@ -16,6 +18,7 @@ from netremedy.models.messages import ConfigReference, DevicePayload, QueuedDevi
 
 # A claim check holds what the message would have: a payload, or a reference with a big inline config.
 _PARKED: TypeAdapter[DevicePayload | ConfigReference] = TypeAdapter(DevicePayload | ConfigReference)
+_READERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="config-read")
 
 
 class UnreadableConfigError(Exception):
@@ -49,26 +52,34 @@ def device_payload(bucket: str, device: QueuedDevice) -> DevicePayload:
     raise ValueError("device message carries neither payload, payload_key nor reference")
 
 
+def _text_or_problem(bucket: str, key: str) -> tuple[str | None, str | None]:
+    """The object's text, or why this device cannot use it; throttling and permissions raise."""
+    try:
+        return blob_store.get_text(bucket, key, MAX_CONFIG_BYTES), None
+    except (ValueError, UnicodeDecodeError):
+        return None, f"is not UTF-8 text, or is over {MAX_CONFIG_BYTES} bytes"
+    except Exception as exc:
+        if not blob_store.is_missing(exc):
+            raise  # the message comes back
+        return None, "names no object in the bucket"
+
+
 def _read(bucket: str, device_id: str, reference: ConfigReference) -> DevicePayload:
-    named = (
-        ("running_config_key", reference.running_config_key),
-        ("intended_config_key", reference.intended_config_key),
-    )
-    texts: dict[str, str] = {}
-    problems: list[str] = []
-    for name, key in named:
-        if key is None or key in texts:
-            continue
-        try:
-            texts[key] = blob_store.get_text(bucket, key, MAX_CONFIG_BYTES)
-        except (ValueError, UnicodeDecodeError):
-            problems.append(f"{name} {key!r} is not UTF-8 text, or is over {MAX_CONFIG_BYTES} bytes")
-        except Exception as exc:
-            if not blob_store.is_missing(exc):
-                raise  # throttling, permissions: the message comes back
-            problems.append(f"{name} {key!r} names no object in the bucket")
+    named = [
+        (name, key)
+        for name, key in (
+            ("running_config_key", reference.running_config_key),
+            ("intended_config_key", reference.intended_config_key),
+        )
+        if key is not None
+    ]
+    keys = sorted({key for _, key in named})
+    # Both objects at once: the wait for S3, not CPU, is the worker's time here (and billed on AWS).
+    read = dict(zip(keys, _READERS.map(lambda key: _text_or_problem(bucket, key), keys), strict=True))
+    problems = [f"{name} {key!r} {read[key][1]}" for name, key in named if read[key][1] is not None]
     if problems:
         raise UnreadableConfigError(f"device {device_id}: {'; '.join(problems)}", reference.platform)
+    texts = {key: text for key, (text, _) in read.items() if text is not None}
     running = reference.running_config
     intended = reference.intended_config
     try:
