@@ -19,7 +19,7 @@ from typing import Any
 from netremedy_cli.errors import CliError
 
 CONFIG_SUFFIXES = (".cfg", ".conf", ".txt")
-# models.api.DEVICE_ID_PATTERN
+# models.devices.DEVICE_ID_PATTERN
 _DEVICE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _LISTED = 5
 

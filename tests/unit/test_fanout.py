@@ -6,7 +6,7 @@ import pytest
 
 from netremedy.dal.device_queue import OutgoingMessage
 from netremedy.logic.fanout import FanoutPlan, plan_fanout
-from netremedy.models.api import DeviceConfig
+from netremedy.models.devices import DeviceConfig
 from netremedy.models.messages import DeviceMessage, QueuedDevice
 from netremedy.models.object_keys import payload_key
 

@@ -21,7 +21,7 @@ from netremedy.logic.manifests import (
     parse_inventory,
     prefix_problem,
 )
-from netremedy.models.api import DeviceConfig
+from netremedy.models.devices import DeviceConfig
 from netremedy.models.object_keys import SERVICE_PREFIXES
 from netremedy.models.settings import ServiceSettings, load_settings
 from tests.unit.events import context, drain_queue, sqs_records
@@ -350,9 +350,9 @@ def test_a_config_over_the_size_limit_by_key_fails_its_device_in_the_worker(
     aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a referenced object within what S3 reads for a config but over a (lowered) size limit
-    from netremedy.models import api
+    from netremedy.models import devices
 
-    monkeypatch.setattr(api, "MAX_CONFIG_BYTES", 10)
+    monkeypatch.setattr(devices, "MAX_CONFIG_BYTES", 10)
     _put(aws["bucket"], "backups/big.cfg", "hostname a-long-name")
     manifest = _jsonl(_device("big", running_config_key="backups/big.cfg", intended_config="hostname b"))
     # When the drop starts and the worker computes it

@@ -3,8 +3,10 @@
 from typing import Any
 
 import pytest
-from netremedy.models.api import MAX_CONFIG_BYTES, MAX_DEVICES_PER_JOB, BatchRemediationRequest
 from pydantic import ValidationError
+
+from netremedy.models.api import MAX_DEVICES_PER_JOB, BatchRemediationRequest
+from netremedy.models.devices import MAX_CONFIG_BYTES
 
 SPEC_EXAMPLE: dict[str, Any] = {
     "device_configs": [

@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 import yaml
 from hier_config import HConfig, MatchRule, Platform, TagRule, WorkflowRemediation, get_hconfig
+from pydantic import ValidationError
+
 from netremedy.logic.remediation import RemediationError, compute_remediation
 from netremedy.models.api import BatchRemediationRequest
 from netremedy.models.options import RemediationOptions
-from pydantic import ValidationError
-
 from tests.conftest import CORPUS_DIR, corpus_pairs, require_corpus
 
 TAGS_CASE = CORPUS_DIR / "cisco_ios" / "hier_config_workflow_tags"
@@ -224,7 +224,7 @@ def test_options_that_cannot_work_are_refused_naming_the_field(
 def test_default_options_are_not_carried_in_device_messages() -> None:
     """The common case keeps its messages as small as before; options travel only when set."""
     from netremedy.logic.fanout import plan_fanout
-    from netremedy.models.api import DeviceConfig
+    from netremedy.models.devices import DeviceConfig
 
     device = DeviceConfig(device_id="r1", platform="cisco_ios", running_config="a", intended_config="b")
     plain = plan_fanout(

@@ -13,7 +13,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from netremedy.dal.clients import client
-from netremedy.models.api import OUTPUT_NAMES
+from netremedy.models.devices import OUTPUT_NAMES
 from netremedy.models.items import (
     DEVICE_SORT_PREFIX,
     JOB_SORT_KEY,

@@ -11,13 +11,8 @@ from netremedy.logic.compliance import compliance_fields
 from netremedy.logic.counting import UnstorableResultError, failed_result, record_results
 from netremedy.logic.fanout import FanoutPlan, plan_fanout
 from netremedy.logic.lifecycle import OPEN_STATES, effective_status, end_job
-from netremedy.models.api import (
-    BatchRemediationRequest,
-    DeviceConfig,
-    ErrorDetail,
-    JobCreatedResponse,
-    JobStatusResponse,
-)
+from netremedy.models.api import BatchRemediationRequest, ErrorDetail, JobCreatedResponse, JobStatusResponse
+from netremedy.models.devices import DeviceConfig
 from netremedy.models.items import OPEN_SHARD, JobItem
 from netremedy.models.messages import DeviceToQueue
 from netremedy.models.object_keys import manifest_key, request_key

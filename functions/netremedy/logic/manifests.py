@@ -28,7 +28,7 @@ import ijson
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from netremedy.dal import blob_store
-from netremedy.models.api import DEVICE_ID_PATTERN, MAX_CONFIG_BYTES, DeviceConfig
+from netremedy.models.devices import DEVICE_ID_PATTERN, MAX_CONFIG_BYTES, DeviceConfig
 from netremedy.models.drops import (
     CONFIG_SUFFIXES,
     MAX_DEVICES_PER_DROP,

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pydantic import TypeAdapter, ValidationError
 
 from netremedy.dal import blob_store
-from netremedy.models.api import MAX_CONFIG_BYTES, DeviceConfig
+from netremedy.models.devices import MAX_CONFIG_BYTES, DeviceConfig
 from netremedy.models.drops import DroppedDevice
 from netremedy.models.messages import ConfigReference, DevicePayload, QueuedDevice
 

@@ -25,9 +25,9 @@ from hier_config.platforms.driver_base import HConfigDriverBase
 from netremedy.logic.config_checks import ConfigRejectedError, check_device_configs
 from netremedy.logic.error_text import bounded_error, exception_summary, quoted_excerpt
 from netremedy.logic.risk_rules import evaluate_risks
-from netremedy.models.api import OUTPUT_NAMES, PlatformInfo
+from netremedy.models.devices import OUTPUT_NAMES
 from netremedy.models.options import RemediationOptions
-from netremedy.models.platforms import PLATFORM_NAMES, aliases_of
+from netremedy.models.platforms import PLATFORM_NAMES, PlatformInfo, aliases_of
 from netremedy.models.risks import RiskFlag
 
 _DEFAULT_OPTIONS = RemediationOptions()

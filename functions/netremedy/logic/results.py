@@ -16,8 +16,6 @@ from netremedy.logic.lifecycle import effective_status
 from netremedy.logic.response_size import response_bytes
 from netremedy.logic.risk_messages import held_message
 from netremedy.models.api import (
-    DEVICE_ID_PATTERN,
-    OUTPUT_NAMES,
     DeviceFailure,
     DeviceHeld,
     DeviceResult,
@@ -26,6 +24,7 @@ from netremedy.models.api import (
     JobSummary,
     ResultsBundleResponse,
 )
+from netremedy.models.devices import DEVICE_ID_PATTERN, OUTPUT_NAMES
 from netremedy.models.items import DeviceResultItem
 from netremedy.models.object_keys import bundle_key
 from netremedy.models.settings import ServiceSettings

@@ -1,7 +1,6 @@
 """HTTP request and response bodies of the public API (the contract in the batch-operations spec)."""
 
-from collections.abc import Sequence
-from typing import Annotated, Any, Literal, Protocol, TypeVar, get_args
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -15,13 +14,14 @@ from pydantic import (
     model_serializer,
 )
 
-from netremedy.models.options import Output, RemediationOptions
-from netremedy.models.platforms import PlatformName
+# One device and its limits are models.devices (the worker imports that without every route's bodies here).
+from netremedy.models.devices import OUTPUT_NAMES, DeviceConfig, require_unique_device_ids
+from netremedy.models.options import RemediationOptions
+from netremedy.models.platforms import PlatformInfo
 from netremedy.models.risks import RiskFlag, RiskRule
 
 # Limits a user can plan around; the README documents them.
 MAX_DEVICES_PER_JOB = 10_000
-MAX_CONFIG_BYTES = 4 * 1024 * 1024
 # A POST body the API accepts. Lambda refuses an event over 6 MB, and the event carries the body as a JSON
 # string (each line break and quote escaped again, about 3% for configs) beside the request's headers: over
 # this limit a body could reach the function or not, depending on its content. The CLI and the benchmark
@@ -31,64 +31,12 @@ MAX_REQUEST_BODY_BYTES = 5 * 1024 * 1024
 MAX_REPORT_DEVICE_IDS = 100
 REPORT_LIMIT_MAX = 500
 REPORT_LIMIT_DEFAULT = 100
-# Safe as an S3 key segment and a DynamoDB sort-key suffix without escaping.
-DEVICE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 
 # The spec's four statuses, plus "cancelled" for a job stopped with DELETE.
 JobStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
-DeviceId = Annotated[str, StringConstraints(pattern=DEVICE_ID_PATTERN)]
 # What POST /api/v1/batch/uploads answers as upload_id (a UUID4).
 UPLOAD_ID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 UploadId = Annotated[str, StringConstraints(pattern=UPLOAD_ID_PATTERN)]
-
-
-class _HasDeviceId(Protocol):
-    device_id: str
-
-
-_Devices = TypeVar("_Devices", bound=Sequence[_HasDeviceId])
-
-
-def require_unique_device_ids(devices: _Devices) -> _Devices:
-    """Each device once per job: results, S3 objects and counting are all keyed by device_id."""
-    seen: set[str] = set()
-    for index, device in enumerate(devices):
-        if device.device_id in seen:
-            raise ValueError(f"device_id {device.device_id!r} (entry {index}) appears more than once")
-        seen.add(device.device_id)
-    return devices
-
-
-class DeviceConfig(BaseModel):
-    """One device of a batch: what it runs now and what it should run."""
-
-    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
-
-    device_id: DeviceId = Field(
-        description="Unique within the job; 1-128 characters of letters, digits, '.', '_' or '-'",
-        examples=["router1"],
-    )
-    platform: PlatformName = Field(
-        description="hier_config platform name, lowercase (or an alias GET /api/v1/platforms lists)",
-        examples=["cisco_ios"],
-    )
-    running_config: str = Field(
-        description="The device's running configuration", examples=["hostname router1"]
-    )
-    intended_config: str = Field(
-        description="The configuration the device should have", examples=["hostname router1-new"]
-    )
-
-    @field_validator("running_config", "intended_config")
-    @classmethod
-    def _utf8_within_size_limit(cls, value: str) -> str:
-        try:
-            size = len(value.encode("utf-8"))
-        except UnicodeEncodeError as exc:  # a lone surrogate escape such as "\udc80" in the JSON
-            raise ValueError(f"is not valid UTF-8 text (undecodable data at character {exc.start})") from None
-        if size > MAX_CONFIG_BYTES:
-            raise ValueError(f"config is {size} bytes; the limit is {MAX_CONFIG_BYTES} bytes")
-        return value
 
 
 class BatchRemediationRequest(BaseModel):
@@ -190,7 +138,6 @@ class JobStatusResponse(BaseModel):
         return data
 
 
-OUTPUT_NAMES: tuple[Output, ...] = get_args(Output)
 # Fields of a DeviceSuccess that are absent, not null, when unset (compliant and risks: results recorded
 # before they existed).
 _OPTIONAL_FIELDS = (*OUTPUT_NAMES, "output_url", "expires_in", "compliant", "risks")
@@ -321,26 +268,6 @@ class SingleDeviceRequest(DeviceConfig):
         description="Accept an empty intended config (which removes everything) instead of failing the device",
     )
     options: RemediationOptions = Field(default=RemediationOptions())
-
-
-class PlatformInfo(BaseModel):
-    model_config = ConfigDict(defer_build=True)
-
-    name: str = Field(description="The value to send as `platform`", examples=["cisco_ios"])
-    aliases: list[str] = Field(
-        default=[],
-        description="Other spellings accepted for this platform (hier-config-api's), answered as `name`",
-        examples=[["cisco_iosxr"]],
-    )
-    support: Literal["platform driver", "generic driver"] = Field(
-        description="'platform driver': hier_config has a driver for this OS (its negation and rule_count rules "
-        "for ordering, idempotency, sectional exits...); 'generic driver': indentation only, no OS rules"
-    )
-    driver: str = Field(description="hier_config's driver class", examples=["HConfigDriverCiscoIOS"])
-    negation_prefix: str = Field(description="How a line is negated on this platform", examples=["no "])
-    rule_count: int = Field(description="Number of platform-specific rules in hier_config's driver")
-    sectional_exiting: bool = Field(description="Whether options.sectional_exiting adds exit commands here")
-    hier_config_version: str
 
 
 class PlatformsResponse(BaseModel):

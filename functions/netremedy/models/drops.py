@@ -2,7 +2,7 @@
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
-from netremedy.models.api import DeviceConfig, DeviceId, require_unique_device_ids
+from netremedy.models.devices import DeviceConfig, DeviceId, require_unique_device_ids
 from netremedy.models.options import RemediationOptions
 from netremedy.models.platforms import PlatformName
 

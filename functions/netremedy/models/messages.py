@@ -9,7 +9,7 @@ from typing import Any, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from netremedy.models.api import DeviceConfig
+from netremedy.models.devices import DeviceConfig
 from netremedy.models.drops import DroppedDevice
 from netremedy.models.options import RemediationOptions
 from netremedy.models.platforms import PlatformName

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BeforeValidator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 CanonicalPlatformName = Literal[
     "arista_eos",
@@ -55,3 +55,23 @@ PlatformName = Annotated[
     # The documented input is every name or alias; the validated value is always the canonical name.
     BeforeValidator(canonical_platform, json_schema_input_type=Literal[CanonicalPlatformName, PlatformAlias]),
 ]
+
+
+class PlatformInfo(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    name: str = Field(description="The value to send as `platform`", examples=["cisco_ios"])
+    aliases: list[str] = Field(
+        default=[],
+        description="Other spellings accepted for this platform (hier-config-api's), answered as `name`",
+        examples=[["cisco_iosxr"]],
+    )
+    support: Literal["platform driver", "generic driver"] = Field(
+        description="'platform driver': hier_config has a driver for this OS (its negation and rule_count rules "
+        "for ordering, idempotency, sectional exits...); 'generic driver': indentation only, no OS rules"
+    )
+    driver: str = Field(description="hier_config's driver class", examples=["HConfigDriverCiscoIOS"])
+    negation_prefix: str = Field(description="How a line is negated on this platform", examples=["no "])
+    rule_count: int = Field(description="Number of platform-specific rules in hier_config's driver")
+    sectional_exiting: bool = Field(description="Whether options.sectional_exiting adds exit commands here")
+    hier_config_version: str
