@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 
 from netremedy.dal.clients import client
 from netremedy.handlers import remediate_devices
-from netremedy.logic.worker import remediate_message
+from netremedy.logic.worker import remediate_device
 from netremedy.models.messages import DeviceMessage
 from netremedy.models.settings import load_settings
 from netremedy_local.pollers import PollerConfig, poll_once, sqs_event
@@ -141,7 +141,9 @@ def test_a_worker_that_dies_before_or_after_writing_is_made_good_exactly_once(
     before_write, after_write = taken[:10], taken[10:]
     # When the worker dies after computing but before writing the first batch...
     for message in before_write:
-        remediate_message(load_settings(), DeviceMessage.model_validate_json(message["Body"]))
+        queued = DeviceMessage.model_validate_json(message["Body"])
+        for device in queued.devices:
+            remediate_device(load_settings(), queued, device)
     # ...and after writing the second batch, but before deleting its messages
     remediate_devices.handler(
         sqs_event(after_write, worker.queue_arn, worker.region),

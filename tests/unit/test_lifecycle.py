@@ -10,7 +10,7 @@ import pytest
 from netremedy.dal import job_events, job_table
 from netremedy.handlers import cancel_job, create_job, job_results, write_back_results
 from netremedy.logic import lifecycle
-from netremedy.logic.worker import remediate_message
+from netremedy.logic.worker import remediate_device
 from netremedy.models.items import DeviceResultItem, JobItem, JobState
 from netremedy.models.messages import DeviceMessage
 from netremedy.models.settings import load_settings
@@ -334,8 +334,8 @@ def test_cancelling_a_job_whose_devices_are_all_counted_is_409_and_it_completes_
     job_id = json.loads(response["body"])["job_id"]
     results = [
         result
-        for body in drain_queue(aws["queue_url"])
-        for result in remediate_message(load_settings(), DeviceMessage.model_validate_json(body))
+        for message in map(DeviceMessage.model_validate_json, drain_queue(aws["queue_url"]))
+        for result in (remediate_device(load_settings(), message, device) for device in message.devices)
     ]
     job_table.commit_device_results(
         aws["table"], results, NOW, status=lifecycle.COUNTING_STATE, from_states=lifecycle.COUNTING_SOURCES

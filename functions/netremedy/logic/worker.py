@@ -11,12 +11,6 @@ from netremedy.models.object_keys import output_key
 from netremedy.models.settings import ServiceSettings
 
 
-def remediate_message(settings: ServiceSettings, message: DeviceMessage) -> list[DeviceResultItem]:
-    """Every device of the message, computed; an infrastructure error raises for the whole message (its
-    devices come back together, and the ones already recorded are recognised as duplicates)."""
-    return [remediate_device(settings, message, device) for device in message.devices]
-
-
 def remediate_device(
     settings: ServiceSettings, message: DeviceMessage, device: QueuedDevice
 ) -> DeviceResultItem:
