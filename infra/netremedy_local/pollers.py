@@ -111,13 +111,16 @@ def poll_once(config: PollerConfig, sqs: Any, handler: Any, wait_seconds: int = 
     return len(messages)
 
 
-def _run(config: PollerConfig, stop: Any) -> None:
+def _run(config: PollerConfig, stop: Any, ready: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     os.environ.update(config.environment)
     os.environ.update(config.role_environment)  # the poller receives and deletes as the function's role too
     metering.install(Path(config.state_dir))
     handler = load_handler(config.function.handler)
     sqs = boto3.client("sqs", region_name=config.region)
+    # Set before stop is first read: a pool stopping now either sees this poller ready (and waits for it)
+    # or terminates it before it can have received anything.
+    ready.set()
     while not stop.is_set():
         try:
             poll_once(config, sqs, handler)
@@ -132,16 +135,20 @@ class PollerPool:
     def __init__(self, configs: list[PollerConfig], processes_per_source: int) -> None:
         context = multiprocessing.get_context("spawn")
         self._stop = context.Event()
-        self._processes = [
-            context.Process(
-                target=_run,
-                args=(config, self._stop),
-                name=f"poller-{config.function.logical_id}-{i}",
-                daemon=True,
-            )
-            for config in configs
-            for i in range(processes_per_source)
-        ]
+        self._ready: list[Any] = []
+        self._processes = []
+        for config in configs:
+            for i in range(processes_per_source):
+                ready = context.Event()
+                self._ready.append(ready)
+                self._processes.append(
+                    context.Process(
+                        target=_run,
+                        args=(config, self._stop, ready),
+                        name=f"poller-{config.function.logical_id}-{i}",
+                        daemon=True,
+                    )
+                )
 
     def start(self) -> None:
         for process in self._processes:
@@ -152,6 +159,11 @@ class PollerPool:
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
+        # A poller still importing its handler holds no message: it is ended at once rather than waited for
+        # (on a loaded machine that start takes seconds, and every stack stop waited out the whole timeout).
+        for process, ready in zip(self._processes, self._ready, strict=True):
+            if process.is_alive() and not ready.is_set():
+                process.terminate()
         deadline = time.monotonic() + timeout
         for process in self._processes:
             process.join(max(0.1, deadline - time.monotonic()))
