@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from netremedy.handlers import create_job, job_results, remediate_devices, write_back_results
-from netremedy.logic.html_report import ReportHeader, device_view, render_report
+from netremedy.logic.html_report import ReportHeader, device_sections, device_view, render_report
 from netremedy.models.api import ReportChange
 from tests.unit.events import context, http_event, sqs_records
 
@@ -346,3 +346,34 @@ def test_a_job_too_large_for_the_fleet_report_gets_its_report_without_the_chart(
         "device-sw0",
         "device-sw1",
     ]
+
+
+def _sections_of(html: str) -> list[str]:
+    return [attrs["id"] or "" for tag, attrs in _parse(html).tags if tag == "details" and attrs.get("id")]
+
+
+def test_past_its_section_limit_a_report_counts_every_device_and_shows_those_needing_attention() -> None:
+    # Given the five devices in device_id order, as the table reads them (j1 and r1 with changes, r2 compliant,
+    # r3 failed, r4 held), and room for three
+    in_id_order = sorted(RESULTS, key=lambda result: str(result["device_id"]))
+    sections = device_sections((device_view(result) for result in in_id_order), limit=3)
+    # When the report is rendered from those sections
+    header = ReportHeader(job_id="job-1", status="completed", generated_at="2026-12-01T00:00:00Z")
+    html = "".join(render_report(header, sections.shown, [CHANGE], summary=sections.summary))
+    # Then the compliant device and the last id with changes are left out, the failed and held ones kept
+    assert _sections_of(html) == ["device-j1", "device-r3", "device-r4"]
+    assert sections.left_out == 2
+    # And the summary still counts all five, and the page says how many have no section
+    assert _parse(html).numbers["total"] == "5"
+    assert _parse(html).numbers["compliant"] == "1"
+    assert "2 of the job's 5 devices have no section here" in html
+
+
+def test_within_its_section_limit_a_report_shows_every_device_in_id_order() -> None:
+    sections = device_sections(device_view(result) for result in RESULTS)
+    html = _render(RESULTS)
+    assert [device.device_id for device in sections.shown] == ["j1", "r1", "r2", "r3", "r4"]
+    assert sections.left_out == 0 and sections.remediation_bytes == sum(
+        len(result.get("remediation") or "") for result in RESULTS
+    )
+    assert 'id="left-out"' not in html

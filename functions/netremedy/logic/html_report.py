@@ -37,6 +37,12 @@ TOP_CHANGES = 15
 FLEET_REPORT_REMEDIATION_BYTES = 8_000_000
 # What a device is, in the order the summary shows; every device is exactly one of them.
 CATEGORIES = ("compliant", "changes", "held", "failed")
+# Device sections in one report: 10,000 devices of bench/html_report_bench.py made a 49 MB file and a 214 MB
+# peak, loaded by Chromium in seconds. A fleet past that (a 100,000-device drop) keeps every device in the
+# summary and results.jsonl, but only this many sections, the ones that need attention first: left out are
+# compliant devices, then devices with changes, then held ones, the last device ids first.
+MAX_DEVICE_SECTIONS = 10_000
+_LEFT_OUT_FIRST = ("compliant", "changes", "held", "failed")
 # Platforms whose driver names no negation prefix still negate with "no ".
 _DEFAULT_NEGATION = "no "
 
@@ -191,18 +197,52 @@ def device_view(result: Mapping[str, Any], platform: str | None = None) -> Devic
     )
 
 
+@dataclass
+class DeviceSections:
+    """The devices a report shows a section for (device_id order), and the summary of every device."""
+
+    shown: list[DeviceView]
+    summary: Summary
+    remediation_bytes: int
+
+    @property
+    def left_out(self) -> int:
+        return self.summary.total - len(self.shown)
+
+
+def device_sections(devices: Iterable[DeviceView], limit: int = MAX_DEVICE_SECTIONS) -> DeviceSections:
+    """Every device counted, at most ``limit`` kept (in one pass, so memory holds ``limit`` devices however
+    many the job has), by ``_LEFT_OUT_FIRST``."""
+    summary = Summary()
+    kept: dict[str, list[DeviceView]] = {category: [] for category in _LEFT_OUT_FIRST}
+    held = remediation_bytes = 0
+    for device in devices:
+        summary.add(device)
+        remediation_bytes += len(device.remediation_text or "")
+        kept.setdefault(device.category, []).append(device)
+        held += 1
+        if held > limit:
+            next(group for group in kept.values() if group).pop()
+            held -= 1
+    shown = sorted((device for group in kept.values() for device in group), key=lambda d: d.device_id)
+    return DeviceSections(shown, summary, remediation_bytes)
+
+
 def render_report(
     job: ReportHeader,
     devices: Iterable[DeviceView],
     changes: Sequence[ReportChange] | None,
     changes_missing: str = "The top changes could not be computed for this job.",
+    summary: Summary | None = None,
 ) -> Iterator[str]:
     """The report's text in pieces (Jinja2's generate); the devices in the order they should appear;
-    changes None where there are none to show, ``changes_missing`` saying why."""
+    changes None where there are none to show, ``changes_missing`` saying why. ``summary`` counts the whole
+    job where ``devices`` are only some of it (``device_sections``)."""
     listed = list(devices)
-    summary = Summary()
-    for device in listed:
-        summary.add(device)
+    if summary is None:
+        summary = Summary()
+        for device in listed:
+            summary.add(device)
     top = max((change.device_count for change in changes or ()), default=0)
     return _template().generate(
         job=job,
@@ -212,16 +252,17 @@ def render_report(
         changes_missing=changes_missing,
         top_count=top,
         devices=listed,
+        left_out=summary.total - len(listed),
     )
 
 
 def job_report_html(settings: ServiceSettings, job: JobItem) -> bytes:
     """The report of a job from its stored results (every result is read once, in device_id order)."""
-    devices = [
+    sections = device_sections(
         device_view(public_result(settings, item).model_dump(), item.platform)
         for item in job_table.query_device_results(settings.table_name, job.job_id)
-    ]
-    remediation_bytes = sum(len(device.remediation_text or "") for device in devices)
+    )
+    remediation_bytes = sections.remediation_bytes
     if remediation_bytes > FLEET_REPORT_REMEDIATION_BYTES:
         changes = None
         missing = (
@@ -235,7 +276,7 @@ def job_report_html(settings: ServiceSettings, job: JobItem) -> bytes:
             "The top changes could not be computed for this job (the fleet report failed; the log says why)."
         )
     header = ReportHeader(job.job_id, job.status, iso(utc_now()), job.created_at)
-    return "".join(render_report(header, devices, changes, missing)).encode()
+    return "".join(render_report(header, sections.shown, changes, missing, sections.summary)).encode()
 
 
 def _top_changes(settings: ServiceSettings, job: JobItem) -> list[ReportChange] | None:
