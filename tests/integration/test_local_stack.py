@@ -144,12 +144,15 @@ def test_an_aws_endpoint_url_already_set_is_used_instead_of_the_embedded_emulato
         )
         assert item["Item"]["completed_devices"] == {"N": "1"}
     finally:
-        if stack is not None:
-            stack.send_signal(signal.SIGINT)
-            # Set-up, not the assertion: two fresh-clone CI runs beside a 100,000-device benchmark (load 9-10)
-            # took over 20 s to stop here, while it takes seconds on an idle machine.
-            stack.wait(90)
-        emulator.terminate()
-        emulator.wait(10)
+        try:
+            if stack is not None:
+                stack.send_signal(signal.SIGINT)
+                # Set-up, not the assertion: two fresh-clone CI runs beside a 100,000-device benchmark (load
+                # 9-10) took over 20 s to stop here, while it takes seconds on an idle machine.
+                stack.wait(90)
+        finally:
+            # Even when the stack did not stop in time: an emulator left running outlives the test run.
+            emulator.terminate()
+            emulator.wait(10)
     # Ctrl-C removes stack.json, so a stale file never points at a stopped stack
     assert not (tmp_path / "stack.json").exists()
