@@ -20,15 +20,7 @@ def remediate_device(
     try:
         payload = device_payload(settings.bucket_name, device)
     except UnreadableConfigError as exc:  # a referenced object missing, say: this device fails alone
-        return DeviceResultItem(
-            job_id=message.job_id,
-            device_id=device.device_id,
-            status="failed",
-            platform=exc.platform,
-            error=bounded_error(str(exc)),
-            finished_at=finished_at,
-            expires_at=expires_at,
-        )
+        return _failed(message, device, exc.platform, str(exc), finished_at, expires_at)
     try:
         text = compute_remediation(
             payload.platform,
@@ -38,15 +30,7 @@ def remediate_device(
             options=message.options,
         )
     except RemediationError as exc:
-        return DeviceResultItem(
-            job_id=message.job_id,
-            device_id=device.device_id,
-            status="failed",
-            platform=payload.platform,
-            error=bounded_error(str(exc)),
-            finished_at=finished_at,
-            expires_at=expires_at,
-        )
+        return _failed(message, device, payload.platform, str(exc), finished_at, expires_at)
     if text.risks and message.options is not None and message.options.on_risk == "hold":
         # Nothing to apply by mistake: the held result keeps the risky lines only.
         return DeviceResultItem(
@@ -86,3 +70,22 @@ def remediate_device(
     key = output_key(message.job_id, device.device_id)
     blob_store.put_json(settings.bucket_name, key, dict(outputs))
     return result.model_copy(update={name: None for name in outputs} | {"output_key": key})
+
+
+def _failed(
+    message: DeviceMessage,
+    device: QueuedDevice,
+    platform: str | None,
+    error: str,
+    finished_at: str,
+    expires_at: int,
+) -> DeviceResultItem:
+    return DeviceResultItem(
+        job_id=message.job_id,
+        device_id=device.device_id,
+        status="failed",
+        platform=platform,
+        error=bounded_error(error),
+        finished_at=finished_at,
+        expires_at=expires_at,
+    )
