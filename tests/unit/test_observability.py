@@ -149,3 +149,36 @@ def test_a_job_that_could_not_be_fanned_out_is_announced_as_failed(
     (announced,) = [json.loads(body)["detail"] for body in drain_queue(job_events)]
     assert (announced["job_id"], announced["status"]) == (job_id, "failed")
     assert "fan-out to the device queue failed" in announced["error"]
+
+
+def test_a_failed_write_back_is_logged_by_type_and_place_never_by_its_message(
+    aws: dict[str, Any], caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from netremedy.logic import finalize
+    from netremedy.observability import logger
+
+    def quoting_failure(*args: Any, **kwargs: Any) -> None:
+        # An exception whose message quotes a device's text, as a parser's error can
+        raise ValueError(f"cannot read {SECRET}")
+
+    job_id = _submit(DEVICES)
+    remediate_devices.handler(sqs_records(drain_queue(aws["queue_url"])), context())
+    monkeypatch.setattr(finalize, "write_back_results", quoting_failure)
+    records = sqs_records(drain_queue(aws["finalize_url"]))
+    caplog.clear()
+    # When the only record of the batch fails
+    response = write_back_results.handler(records, context())
+    # Then it is answered as a failure to retry (SQS redelivers it, then dead-letters it), not raised: Lambda
+    # would log the raised error's message, which quotes the record's exception
+    assert response == {"batchItemFailures": [{"itemIdentifier": records["Records"][0]["messageId"]}]}
+    # And the failure is logged, as the service's formatter writes it, by job, type and place only
+    lines = [json.loads(logger.registered_formatter.format(record)) for record in caplog.records]
+    (logged,) = [line for line in lines if line["message"] == "record failed; it will be retried"]
+    raise_line = quoting_failure.__code__.co_firstlineno + 2
+    assert {key: logged[key] for key in ("job_id", "message_id", "error_type", "raised_at")} == {
+        "job_id": job_id,
+        "message_id": records["Records"][0]["messageId"],
+        "error_type": "ValueError",
+        "raised_at": f"test_observability.py:{raise_line} in quoting_failure",
+    }
+    assert not any(SECRET in line or "$1$mERr$" in line for line in map(json.dumps, lines))

@@ -3,16 +3,16 @@ counted, as failed with the reason, so its job ends."""
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from netremedy.handlers.sqs_batches import SqsBatchProcessor
 from netremedy.logic.counting import failed_result, identify_devices, inline_platforms, record_results
 from netremedy.models.items import DeviceResultItem
 from netremedy.models.settings import load_settings
 from netremedy.observability import count_devices, logger, metrics
 
-processor = BatchProcessor(event_type=EventType.SQS)
+processor = SqsBatchProcessor()
 
 
 def _dead_letter(record: SQSRecord) -> list[DeviceResultItem]:

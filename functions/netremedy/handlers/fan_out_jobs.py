@@ -7,17 +7,18 @@ receive the job is failed with the reason instead, so it never waits forever.
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from netremedy.dal.clients import error_code
+from netremedy.handlers.sqs_batches import SqsBatchProcessor
 from netremedy.logic.lifecycle import end_job
 from netremedy.logic.uploads import fan_out_job
 from netremedy.models.job_records import JobMessageRecord
 from netremedy.models.settings import load_settings
 from netremedy.observability import logger
 
-processor = BatchProcessor(event_type=EventType.SQS, model=JobMessageRecord)
+processor = SqsBatchProcessor(JobMessageRecord)
 # maxReceiveCount of FanoutQueue's redrive policy in template.yaml (tests/infrastructure checks it).
 LAST_RECEIVE = 3
 

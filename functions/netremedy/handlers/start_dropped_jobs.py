@@ -7,15 +7,16 @@ drop dead-letter queue: never lost.
 from typing import Any
 from urllib.parse import unquote_plus
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from netremedy.handlers.sqs_batches import SqsBatchProcessor
 from netremedy.logic.drops import start_dropped_job
 from netremedy.models.settings import load_settings
 from netremedy.observability import logger
 
-processor = BatchProcessor(event_type=EventType.SQS)
+processor = SqsBatchProcessor()
 
 
 def _start(record: SQSRecord) -> None:

@@ -3,19 +3,22 @@ its JobCompleted event is published on EventBridge."""
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from netremedy.handlers.sqs_batches import SqsBatchProcessor
 from netremedy.logic.finalize import finish_ended_job
 from netremedy.models.job_records import JobMessageRecord
 from netremedy.models.settings import load_settings
 from netremedy.observability import job_duration, logger, metrics
 
-processor = BatchProcessor(event_type=EventType.SQS, model=JobMessageRecord)
+processor = SqsBatchProcessor(JobMessageRecord)
 
 
 def _finish(record: JobMessageRecord) -> None:
     job_id = record.body.job_id
+    # Kept on every line until the next record's, so a failure (logged by handlers.sqs_batches) names its job.
+    logger.append_keys(job_id=job_id)
     detail = finish_ended_job(load_settings(), job_id)
     if detail is None:
         logger.info("job not ended or gone; nothing to do", extra={"job_id": job_id})
