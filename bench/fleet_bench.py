@@ -175,6 +175,9 @@ def _prefix_pair_drop(
     }
     # Every result against hier_config's own output, from the job's written-back bundle.
     _wait_for_json(s3, bucket, f"results/{accepted_doc['job_id']}/summary.json", timeout)
+    written_back = time.monotonic() - started
+    print(f"  written back (summary.json) after {written_back:.0f} s")
+    figures["written_back_s"] = round(written_back, 1)
     bundle = s3.get_object(Bucket=bucket, Key=f"results/{accepted_doc['job_id']}/results.jsonl")["Body"]
     results = {row["device_id"]: row for row in map(json.loads, bundle.iter_lines())}
     mismatched = 0
@@ -186,6 +189,14 @@ def _prefix_pair_drop(
         )
     print(f"  results equal to hier_config's    {devices - mismatched} of {devices}")
     return figures | {"results_equal_to_hier_config": devices - mismatched}
+
+
+def _previous_results(path: Path) -> list[dict[str, Any]]:
+    try:
+        results: list[dict[str, Any]] = json.loads(path.read_text())["results"]
+    except (FileNotFoundError, KeyError, ValueError):
+        return []
+    return results
 
 
 def _peak_bytes(run: Callable[[], Any]) -> int:
@@ -372,7 +383,11 @@ def main() -> None:
     finally:
         stack.stop()
     out = ROOT / "bench" / "results" / "fleet.json"
-    out.write_text(json.dumps({"machine_cores": os.cpu_count(), "results": results}, indent=2) + "\n")
+    # A run of some scenarios replaces theirs and keeps the others' last figures.
+    ran = {result["scenario"] for result in results}
+    kept = [result for result in _previous_results(out) if result["scenario"] not in ran]
+    document = {"machine_cores": os.cpu_count(), "results": kept + results}
+    out.write_text(json.dumps(document, indent=2) + "\n")
     print(f"\nwritten to {out}")
 
 
