@@ -1,6 +1,7 @@
 """The real local stack for integration tests: ``python -m netremedy_local``, the code path of ``make serve``,
 started once per test session; boto3 reaches its emulator over HTTP."""
 
+import json
 import socket
 import time
 from collections.abc import Iterator
@@ -13,7 +14,11 @@ import boto3
 import pytest
 import requests
 
+from netremedy.dal.clients import client
+from netremedy.models.settings import load_settings
 from netremedy_local.launcher import StackLauncher, StackStartError
+from netremedy_local.pollers import PollerConfig
+from netremedy_local.template import load_stack_model
 from tests.conftest import PROJECT_ROOT
 
 
@@ -65,6 +70,21 @@ class LocalStack:
                 return status
             time.sleep(0.2)
         raise AssertionError(f"job {job_id} did not finish in {timeout}s: {self.status(job_id)}")
+
+    def wait_for_json(self, key: str, timeout: float = 120) -> dict[str, Any]:
+        """The JSON object at ``key`` of the stack's bucket, once it has been written (S3 drop outcomes,
+        write-back summaries)."""
+        s3 = self.client("s3")
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                document: dict[str, Any] = json.loads(
+                    s3.get_object(Bucket=self.resources["ResultBucket"], Key=key)["Body"].read()
+                )
+                return document
+            except s3.exceptions.NoSuchKey:
+                assert time.monotonic() < deadline, f"{key} never appeared"
+                time.sleep(0.3)
 
     def results(self, job_id: str) -> dict[str, Any]:
         response = requests.get(f"{self.api_url}/api/v1/batch/jobs/{job_id}/results", timeout=120)
@@ -135,3 +155,42 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     module that needs its own settings or an empty stack defines its own ``stack`` fixture."""
     with running_stack(tmp_path_factory.mktemp("shared-stack")) as started:
         yield started
+
+
+def paused_worker(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch, **settings: str
+) -> Iterator[PollerConfig]:
+    """This process as a device worker of a stack started with its workers paused (LOCAL_PAUSED_FUNCTIONS):
+    the real handler, over HTTP to the stack's emulator, so a test can die, lose messages or change the
+    bucket where it likes. ``settings`` add to the worker's environment. For ``yield from`` in a fixture."""
+    environment = {
+        "AWS_ENDPOINT_URL": stack.aws_endpoint,
+        "AWS_DEFAULT_REGION": stack.region,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "TABLE_NAME": stack.resources["JobTable"],
+        "BUCKET_NAME": stack.resources["ResultBucket"],
+        "DEVICE_QUEUE_URL": stack.resources["DeviceQueue"],
+        **settings,
+    }
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    client.cache_clear()
+    load_settings.cache_clear()
+    queue_arn = stack.client("sqs").get_queue_attributes(
+        QueueUrl=stack.resources["DeviceQueue"], AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"]
+    yield PollerConfig(
+        function=load_stack_model(PROJECT_ROOT / "template.yaml", "us-east-1", "x").functions[
+            "RemediateDevicesFunction"
+        ],
+        environment=environment,
+        queue_url=stack.resources["DeviceQueue"],
+        queue_arn=queue_arn,
+        batch_size=10,
+        report_batch_item_failures=True,
+        region=stack.region,
+        stack_name="paused",
+    )
+    client.cache_clear()
+    load_settings.cache_clear()

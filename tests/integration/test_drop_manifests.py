@@ -3,7 +3,6 @@ drop whose results equal hier_config's own, and manifests that try to read anoth
 results/ through a drop."""
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,20 +30,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
 def _put(stack: LocalStack, key: str, body: str | bytes) -> None:
     data = body.encode() if isinstance(body, str) else body
     stack.client("s3").put_object(Bucket=stack.resources["ResultBucket"], Key=key, Body=data)
-
-
-def _get(stack: LocalStack, key: str, timeout: float = 120) -> dict[str, Any]:
-    s3 = stack.client("s3")
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            document: dict[str, Any] = json.loads(
-                s3.get_object(Bucket=stack.resources["ResultBucket"], Key=key)["Body"].read()
-            )
-            return document
-        except s3.exceptions.NoSuchKey:
-            assert time.monotonic() < deadline, f"{key} never appeared"
-            time.sleep(0.3)
 
 
 def _results(stack: LocalStack, job_id: str) -> dict[str, dict[str, Any]]:
@@ -90,7 +75,7 @@ def test_a_jsonl_drop_runs_its_devices_with_the_header_options(stack: LocalStack
     ]
     _put(stack, "incoming/fleet.jsonl", "\n".join(json.dumps(line) for line in lines) + "\n")
     # When it is dropped
-    accepted = _get(stack, "accepted/fleet.jsonl")
+    accepted = stack.wait_for_json("accepted/fleet.jsonl")
     results = _results(stack, accepted["job_id"])
     # Then one job holds the three devices, each computed as hier_config does, with the header's outputs
     assert accepted["total_devices"] == 3
@@ -107,7 +92,7 @@ def test_a_jsonl_drop_with_a_bad_line_is_refused_naming_the_line(stack: LocalSta
         "incoming/bad.jsonl",
         f"{json.dumps(good)}\n{json.dumps({**good, 'device_id': 'r2', 'platform': 'ios'})}\n",
     )
-    refusal = _get(stack, "errors/bad.jsonl")
+    refusal = stack.wait_for_json("errors/bad.jsonl")
     assert refusal["details"][0]["field"] == "line 2: platform"
 
 
@@ -134,7 +119,7 @@ def test_a_prefix_pair_drop_pairs_backups_with_intended_configs(stack: LocalStac
     }
     _put(stack, "incoming/pair.json", json.dumps(manifest))
     # When the manifest is dropped
-    accepted = _get(stack, "accepted/pair.json")
+    accepted = stack.wait_for_json("accepted/pair.json")
     results = _results(stack, accepted["job_id"])
     # Then every paired device is in the job, its result equal to hier_config's own output
     assert accepted["total_devices"] == 8
@@ -173,7 +158,7 @@ def test_a_manifest_cannot_read_another_jobs_inputs_or_results(stack: LocalStack
         "dotdot": f"backups/../results/{victim}/results.jsonl",
         "outside": "elsewhere/r1.cfg",
     }
-    _get(stack, f"results/{victim}/summary.json")  # the write-back has run: the results object exists
+    stack.wait_for_json(f"results/{victim}/summary.json")  # the write-back has run: the results object exists
     _put(stack, "elsewhere/r1.cfg", "hostname elsewhere")
     lines = [
         {
@@ -186,7 +171,7 @@ def test_a_manifest_cannot_read_another_jobs_inputs_or_results(stack: LocalStack
     ]
     # When a manifest references them
     _put(stack, "incoming/steal.jsonl", "\n".join(json.dumps(line) for line in lines))
-    accepted = _get(stack, "accepted/steal.jsonl")
+    accepted = stack.wait_for_json("accepted/steal.jsonl")
     results = _results(stack, accepted["job_id"])
     # Then each device fails with the key and the rule, and nothing of the other job shows
     assert {result["status"] for result in results.values()} == {"failed"}
@@ -211,7 +196,7 @@ def test_a_manifest_cannot_read_another_jobs_inputs_or_results(stack: LocalStack
             }
         ),
     )
-    refusal = _get(stack, "errors/steal-pairs.json")
+    refusal = stack.wait_for_json("errors/steal-pairs.json")
     assert refusal["details"][0]["field"] == "running_prefix"
     assert "under results/" in refusal["details"][0]["message"]
     # The other job's results are as they were, readable by the API only

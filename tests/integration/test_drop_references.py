@@ -7,24 +7,15 @@ the same handler and queue, and can change the bucket between the start and the 
 import json
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from hier_config import Platform, WorkflowRemediation, get_hconfig
 
-from netremedy.dal.clients import client
 from netremedy.handlers import remediate_devices
-from netremedy.models.settings import load_settings
 from netremedy_local.pollers import PollerConfig, poll_once
-from netremedy_local.template import load_stack_model
-from tests.conftest import PROJECT_ROOT
-from tests.integration.conftest import LocalStack, running_stack
+from tests.integration.conftest import LocalStack, paused_worker, running_stack
 
 pytestmark = pytest.mark.integration
-
-WORKER = load_stack_model(PROJECT_ROOT / "template.yaml", "us-east-1", "x").functions[
-    "RemediateDevicesFunction"
-]
 
 
 @pytest.fixture(scope="module")
@@ -37,36 +28,9 @@ def paused_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStac
 
 @pytest.fixture
 def worker(paused_stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[PollerConfig]:
-    """This process as a worker of the paused stack: the real handler, over HTTP to its emulator."""
-    settings = {
-        "AWS_ENDPOINT_URL": paused_stack.aws_endpoint,
-        "AWS_DEFAULT_REGION": paused_stack.region,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "TABLE_NAME": paused_stack.resources["JobTable"],
-        "BUCKET_NAME": paused_stack.resources["ResultBucket"],
-        "DEVICE_QUEUE_URL": paused_stack.resources["DeviceQueue"],
-        "FINALIZE_QUEUE_URL": paused_stack.resources["FinalizeQueue"],
-    }
-    for name, value in settings.items():
-        monkeypatch.setenv(name, value)
-    client.cache_clear()
-    load_settings.cache_clear()
-    queue_arn = paused_stack.client("sqs").get_queue_attributes(
-        QueueUrl=paused_stack.resources["DeviceQueue"], AttributeNames=["QueueArn"]
-    )["Attributes"]["QueueArn"]
-    yield PollerConfig(
-        function=WORKER,
-        environment=settings,
-        queue_url=paused_stack.resources["DeviceQueue"],
-        queue_arn=queue_arn,
-        batch_size=10,
-        report_batch_item_failures=True,
-        region=paused_stack.region,
-        stack_name="paused",
+    yield from paused_worker(
+        paused_stack, monkeypatch, FINALIZE_QUEUE_URL=paused_stack.resources["FinalizeQueue"]
     )
-    client.cache_clear()
-    load_settings.cache_clear()
 
 
 def _ios(hostname: str, vlan: int) -> str:
@@ -78,20 +42,6 @@ def _hier_config(running: str, intended: str) -> str:
         get_hconfig(Platform.CISCO_IOS, running), get_hconfig(Platform.CISCO_IOS, intended)
     )
     return "\n".join(line.cisco_style_text() for line in workflow.remediation_config.all_children_sorted())
-
-
-def _accepted(stack: LocalStack, key: str, timeout: float = 120) -> dict[str, Any]:
-    s3 = stack.client("s3")
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            document: dict[str, Any] = json.loads(
-                s3.get_object(Bucket=stack.resources["ResultBucket"], Key=key)["Body"].read()
-            )
-            return document
-        except s3.exceptions.NoSuchKey:
-            assert time.monotonic() < deadline, f"{key} never appeared"
-            time.sleep(0.3)
 
 
 def test_a_running_config_deleted_between_start_and_compute_fails_that_device_alone(
@@ -111,7 +61,7 @@ def test_a_running_config_deleted_between_start_and_compute_fails_that_device_al
     }
     s3.put_object(Bucket=bucket, Key="incoming/refs.json", Body=json.dumps(manifest).encode())
     # When the drop has started its job (every device queued)
-    job_id = _accepted(paused_stack, "accepted/refs.json")["job_id"]
+    job_id = paused_stack.wait_for_json("accepted/refs.json")["job_id"]
     # Then the queued devices carry their keys, not their configs: the start read none of them
     sqs = paused_stack.client("sqs")
     peeked = sqs.receive_message(

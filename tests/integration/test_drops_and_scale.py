@@ -24,18 +24,6 @@ def _bucket(stack: LocalStack) -> str:
     return stack.resources["ResultBucket"]
 
 
-def _wait_for_object(stack: LocalStack, key: str, timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            body = _s3(stack).get_object(Bucket=_bucket(stack), Key=key)["Body"].read()
-            document: dict[str, Any] = json.loads(body)
-            return document
-        except _s3(stack).exceptions.NoSuchKey:
-            assert time.monotonic() < deadline, f"{key} never appeared"
-            time.sleep(0.3)
-
-
 def _drop(stack: LocalStack, name: str, manifest: Any) -> None:
     body = manifest if isinstance(manifest, bytes) else json.dumps(manifest).encode()
     _s3(stack).put_object(Bucket=_bucket(stack), Key=f"incoming/{name}", Body=body)
@@ -54,10 +42,10 @@ def test_an_inline_drop_runs_a_job_and_writes_its_results_back(local_stack: Loca
         ]
     }
     _drop(local_stack, "inline.json", manifest)
-    accepted = _wait_for_object(local_stack, "accepted/inline.json")
+    accepted = local_stack.wait_for_json("accepted/inline.json")
     job_id = accepted["job_id"]
     assert accepted["total_devices"] == 3 and accepted["source"].endswith("/incoming/inline.json")
-    summary = _wait_for_object(local_stack, f"results/{job_id}/summary.json")
+    summary = local_stack.wait_for_json(f"results/{job_id}/summary.json")
     assert (summary["status"], summary["completed_devices"], summary["source"]) == (
         "completed",
         3,
@@ -70,7 +58,7 @@ def test_an_inline_drop_runs_a_job_and_writes_its_results_back(local_stack: Loca
         ]
     }
     for device_id, result in api_results.items():
-        assert _wait_for_object(local_stack, f"results/{job_id}/devices/{device_id}.json") == result
+        assert local_stack.wait_for_json(f"results/{job_id}/devices/{device_id}.json") == result
     assert api_results["drop1"]["remediation"] == "no hostname drop1\nhostname drop1-new"
 
 
@@ -96,8 +84,8 @@ def test_a_drop_by_key_reads_configs_that_live_in_the_bucket(local_stack: LocalS
             ]
         },
     )
-    job_id = _wait_for_object(local_stack, "accepted/by key + space.json")["job_id"]
-    _wait_for_object(local_stack, f"results/{job_id}/summary.json")
+    job_id = local_stack.wait_for_json("accepted/by key + space.json")["job_id"]
+    local_stack.wait_for_json(f"results/{job_id}/summary.json")
     result = requests.get(
         f"{local_stack.api_url}/api/v1/batch/jobs/{job_id}/results/core1", timeout=30
     ).json()
@@ -146,7 +134,7 @@ def test_a_refused_drop_explains_itself_and_creates_no_job(
 ) -> None:
     before = local_stack.job_count()
     _drop(local_stack, name, manifest)
-    refusal = _wait_for_object(local_stack, f"errors/{name}")
+    refusal = local_stack.wait_for_json(f"errors/{name}")
     assert reason in json.dumps(refusal)
     assert refusal["source"].endswith(f"incoming/{name}")
     assert local_stack.job_count() == before
@@ -219,7 +207,7 @@ def test_the_largest_corpus_config_goes_end_to_end_through_s3(local_stack: Local
             ]
         },
     )
-    job_id = _wait_for_object(local_stack, "accepted/largest.json")["job_id"]
+    job_id = local_stack.wait_for_json("accepted/largest.json")["job_id"]
     local_stack.wait(job_id, timeout=180)
     # The device's message carried its two keys, which the worker read (so no claim check of its configs was
     # needed), and its result item carries an S3 key (claim check)

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 import requests
 
-from netremedy.dal.clients import client
 from netremedy.handlers import remediate_devices
 from netremedy.logic.worker import remediate_device
 from netremedy.models.messages import DeviceMessage
@@ -22,7 +21,7 @@ from netremedy_local.pollers import PollerConfig, poll_once, sqs_event
 from netremedy_local.runtime import LocalLambdaContext
 from netremedy_local.template import load_stack_model
 from tests.conftest import PROJECT_ROOT
-from tests.integration.conftest import LocalStack, running_stack
+from tests.integration.conftest import LocalStack, paused_worker, running_stack
 
 pytestmark = pytest.mark.integration
 
@@ -49,36 +48,7 @@ def paused_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStac
 
 @pytest.fixture
 def worker(paused_stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[PollerConfig]:
-    """This process as a worker of the paused stack: the real handler, over HTTP to its emulator."""
-    settings = {
-        "AWS_ENDPOINT_URL": paused_stack.aws_endpoint,
-        "AWS_DEFAULT_REGION": paused_stack.region,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "TABLE_NAME": paused_stack.resources["JobTable"],
-        "BUCKET_NAME": paused_stack.resources["ResultBucket"],
-        "DEVICE_QUEUE_URL": paused_stack.resources["DeviceQueue"],
-        "JOB_DEADLINE_SECONDS": str(DEADLINE_SECONDS),
-    }
-    for name, value in settings.items():
-        monkeypatch.setenv(name, value)
-    client.cache_clear()
-    load_settings.cache_clear()
-    queue_arn = paused_stack.client("sqs").get_queue_attributes(
-        QueueUrl=paused_stack.resources["DeviceQueue"], AttributeNames=["QueueArn"]
-    )["Attributes"]["QueueArn"]
-    yield PollerConfig(
-        function=WORKER,
-        environment=settings,
-        queue_url=paused_stack.resources["DeviceQueue"],
-        queue_arn=queue_arn,
-        batch_size=10,
-        report_batch_item_failures=True,
-        region=paused_stack.region,
-        stack_name="paused",
-    )
-    client.cache_clear()
-    load_settings.cache_clear()
+    yield from paused_worker(paused_stack, monkeypatch, JOB_DEADLINE_SECONDS=str(DEADLINE_SECONDS))
 
 
 def _devices(prefix: str, count: int, size: int = 0) -> list[dict[str, str]]:
