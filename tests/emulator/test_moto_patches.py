@@ -177,6 +177,36 @@ def test_item_reads_answer_the_same_items_with_every_attribute_type(aws: Emulate
     assert "Item" not in missing
 
 
+def test_the_server_finds_each_hosts_backend_once_and_the_same_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto import backends
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+    from moto.server import create_backend_app
+
+    listed = 0
+    list_modules = backends.list_of_moto_modules
+
+    def counted() -> Any:
+        nonlocal listed
+        listed += 1
+        return list_modules()
+
+    monkeypatch.setattr(backends, "list_of_moto_modules", counted)
+    (patch,) = [patch for patch in moto_patches.PATCHES if patch.name == "server-backend-for-host-once"]
+    original = DomainDispatcherApplication.get_backend_for_host
+    patched = patch.replacement(original)
+    dispatcher = DomainDispatcherApplication(create_backend_app)
+    hosts = ["s3.us-east-1.amazonaws.com", "sqs.us-east-1.amazonaws.com", "dynamodb.us-east-1.amazonaws.com"]
+    # Given each host's backend as moto itself finds it
+    expected = [original(dispatcher, host) for host in hosts]
+    assert expected == ["s3", "sqs", "dynamodb"]
+    listed = 0
+    # When the patched lookup answers each host three times
+    answers = [patched(dispatcher, host) for _ in range(3) for host in hosts]
+    # Then it answers the same backends, having listed moto's modules once per host only
+    assert answers == expected * 3
+    assert listed == len(hosts)
+
+
 def test_every_patch_matches_the_installed_moto_which_is_the_pinned_one() -> None:
     moto_patches.check()
     dependencies = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]
