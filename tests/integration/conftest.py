@@ -1,6 +1,7 @@
 """The real local stack for integration tests: ``python -m netremedy_local``, the code path of ``make serve``,
 started once per test session; boto3 reaches its emulator over HTTP."""
 
+import functools
 import json
 import socket
 import time
@@ -18,7 +19,7 @@ from netremedy.dal.clients import client
 from netremedy.models.settings import load_settings
 from netremedy_local.launcher import StackLauncher, StackStartError
 from netremedy_local.pollers import PollerConfig
-from netremedy_local.template import load_stack_model
+from netremedy_local.template import FunctionSpec, load_stack_model
 from tests.conftest import PROJECT_ROOT
 
 
@@ -157,6 +158,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         yield started
 
 
+@functools.cache
+def worker_function() -> FunctionSpec:
+    """template.yaml's device worker, parsed once per session (a test of a paused stack plays it)."""
+    return load_stack_model(PROJECT_ROOT / "template.yaml", "us-east-1", "x").functions[
+        "RemediateDevicesFunction"
+    ]
+
+
 def paused_worker(
     stack: LocalStack, monkeypatch: pytest.MonkeyPatch, **settings: str
 ) -> Iterator[PollerConfig]:
@@ -181,9 +190,7 @@ def paused_worker(
         QueueUrl=stack.resources["DeviceQueue"], AttributeNames=["QueueArn"]
     )["Attributes"]["QueueArn"]
     yield PollerConfig(
-        function=load_stack_model(PROJECT_ROOT / "template.yaml", "us-east-1", "x").functions[
-            "RemediateDevicesFunction"
-        ],
+        function=worker_function(),
         environment=environment,
         queue_url=stack.resources["DeviceQueue"],
         queue_arn=queue_arn,

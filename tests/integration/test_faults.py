@@ -19,16 +19,11 @@ from netremedy.models.messages import DeviceMessage
 from netremedy.models.settings import load_settings
 from netremedy_local.pollers import PollerConfig, poll_once, sqs_event
 from netremedy_local.runtime import LocalLambdaContext
-from netremedy_local.template import load_stack_model
-from tests.conftest import PROJECT_ROOT
 from tests.integration.conftest import LocalStack, paused_worker, running_stack
 
 pytestmark = pytest.mark.integration
 
 DEADLINE_SECONDS = 20
-WORKER = load_stack_model(PROJECT_ROOT / "template.yaml", "us-east-1", "x").functions[
-    "RemediateDevicesFunction"
-]
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +111,7 @@ def test_a_worker_that_dies_before_or_after_writing_is_made_good_exactly_once(
     # ...and after writing the second batch, but before deleting its messages
     remediate_devices.handler(
         sqs_event(after_write, worker.queue_arn, worker.region),
-        LocalLambdaContext(WORKER, worker.region, "paused"),
+        LocalLambdaContext(worker.function, worker.region, "paused"),
     )
     assert paused_stack.status(job_id)["completed_devices"] == 10
     # Then after the visibility timeout all 20 messages come back, a restarted worker handles them,
@@ -146,7 +141,7 @@ def test_a_poison_message_goes_to_the_dead_letter_queue_and_its_device_is_still_
         QueueUrl=worker.queue_url, MessageBody=next(m["Body"] for m in taken if "poison01" in m["Body"])
     )
     # When the worker fails it on every receive until the queue's redrive policy (maxReceiveCount 5) moves it
-    context = LocalLambdaContext(WORKER, worker.region, "paused")
+    context = LocalLambdaContext(worker.function, worker.region, "paused")
     failures = 0
     for _ in range(12):
         messages = sqs.receive_message(
@@ -184,7 +179,7 @@ def test_lost_messages_are_failed_after_the_deadline_and_the_job_ends(
         sqs.delete_message(QueueUrl=worker.queue_url, ReceiptHandle=message["ReceiptHandle"])
     remediate_devices.handler(
         sqs_event(taken[:2], worker.queue_arn, worker.region),
-        LocalLambdaContext(WORKER, worker.region, "paused"),
+        LocalLambdaContext(worker.function, worker.region, "paused"),
     )
     assert paused_stack.status(job_id)["status"] == "running"
     # When the deadline passes, the sweeper finishes the job
