@@ -17,17 +17,16 @@ processor = SqsBatchProcessor(JobMessageRecord)
 
 def _finish(record: JobMessageRecord) -> None:
     job_id = record.body.job_id
-    # Kept on every line until the next record's, so a failure (logged by handlers.sqs_batches) names its job.
+    # On every line until the next record's: these below, and a failure (logged by handlers.sqs_batches).
     logger.append_keys(job_id=job_id)
     detail = finish_ended_job(load_settings(), job_id)
     if detail is None:
-        logger.info("job not ended or gone; nothing to do", extra={"job_id": job_id})
+        logger.info("job not ended or gone; nothing to do")
         return
     job_duration(detail["duration_seconds"])
     logger.info(
         "job finished",
         extra={
-            "job_id": job_id,
             "status": detail["status"],
             "results_written": detail["results_prefix"] is not None,
         },
