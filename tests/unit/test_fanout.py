@@ -167,7 +167,10 @@ def test_options_travel_once_per_message_and_only_when_set() -> None:
     )
     bodies = [message.body for batch in plan.batches for message in batch]
     assert [body.count('"outputs"') for body in bodies] == [1, 1]
-    assert all(packet.options is not None and packet.options.outputs == ["diff"] for packet in _packets(plan))
+    assert all(
+        packet.remediation_options is not None and packet.remediation_options.outputs == ["diff"]
+        for packet in _packets(plan)
+    )
 
 
 def test_a_one_device_message_of_the_earlier_format_is_still_read() -> None:

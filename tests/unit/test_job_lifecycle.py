@@ -166,6 +166,21 @@ def test_a_malformed_message_that_names_its_device_fails_it_at_once(aws: dict[st
     )
 
 
+def test_a_message_whose_options_do_not_parse_fails_its_devices_naming_the_option(aws: dict[str, Any]) -> None:
+    # The worker parses a message's options only when it has them (cold start): bad ones still fail the
+    # message's devices at once, naming the field as the message's own validation would.
+    _, created = _post({"device_configs": DEVICES[:1]})
+    body = json.loads(_drain(aws)[0])
+    body["options"] = {"outputs": ["patch"]}
+    response = remediate_devices.handler(sqs_records([json.dumps(body)]), context())
+    assert response == {"batchItemFailures": []}
+    result = _job_call(job_results, "GET", created["job_id"], "/results")[1]
+    assert result["status"] == "completed"
+    assert [(r["status"], r["error"]) for r in result["results"]] == [
+        ("failed", "malformed device message (fields: options.outputs.0)")
+    ]
+
+
 @pytest.mark.usefixtures("one_device_per_message")
 def test_the_sweeper_fails_devices_that_never_reported_after_the_deadline(
     aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch

@@ -239,3 +239,12 @@ def test_default_options_are_not_carried_in_device_messages() -> None:
     )
     assert '"options"' not in plain.batches[0][0].body
     assert '"outputs":["diff"]' in tagged.batches[0][0].body
+
+
+def test_the_unvalidated_default_options_equal_validated_ones() -> None:
+    """logic.remediation makes its default options without validation (the worker's cold start): they must be
+    the options a request without any gets, field for field."""
+    from netremedy.logic import remediation
+
+    assert remediation._DEFAULT_OPTIONS == RemediationOptions.model_validate({})
+    assert remediation._DEFAULT_OPTIONS.model_dump() == RemediationOptions().model_dump()

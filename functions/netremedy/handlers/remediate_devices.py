@@ -23,6 +23,7 @@ from netremedy.runtime_gc import freeze_start_up_objects, one_collection_per_dev
 def _remediate_record(body: str) -> list[DeviceResultItem]:
     try:
         message = DeviceMessage.model_validate_json(body)
+        _ = message.remediation_options  # parsed here: bad options fail the message like any other bad field
     except ValidationError as exc:
         # A malformed message fails the same way every time: fail its devices now rather than after every
         # retry. One that names no device at all goes back, and on to the dead-letter queue.

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from netremedy.dal.device_queue import OutgoingMessage
-from netremedy.logic.referenced_configs import reference_of
-from netremedy.models.drops import DroppedDevice
-from netremedy.models.messages import ConfigReference, DevicePayload, DeviceToQueue, QueuedDevice
+from netremedy.models.drops import DeviceToQueue, DroppedDevice
+from netremedy.models.messages import ConfigReference, DevicePayload, QueuedDevice
 from netremedy.models.object_keys import payload_key
 from netremedy.models.options import RemediationOptions
 
@@ -87,6 +86,17 @@ def plan_fanout(
         packet_bytes += size
     close_packet()
     return FanoutPlan(batches=_pack(bodies, message_max_bytes), claim_checks=claim_checks)
+
+
+def reference_of(device: DroppedDevice) -> ConfigReference:
+    """What a device of a manifest with at least one config by key travels as."""
+    return ConfigReference(
+        platform=device.platform,
+        running_config=device.running_config,
+        intended_config=device.intended_config,
+        running_config_key=device.running_config_key,
+        intended_config_key=device.intended_config_key,
+    )
 
 
 def _message_body(header: dict[str, Any], entries: list[str]) -> str:

@@ -13,8 +13,8 @@ from netremedy.logic.fanout import FanoutPlan, plan_fanout
 from netremedy.logic.lifecycle import OPEN_STATES, effective_status, end_job
 from netremedy.models.api import BatchRemediationRequest, ErrorDetail, JobCreatedResponse, JobStatusResponse
 from netremedy.models.devices import DeviceConfig
+from netremedy.models.drops import DeviceToQueue
 from netremedy.models.items import OPEN_SHARD, JobItem
-from netremedy.models.messages import DeviceToQueue
 from netremedy.models.object_keys import manifest_key, request_key
 from netremedy.models.options import RemediationOptions
 from netremedy.models.settings import ServiceSettings

@@ -33,12 +33,12 @@ from netremedy.models.drops import (
     CONFIG_SUFFIXES,
     MAX_DEVICES_PER_DROP,
     MAX_MANIFEST_BYTES,
+    DeviceToQueue,
     DropManifest,
     DroppedDevice,
     ManifestHeader,
     PrefixPairManifest,
 )
-from netremedy.models.messages import DeviceToQueue
 from netremedy.models.object_keys import SERVICE_PREFIXES
 from netremedy.models.options import RemediationOptions
 from netremedy.models.platforms import PlatformName

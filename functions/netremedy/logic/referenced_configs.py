@@ -13,7 +13,6 @@ from pydantic import TypeAdapter, ValidationError
 
 from netremedy.dal import blob_store
 from netremedy.models.devices import MAX_CONFIG_BYTES, DeviceConfig
-from netremedy.models.drops import DroppedDevice
 from netremedy.models.messages import ConfigReference, DevicePayload, QueuedDevice
 
 # A claim check holds what the message would have: a payload, or a reference with a big inline config.
@@ -27,17 +26,6 @@ class UnreadableConfigError(Exception):
     def __init__(self, message: str, platform: str) -> None:
         super().__init__(message)
         self.platform = platform
-
-
-def reference_of(device: DroppedDevice) -> ConfigReference:
-    """What a device of a manifest with at least one config by key travels as."""
-    return ConfigReference(
-        platform=device.platform,
-        running_config=device.running_config,
-        intended_config=device.intended_config,
-        running_config_key=device.running_config_key,
-        intended_config_key=device.intended_config_key,
-    )
 
 
 def device_payload(bucket: str, device: QueuedDevice) -> DevicePayload:

@@ -21,17 +21,18 @@ def remediate_device(
         payload = device_payload(settings.bucket_name, device)
     except UnreadableConfigError as exc:  # a referenced object missing, say: this device fails alone
         return _failed(message, device, exc.platform, str(exc), finished_at, expires_at)
+    options = message.remediation_options
     try:
         text = compute_remediation(
             payload.platform,
             payload.running_config,
             payload.intended_config,
             allow_empty_intended=message.allow_empty_intended,
-            options=message.options,
+            options=options,
         )
     except RemediationError as exc:
         return _failed(message, device, payload.platform, str(exc), finished_at, expires_at)
-    if text.risks and message.options is not None and message.options.on_risk == "hold":
+    if text.risks and options is not None and options.on_risk == "hold":
         # Nothing to apply by mistake: the held result keeps the risky lines only.
         return DeviceResultItem(
             job_id=message.job_id,

@@ -1,5 +1,7 @@
 """The manifest of an S3 config drop: the POST body, where each config may instead name an S3 object."""
 
+from typing import TypeAlias
+
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from netremedy.models.devices import DeviceConfig, DeviceId, require_unique_device_ids
@@ -60,6 +62,9 @@ class DropManifest(BaseModel):
     def _unique_device_ids(cls, devices: list[DroppedDevice]) -> list[DroppedDevice]:
         return require_unique_device_ids(devices)
 
+
+# What a job's fan-out queues: a device with its configs, or a manifest's device with one or both by key.
+DeviceToQueue: TypeAlias = DeviceConfig | DroppedDevice
 
 # Suffixes that prefix pairing ignores: backups/site1/r1.cfg and intended/site1/r1.conf are one device.
 CONFIG_SUFFIXES = (".cfg", ".conf", ".txt")

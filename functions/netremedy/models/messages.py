@@ -5,17 +5,13 @@ message cuts the SQS sends, receives and deletes (and the worker invocations) pe
 recorded and counted exactly once on its own. The fan-out and finalize queues carry a ``JobMessage``.
 """
 
-from typing import Any, TypeAlias
+from functools import cached_property
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from netremedy.models.devices import DeviceConfig
-from netremedy.models.drops import DroppedDevice
 from netremedy.models.options import RemediationOptions
 from netremedy.models.platforms import PlatformName
-
-# What a job's fan-out queues: a device with its configs, or a manifest's device with one or both by key.
-DeviceToQueue: TypeAlias = DeviceConfig | DroppedDevice
 
 
 class DevicePayload(BaseModel):
@@ -68,9 +64,23 @@ class DeviceMessage(BaseModel):
 
     job_id: str
     allow_empty_intended: bool = False
-    # Absent for the default options, which keeps the common message small.
-    options: RemediationOptions | None = None
+    # Absent for the default options, which keeps the common message small. Kept as the JSON the fan-out
+    # wrote (RemediationOptions' own dump) and parsed by ``remediation_options`` only when present: building
+    # RemediationOptions' validator costs the worker's cold start about 25 ms, and most jobs have no options.
+    options: dict[str, Any] | None = None
     devices: list[QueuedDevice] = Field(min_length=1)
+
+    @cached_property
+    def remediation_options(self) -> RemediationOptions | None:
+        """The job's options, parsed on first use. A ValidationError locates its errors under ``options``, as
+        if the message itself had been refused."""
+        if self.options is None:
+            return None
+        try:
+            return RemediationOptions.model_validate(self.options)
+        except ValidationError as exc:
+            errors = [{**error, "loc": ("options", *error["loc"])} for error in exc.errors()]
+            raise ValidationError.from_exception_data(type(self).__name__, errors) from None  # type: ignore[arg-type]
 
     @model_validator(mode="before")
     @classmethod
