@@ -17,7 +17,7 @@ from typing import Any, Literal
 import requests
 from corpus import Device
 from floor import digest
-from stack import Delta, LocalStack
+from stack import Delta, LocalStack, Snapshot
 
 from netremedy_cli.api_client import ApiClient
 
@@ -44,6 +44,8 @@ class PipelineRun:
     via: str = "post"
     upload_s: float | None = None  # the manifest's POST to S3 (not an API request: not in http_requests)
     manifest_bytes: int | None = None
+    # Every process's CPU when the last result page arrived: what the write-back uses after it is outside.
+    at_results: Snapshot | None = None
 
 
 _API_KINDS = {"/api/v1/batch/remediation": "post", "/api/v1/batch/uploads": "upload_form"}
@@ -167,6 +169,7 @@ def run_pipeline(
             if not token:
                 break
     run.total_s = time.perf_counter() - started
+    run.at_results = stack.snapshot(settle=False)
     run.missing = sum(1 for device in devices if seen[device.device_id] != 1)
     run.jobs = [
         {

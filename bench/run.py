@@ -213,6 +213,10 @@ def run_pipelines(args: argparse.Namespace, mixes: dict[str, Any], floors: dict[
                 "create_job": _handler_times(units, "create_job"),
                 "write_back": _handler_times(units, "write_back"),
                 "cpu_seconds_by_role": stack.cpu_by_role(delta),
+                # The same until the last result page (pipeline_s), without the write-back after it.
+                "cpu_seconds_by_role_until_results": stack.cpu_by_role(stack.delta(before, run.at_results))
+                if run.at_results is not None
+                else None,
                 "cost": cost,
             }
         profiles = stack.profiles() if args.profile else {}
