@@ -101,4 +101,4 @@ e2e: $(STAMP) ## End-to-end HTTP suite against API_URL=... (unset: starts the em
 	API_URL='$(API_URL)' $(PY) -m pytest tests/e2e $(PYTEST_ARGS)
 
 clean: ## Remove virtualenvs, local state and build output
-	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) $(SAMLOCAL_VENV) .venv-peer .venv-hc4 .local .aws-sam .pytest_cache
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) $(SAMLOCAL_VENV) .venv-peer .venv-hc4 .venv-lambda .local .aws-sam .pytest_cache

@@ -224,6 +224,7 @@ _TIMED_HANDLERS = {
     "netremedy.handlers.remediate_devices": "worker",
     "netremedy.handlers.create_job": "create_job",
     "netremedy.handlers.write_back_results": "write_back",
+    "netremedy.handlers.fan_out_jobs": "fan_out",
 }
 _COMPUTE_MODULE = "netremedy.logic.worker"
 _MODEL_MODULES = ("api", "drops", "items", "match_rules", "messages", "options", "risks", "settings")
