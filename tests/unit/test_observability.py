@@ -182,3 +182,32 @@ def test_a_failed_write_back_is_logged_by_type_and_place_never_by_its_message(
         "raised_at": f"test_observability.py:{raise_line} in quoting_failure",
     }
     assert not any(SECRET in line or "$1$mERr$" in line for line in map(json.dumps, lines))
+
+
+def test_a_worker_record_that_fails_is_logged_by_type_and_place_never_by_its_message(
+    aws: dict[str, Any], caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from netremedy.observability import logger
+
+    def quoting_failure(*args: Any, **kwargs: Any) -> None:
+        # An infrastructure error whose message quotes a device's text (the record comes back later)
+        raise RuntimeError(f"cannot store {SECRET}")
+
+    _submit(DEVICES)
+    records = sqs_records(drain_queue(aws["queue_url"]))
+    monkeypatch.setattr(remediate_devices, "remediate_device", quoting_failure)
+    caplog.clear()
+    response = remediate_devices.handler(records, context())
+    assert response == {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in records["Records"]]}
+    lines = [json.loads(logger.registered_formatter.format(record)) for record in caplog.records]
+    logged = [line for line in lines if line["message"] == "record failed; it will be retried"]
+    raise_line = quoting_failure.__code__.co_firstlineno + 2
+    assert [{key: line[key] for key in ("message_id", "error_type", "raised_at")} for line in logged] == [
+        {
+            "message_id": record["messageId"],
+            "error_type": "RuntimeError",
+            "raised_at": f"test_observability.py:{raise_line} in quoting_failure",
+        }
+        for record in records["Records"]
+    ]
+    assert not any(SECRET in line or "$1$mERr$" in line for line in map(json.dumps, lines))

@@ -16,7 +16,7 @@ from netremedy.logic.worker import remediate_device
 from netremedy.models.items import DeviceResultItem
 from netremedy.models.messages import DeviceMessage
 from netremedy.models.settings import load_settings
-from netremedy.observability import count_devices, logger, metrics
+from netremedy.observability import count_devices, error_origin, logger, metrics
 from netremedy.runtime_gc import freeze_start_up_objects, one_collection_per_device
 
 
@@ -57,10 +57,14 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             results.extend(_remediate_record(record["body"]))
         # Whatever failed, this record comes back after its visibility timeout and the others go on.
         except Exception as exc:  # noqa: BLE001
-            # The type only: an exception's message may quote the message body (configuration text).
+            # Type and place only: an exception's message may quote the message body (configuration text).
             logger.warning(
                 "record failed; it will be retried",
-                extra={"message_id": record["messageId"], "error_type": type(exc).__name__},
+                extra={
+                    "message_id": record["messageId"],
+                    "error_type": type(exc).__name__,
+                    "raised_at": error_origin(exc),
+                },
             )
             failures.append({"itemIdentifier": record["messageId"]})
     if results:
