@@ -99,12 +99,25 @@ def _lambda_runtime_version() -> str:
     return lambda_runtime().removeprefix("python")
 
 
+def _mean_floor(before: Any, after: Any) -> Any:
+    """The floor measured before the pipelines and right after this mix's, averaged (same devices, same
+    digests)."""
+    from dataclasses import replace
+
+    return replace(
+        before,
+        seconds=(before.seconds + after.seconds) / 2,
+        cpu_seconds=(before.cpu_seconds + after.cpu_seconds) / 2,
+    )
+
+
 def _log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
 def run_pipelines(args: argparse.Namespace, mixes: dict[str, Any], floors: dict[str, Any]) -> dict[str, Any]:
     from costs import per_device_costs
+    from floor import run_floor
     from pipeline import calibrate_status_poll, run_pipeline
 
     out: dict[str, Any] = {}
@@ -130,17 +143,21 @@ def run_pipelines(args: argparse.Namespace, mixes: dict[str, Any], floors: dict[
             )
             after = stack.snapshot()
             delta = stack.delta(before, after)
-            raw[name] = (run, delta)
             _log(
                 f"pipeline: {name} done in {run.total_s:.1f} s (via {run.via}, "
                 f"{run.result_pages} result pages, {len(run.mismatches)} mismatches)"
             )
+            # The floor again, right after (the stack idle): this VM's speed drifts by up to a third within
+            # minutes, and the efficiency compares the pipeline with the mean of the floors around it.
+            floor_after = run_floor(devices)
+            _log(f"floor after: {name} {floor_after.seconds:.1f} s (before: {floors[name].seconds:.1f} s)")
+            raw[name] = (run, delta, floor_after)
             if calibration is None:
                 calibration = calibrate_status_poll(stack, run.jobs[0]["job_id"])
         assert calibration is not None
         poll_calls, poll_units = calibration
-        for name, (run, delta) in raw.items():
-            floor = floors[name]
+        for name, (run, delta, floor_after) in raw.items():
+            floor = _mean_floor(floors[name], floor_after)
             units = delta.units_total()
             invocations = units.get("worker:invocations", 0)
             cost = per_device_costs(
@@ -164,6 +181,8 @@ def run_pipelines(args: argparse.Namespace, mixes: dict[str, Any], floors: dict[
             out[name] = {
                 "devices": run.devices,
                 "floor_s": round(floor.seconds, 3),
+                "floor_before_s": round(floors[name].seconds, 3),
+                "floor_after_s": round(floor_after.seconds, 3),
                 "pipeline_s": round(run.total_s, 3),
                 "efficiency": round(floor.seconds / run.total_s, 3),
                 "devices_per_s": round(run.devices / run.total_s, 1),
@@ -301,7 +320,8 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                 value,
                 f">= {threshold}",
                 value >= threshold and len(mix["jobs"]) == 1,
-                f"{len(mix['jobs'])} job(s), via {mix['via']}; {mix['pipeline_s']} s vs floor {mix['floor_s']} s",
+                f"{len(mix['jobs'])} job(s), via {mix['via']}; {mix['pipeline_s']} s vs floor {mix['floor_s']} s "
+                f"(mean of {mix.get('floor_before_s')} before and {mix.get('floor_after_s')} after)",
             )
     for size, mix in mixes.items():
         cpu = mix["worker_cpu"]
@@ -421,7 +441,8 @@ def print_report(results: dict[str, Any]) -> None:
     if mixes:
         print(
             f"\nThroughput (local stack, {pipeline['poller_processes']} poller processes, "
-            f"LOCAL_WORKERS={pipeline['local_workers']}; floor = hier_config in-process on one core)"
+            f"LOCAL_WORKERS={pipeline['local_workers']}; floor = hier_config in-process on one core, the mean of "
+            "its runs before the pipelines and right after this mix's)"
         )
         print(
             table(
@@ -429,6 +450,7 @@ def print_report(results: dict[str, Any]) -> None:
                     "mix",
                     "devices",
                     "floor s",
+                    "before/after",
                     "pipeline s",
                     "efficiency",
                     "dev/s",
@@ -447,6 +469,7 @@ def print_report(results: dict[str, Any]) -> None:
                         name,
                         m["devices"],
                         m["floor_s"],
+                        f"{m.get('floor_before_s')}/{m.get('floor_after_s')}",
                         m["pipeline_s"],
                         m["efficiency"],
                         m["devices_per_s"],
