@@ -151,12 +151,13 @@ def run_pipelines(args: argparse.Namespace, mixes: dict[str, Any], floors: dict[
             # minutes, and the efficiency compares the pipeline with the mean of the floors around it.
             floor_after = run_floor(devices)
             _log(f"floor after: {name} {floor_after.seconds:.1f} s (before: {floors[name].seconds:.1f} s)")
-            raw[name] = (run, delta, floor_after)
+            until_results = stack.delta(before, run.at_results) if run.at_results is not None else None
+            raw[name] = (run, delta, floor_after, until_results)
             if calibration is None:
                 calibration = calibrate_status_poll(stack, run.jobs[0]["job_id"])
         assert calibration is not None
         poll_calls, poll_units = calibration
-        for name, (run, delta, floor_after) in raw.items():
+        for name, (run, delta, floor_after, until_results) in raw.items():
             floor = _mean_floor(floors[name], floor_after)
             units = delta.units_total()
             invocations = units.get("worker:invocations", 0)
@@ -233,8 +234,8 @@ def run_pipelines(args: argparse.Namespace, mixes: dict[str, Any], floors: dict[
                 "write_back": _handler_times(units, "write_back"),
                 "cpu_seconds_by_role": stack.cpu_by_role(delta),
                 # The same until the last result page (pipeline_s), without the write-back after it.
-                "cpu_seconds_by_role_until_results": stack.cpu_by_role(stack.delta(before, run.at_results))
-                if run.at_results is not None
+                "cpu_seconds_by_role_until_results": stack.cpu_by_role(until_results)
+                if until_results is not None
                 else None,
                 "cost": cost,
             }
