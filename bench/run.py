@@ -780,7 +780,7 @@ def main() -> None:
     parser.add_argument(
         "--profile",
         default="",
-        help="cProfile these stack handlers (worker,create_job,write_back,fan_out), all mixes together; "
+        help="cProfile these stack handlers (worker,create_job,write_back,fan_out,job_results), all mixes together; "
         "printed and kept in the JSON (slows them down)",
     )
     parser.add_argument("--keep-state", action="store_true", help="keep the local stack's state directory")

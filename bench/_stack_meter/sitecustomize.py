@@ -225,6 +225,7 @@ _TIMED_HANDLERS = {
     "netremedy.handlers.create_job": "create_job",
     "netremedy.handlers.write_back_results": "write_back",
     "netremedy.handlers.fan_out_jobs": "fan_out",
+    "netremedy.handlers.job_results": "job_results",
 }
 _COMPUTE_MODULE = "netremedy.logic.worker"
 _MODEL_MODULES = ("api", "drops", "items", "match_rules", "messages", "options", "risks", "settings")
