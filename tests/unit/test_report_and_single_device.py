@@ -131,6 +131,29 @@ def test_report_counts_and_devices_equal_hier_configs_remediation_reporter(aws: 
     assert report["changes"][-1]["devices_covered"] == 6  # every device with changes is covered by all lines
 
 
+def test_devices_with_the_same_remediation_share_one_parse(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The fleet's remediations: three IOS devices with the NTP and interface changes, two with the NTP change
+    # only, one NX-OS device (the same text as those two, on another platform); the report (checked against
+    # hier_config's reporter above) parses each text once per platform.
+    from netremedy.logic import fleet_report
+
+    parsed: list[tuple[Platform, str]] = []
+
+    def counting_get_hconfig(platform: Platform, text: str) -> Any:
+        parsed.append((platform, text))
+        return get_hconfig(platform, text)
+
+    job_id = _run_job(aws, {"device_configs": _fleet()})
+    monkeypatch.setattr(fleet_report, "get_hconfig", counting_get_hconfig)
+    status, report = _report(job_id)
+    assert status == 200 and report["devices_with_changes"] == 6
+    assert len(parsed) == len(set(parsed)) == 3
+    ntp = next(change for change in report["changes"] if change["line"] == "no ntp server 10.0.0.1")
+    assert ntp["device_ids"] == [f"ios-{index}" for index in range(5)]
+
+
 def test_report_filters_by_min_devices_and_limits(aws: dict[str, Any]) -> None:
     job_id = _run_job(aws, {"device_configs": _fleet()})
     _, common = _report(job_id, min_devices="3")

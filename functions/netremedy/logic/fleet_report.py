@@ -34,9 +34,13 @@ _REPORT_BYTES = 4_000_000
 @dataclass
 class _PlatformChanges:
     reporter: RemediationReporter = field(default_factory=RemediationReporter)
-    device_by_config: dict[int, str] = field(default_factory=dict)
-    # The parsed configs stay referenced: hier_config identifies a device by id() of its config.
-    configs: list[HConfig] = field(default_factory=list)
+    # Devices with the same remediation text share one parse and one merge (a fleet-wide change gives many
+    # devices the same text): merging the same tree again would only add an instance to lines it already
+    # has. None: the text does not read back as a config (DuplicateChildError).
+    config_by_text: dict[str, HConfig | None] = field(default_factory=dict)
+    # The devices of each merged config, by id() of the config, as hier_config identifies a remediation's
+    # instances (config_by_text keeps the configs referenced, so the ids stay theirs).
+    devices_by_config: dict[int, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -63,20 +67,29 @@ def _collect(settings: ServiceSettings, job_id: str) -> tuple[dict[str, _Platfor
         if not result.remediation.strip():
             counts.unchanged += 1
             continue
-        try:
-            config = get_hconfig(platform_from_name(item.platform), result.remediation)
-        except DuplicateChildError:
-            # Some remediations do not read back as a config (a negated multi-line banner repeats its body's
-            # lines at the top level): the device has changes, but its lines cannot be merged with the others.
-            counts.reported += 1
+        changes = by_platform[item.platform]
+        counts.reported += 1
+        if result.remediation not in changes.config_by_text:
+            changes.config_by_text[result.remediation] = _merged(changes, item.platform, result.remediation)
+        config = changes.config_by_text[result.remediation]
+        if config is None:
             counts.unanalysed += 1
             continue
-        changes = by_platform[item.platform]
-        changes.configs.append(config)
-        changes.device_by_config[id(config)] = item.device_id
-        changes.reporter.add_remediation(config)
-        counts.reported += 1
+        changes.devices_by_config[id(config)].append(item.device_id)
     return by_platform, counts
+
+
+def _merged(changes: _PlatformChanges, platform: str, remediation: str) -> HConfig | None:
+    """The remediation parsed and merged into the platform's reporter; None if it cannot be."""
+    try:
+        config = get_hconfig(platform_from_name(platform), remediation)
+    except DuplicateChildError:
+        # Some remediations do not read back as a config (a negated multi-line banner repeats its body's lines
+        # at the top level): the device has changes, but its lines cannot be merged with the others.
+        return None
+    changes.reporter.add_remediation(config)
+    changes.devices_by_config[id(config)] = []
+    return config
 
 
 def _all_changes(by_platform: dict[str, _PlatformChanges]) -> list[tuple[str, list[str], list[str]]]:
@@ -88,12 +101,18 @@ def _all_changes(by_platform: dict[str, _PlatformChanges]) -> list[tuple[str, li
     changes = []
     for platform in sorted(by_platform):
         platform_changes = by_platform[platform]
-        if not platform_changes.configs:
+        if not platform_changes.devices_by_config:
             continue
         for child in platform_changes.reporter.get_all_changes():
             if not child.is_leaf:
                 continue
-            devices = sorted({platform_changes.device_by_config[instance.id] for instance in child.instances})
+            devices = sorted(
+                {
+                    device
+                    for instance in child.instances
+                    for device in platform_changes.devices_by_config[instance.id]
+                }
+            )
             changes.append((platform, list(child.path()), devices))
     return changes
 
