@@ -70,26 +70,26 @@ def _collect(settings: ServiceSettings, job_id: str) -> tuple[dict[str, _Platfor
         changes = by_platform[item.platform]
         counts.reported += 1
         if result.remediation not in changes.config_by_text:
-            changes.config_by_text[result.remediation] = _merged(changes, item.platform, result.remediation)
+            config = _parsed(item.platform, result.remediation)
+            if config is not None:
+                changes.reporter.add_remediation(config)
+            changes.config_by_text[result.remediation] = config
         config = changes.config_by_text[result.remediation]
         if config is None:
             counts.unanalysed += 1
             continue
-        changes.devices_by_config[id(config)].append(item.device_id)
+        changes.devices_by_config.setdefault(id(config), []).append(item.device_id)
     return by_platform, counts
 
 
-def _merged(changes: _PlatformChanges, platform: str, remediation: str) -> HConfig | None:
-    """The remediation parsed and merged into the platform's reporter; None if it cannot be."""
+def _parsed(platform: str, remediation: str) -> HConfig | None:
+    """The remediation as a config; None if it cannot be read back as one."""
     try:
-        config = get_hconfig(platform_from_name(platform), remediation)
+        return get_hconfig(platform_from_name(platform), remediation)
     except DuplicateChildError:
         # Some remediations do not read back as a config (a negated multi-line banner repeats its body's lines
         # at the top level): the device has changes, but its lines cannot be merged with the others.
         return None
-    changes.reporter.add_remediation(config)
-    changes.devices_by_config[id(config)] = []
-    return config
 
 
 def _all_changes(by_platform: dict[str, _PlatformChanges]) -> list[tuple[str, list[str], list[str]]]:
