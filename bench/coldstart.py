@@ -243,7 +243,7 @@ def instruction_ratio(
         return {"python": python, "error": "valgrind is not installed"}
     env = _environment(python)
     for target in (BASELINE, module):
-        subprocess.run([python, "-c", f"import {target}"], env=env, check=True)  # bytecode caches written
+        _probe(target, env, python)  # bytecode caches written
     empty = _instructions("pass", env, python)
     bare = _instructions(f"import {BASELINE}", env, python) - empty
     mine = _instructions(f"import {module}", env, python) - empty
