@@ -11,6 +11,7 @@ moto has, for re-checking the patches after an upgrade.
 """
 
 import base64
+import bisect
 import contextvars
 import copy
 import functools
@@ -30,6 +31,7 @@ from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.exceptions import JsonRESTError
 from moto.core.utils import camelcase_to_underscores
 from moto.dynamodb import models as dynamodb_models
+from moto.dynamodb import responses as dynamodb_responses
 from moto.dynamodb.exceptions import (
     ConditionalCheckFailed,
     ItemSizeTooLarge,
@@ -37,9 +39,10 @@ from moto.dynamodb.exceptions import (
     MockValidationException,
 )
 from moto.dynamodb.models import DynamoDBBackend
-from moto.dynamodb.models.dynamo_type import LimitedSizeDict
+from moto.dynamodb.models import table as dynamodb_table
+from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
 from moto.dynamodb.models.table import Table
-from moto.dynamodb.responses import DynamoResult
+from moto.dynamodb.responses import DynamoHandler, DynamoResult
 from moto.events.exceptions import ValidationException as EventsValidationException
 from moto.events.models import EventsBackend
 from moto.iam.access_control import IAMRequest, S3IAMRequest
@@ -354,6 +357,28 @@ def _items_as_json(original: Callable[..., Any]) -> Callable[..., Any]:
     return execute_result
 
 
+def _sort_value(item: Any) -> Any:
+    # moto orders a partition with DynamoType.__lt__, which compares cast_value: the same order, in C.
+    return item.range_key.cast_value
+
+
+def _after_start_key(self: Any, partition: list[Any], arguments: Mapping[str, Any]) -> list[Any]:
+    """The sorted partition from where a query with ExclusiveStartKey resumes: moto skips the items up to the
+    start key one comparison at a time, so page n of a partition cost n pages of comparisons. Left whole
+    (moto skips as before) when the start key is not one of this partition's keys."""
+    start = arguments.get("exclusive_start_key")
+    if not start or not partition:
+        return partition
+    hash_value, range_value = start.get(self.hash_key_attr), start.get(self.range_key_attr)
+    if range_value is None or hash_value is None or DynamoType(hash_value) != arguments["hash_key"]:
+        return partition
+    start_value = DynamoType(range_value).cast_value
+    keys = [_sort_value(item) for item in partition]
+    if arguments.get("scan_index_forward", True) is False:
+        return partition[: bisect.bisect_left(keys, start_value)]  # moto reverses it; it resumes below start
+    return partition[bisect.bisect_right(keys, start_value) :]
+
+
 def _query_one_partition(original: Callable[..., Any]) -> Callable[..., Any]:
     signature = inspect.signature(original)
 
@@ -363,15 +388,85 @@ def _query_one_partition(original: Callable[..., Any]) -> Callable[..., Any]:
         hash_key = arguments["hash_key"]
         if arguments.get("index_name") or hash_key is None or not self.range_key_attr:
             return original(self, *args, **kwargs)
-        partition = list(self.items[hash_key].values()) if hash_key in self.items else []
+        partition = sorted(self.items[hash_key].values(), key=_sort_value) if hash_key in self.items else []
+        partition = _after_start_key(self, partition, arguments)
         # An instance attribute shadows the method for this call only; queries run under the backend's lock.
         self.all_items = lambda: partition
+        # The answer is turned into plain JSON values under the same lock (_answer_under_lock), so the
+        # items it holds need no copy against later writes.
+        uncopied = _QUERY_RESULTS_UNCOPIED.set(_ANSWER_UNDER_LOCK.get())
         try:
             return original(self, *args, **kwargs)
         finally:
+            _QUERY_RESULTS_UNCOPIED.reset(uncopied)
             del self.all_items
 
     return query
+
+
+# Set while DynamoHandler.query runs under the backend lock, from the query to its plain-JSON answer.
+_ANSWER_UNDER_LOCK: contextvars.ContextVar[bool] = contextvars.ContextVar("answer_under_lock", default=False)
+# Set while Table.query runs on one partition with its answer built under the lock.
+_QUERY_RESULTS_UNCOPIED: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "query_results_uncopied", default=False
+)
+
+
+class _CopyUnlessAnsweredUnderLock:
+    """Stands in for the ``copy`` module inside moto's table model: Table.query deep-copies the items it
+    answers (about 40% of a results page's emulator time), which a query whose answer is built under the
+    lock does not need; every other copy there is made as before."""
+
+    @staticmethod
+    def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
+        if _QUERY_RESULTS_UNCOPIED.get():
+            return value
+        return copy.deepcopy(value, memo)
+
+    copy = staticmethod(copy.copy)
+
+
+def _copy_unless_answered_under_lock(original: ModuleType) -> type:
+    return _CopyUnlessAnsweredUnderLock
+
+
+def _answer_under_lock(original: Callable[..., Any]) -> Callable[..., Any]:
+    """The whole Query request under the backend lock, until its answer is plain JSON values (DynamoResult's
+    dynamo_to_dict makes new lists and maps and keeps only immutable strings, numbers and bytes): no write
+    can change an item between the query and its answer."""
+
+    @functools.wraps(original)
+    def query(self: Any) -> Any:
+        with _LOCK:
+            answering = _ANSWER_UNDER_LOCK.set(True)
+            try:
+                return original(self)
+            finally:
+                _ANSWER_UNDER_LOCK.reset(answering)
+
+    return query
+
+
+_LEAVES = (str, int, float, bool, bytes, type(None))
+
+
+def _fast_leaves(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """moto's dynamo_to_dict with strings, numbers and bytes returned at once: it asked each of them whether
+    it is a datetime, a DynamoType, has to_json, is a dict or a list before returning it unchanged."""
+
+    @functools.wraps(original)
+    def dynamo_to_dict(obj: Any) -> Any:
+        if type(obj) in _LEAVES:
+            return obj
+        if type(obj) is DynamoType and obj.type not in ("B", "BS"):
+            return {obj.type: dynamo_to_dict(obj.value)}
+        if type(obj) is dict or type(obj) is LimitedSizeDict:  # an item's attributes are a LimitedSizeDict
+            return {key: dynamo_to_dict(value) for key, value in obj.items()}
+        if type(obj) is list:
+            return [dynamo_to_dict(value) for value in obj]
+        return original(obj)  # datetimes, binary values, objects with to_json, subclasses: moto's own way
+
+    return dynamo_to_dict
 
 
 _LOCK = threading.RLock()
@@ -825,6 +920,40 @@ _PERFORMANCE = (
         "inspect.signature.",
         "Not fixed: moto 5.2.5's Table.query still walks all_items(); moto pull request #7795 changed its "
         "sorting only.",
+    ),
+    Patch(
+        "dynamodb-query-answer-under-lock",
+        DynamoHandler,
+        "query",
+        _answer_under_lock,
+        "681834c64038af93f0bf17657b7d24065f907f31e2d5cafb67f8cc15bb5e9f96",
+        "A results page's query deep-copied every item it answered, so that a write after the backend's lock "
+        "was released could not change the answer while it was serialised: about 40% of the emulator's time "
+        "on a page of 1,000 devices. The whole Query request now holds the lock until its answer is plain "
+        "JSON values, and the query on one partition skips that copy (next patch).",
+        _NOT_UPSTREAM,
+    ),
+    Patch(
+        "dynamodb-query-results-not-copied",
+        dynamodb_table,
+        "copy",
+        _copy_unless_answered_under_lock,
+        "3fecc9e51039f5a1ac5e302a21dc7aef48639a185ba01b11f9a6c32cf7853ba8",
+        "Inside moto's table model, deepcopy returns its value as it is while a one-partition query whose "
+        "answer is built under the lock runs; every other copy is made as before. The fingerprint covers the "
+        "whole table module, where moto uses this copy.",
+        _NOT_UPSTREAM,
+    ),
+    Patch(
+        "dynamodb-answer-fast-leaves",
+        dynamodb_responses,
+        "dynamo_to_dict",
+        _fast_leaves,
+        "80f600124c13ddcb132c02448abeefffd2b43b353c7fcedaa2fa7ca67b3107c4",
+        "Every answer's conversion to plain values asked each string and number five questions before "
+        "returning it unchanged (a tenth of a results page's emulator time). Plain strings, numbers, maps "
+        "and lists now take the short way; the result is the same values.",
+        _NOT_UPSTREAM,
     ),
 )
 

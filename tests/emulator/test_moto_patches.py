@@ -16,7 +16,7 @@ from moto import mock_aws
 
 from netremedy_local import moto_patches
 from netremedy_local.launcher import free_port
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, job_table_properties
 from tests.emulator.conftest import Emulated
 
 
@@ -125,6 +125,99 @@ def test_a_query_pages_through_its_partition_only_in_key_order(aws: Emulated) ->
         ExpressionAttributeValues={":pk": {"S": "JOB#none"}},
     )
     assert empty["Items"] == [] and empty["Count"] == 0
+
+
+def _pages(dynamodb: Any, table: str, forward: bool, **extra: Any) -> list[list[dict[str, Any]]]:
+    """Every page of one partition's query, 4 items a page, from ``ExclusiveStartKey`` if given."""
+    pages, start = [], extra.pop("ExclusiveStartKey", None)
+    while True:
+        request: dict[str, Any] = {
+            "TableName": table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :p)",
+            "ExpressionAttributeValues": {":pk": {"S": "JOB#q"}, ":p": {"S": "DEVICE#"}},
+            "Limit": 4,
+            "ScanIndexForward": forward,
+            **extra,
+        }
+        if start:
+            request["ExclusiveStartKey"] = start
+        page = dynamodb.query(**request)
+        pages.append(page["Items"])
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return pages
+
+
+def _partition_queries(dynamodb: Any, table: str) -> list[Any]:
+    """The queries a job's readers make (results pages forward, listings backward), with and without a start
+    key inside or between a partition's keys, a filter and a projection; then the same after a write."""
+    for partition in ("JOB#p", "JOB#q", "JOB#r"):
+        for index in (7, 1, 10, 3, 0, 4, 11, 2, 9, 5, 8, 6):
+            dynamodb.put_item(
+                TableName=table,
+                Item={
+                    "pk": {"S": partition},
+                    "sk": {"S": f"DEVICE#{index:02d}"},
+                    "n": {"N": str(index)},
+                    "l": {"L": [{"S": "a"}, {"N": "1"}]},
+                    "m": {"M": {"k": {"S": "v" * index}}},
+                },
+            )
+    dynamodb.put_item(TableName=table, Item={"pk": {"S": "JOB#q"}, "sk": {"S": "JOB"}})
+    answers: list[Any] = [_pages(dynamodb, table, forward) for forward in (True, False)]
+    for start in ("DEVICE#04", "DEVICE#04x", "DEVICE#", "DEVICE#99"):
+        key = {"pk": {"S": "JOB#q"}, "sk": {"S": start}}
+        answers += [_pages(dynamodb, table, forward, ExclusiveStartKey=key) for forward in (True, False)]
+    answers.append(
+        _pages(
+            dynamodb,
+            table,
+            True,
+            FilterExpression="n > :five",
+            ProjectionExpression="sk, m.k",
+            ExpressionAttributeValues={":pk": {"S": "JOB#q"}, ":p": {"S": "DEVICE#"}, ":five": {"N": "5"}},
+        )
+    )
+    dynamodb.update_item(
+        TableName=table,
+        Key={"pk": {"S": "JOB#q"}, "sk": {"S": "DEVICE#03"}},
+        UpdateExpression="SET l = list_append(l, :more), m.k = :k ADD n :one",
+        ExpressionAttributeValues={":more": {"L": [{"S": "b"}]}, ":k": {"S": "changed"}, ":one": {"N": "1"}},
+    )
+    answers.append(_pages(dynamodb, table, True))
+    return answers
+
+
+def test_one_partition_queries_answer_as_unpatched_moto_does_in_both_directions(aws: Emulated) -> None:
+    """The sorted, sliced partition and the uncopied answer (built under the lock) change no answer: every
+    page, forward and backward, from any start key, filtered and projected, and after an update, is the
+    page unpatched moto gives."""
+    # Given the same items and queries on the patched emulator and on moto's own (unpatched) mock
+    patched = _partition_queries(aws.client("dynamodb"), aws.table)
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        table = job_table_properties()
+        dynamodb.create_table(
+            TableName="plain",
+            KeySchema=table["KeySchema"],
+            AttributeDefinitions=table["AttributeDefinitions"],
+            GlobalSecondaryIndexes=table.get("GlobalSecondaryIndexes", []),
+            BillingMode="PAY_PER_REQUEST",
+        )
+        unpatched = _partition_queries(dynamodb, "plain")
+    # Then every page is the same, and the pages are what DynamoDB gives (a check that the test sees them)
+    assert patched == unpatched
+    forward = [item["sk"]["S"] for page in patched[0] for item in page]
+    assert forward == [f"DEVICE#{index:02d}" for index in range(12)]
+    assert [item["sk"]["S"] for page in patched[1] for item in page] == forward[::-1]
+    after_04 = [item["sk"]["S"] for page in patched[2] for item in page]
+    assert after_04 == forward[5:]
+    assert [item["sk"]["S"] for page in patched[3] for item in page] == forward[:4][::-1]
+    changed = next(item for page in patched[-1] for item in page if item["sk"]["S"] == "DEVICE#03")
+    assert changed["n"] == {"N": "4"} and changed["m"] == {"M": {"k": {"S": "changed"}}}
+    assert changed["l"] == {"L": [{"S": "a"}, {"N": "1"}, {"S": "b"}]}
+    unchanged = next(item for page in patched[0] for item in page if item["sk"]["S"] == "DEVICE#03")
+    assert unchanged["n"] == {"N": "3"} and unchanged["l"] == {"L": [{"S": "a"}, {"N": "1"}]}
 
 
 _EVERY_TYPE = {
