@@ -373,10 +373,9 @@ def _after_start_key(self: Any, partition: list[Any], arguments: Mapping[str, An
     if range_value is None or hash_value is None or DynamoType(hash_value) != arguments["hash_key"]:
         return partition
     start_value = DynamoType(range_value).cast_value
-    keys = [_sort_value(item) for item in partition]
-    if arguments.get("scan_index_forward", True) is False:
-        return partition[: bisect.bisect_left(keys, start_value)]  # moto reverses it; it resumes below start
-    return partition[bisect.bisect_right(keys, start_value) :]
+    if arguments.get("scan_index_forward", True) is False:  # moto reverses it; it resumes below start
+        return partition[: bisect.bisect_left(partition, start_value, key=_sort_value)]
+    return partition[bisect.bisect_right(partition, start_value, key=_sort_value) :]
 
 
 def _query_one_partition(original: Callable[..., Any]) -> Callable[..., Any]:
