@@ -94,47 +94,16 @@ def test_sqs_patches_keep_visibility_counts_and_deletes_as_sqs_has_them(aws: Emu
     assert counts["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "19"
 
 
-def test_a_query_pages_through_its_partition_only_in_key_order(aws: Emulated) -> None:
-    """The one-partition query returns exactly what DynamoDB does: that partition's items in sort-key order,
-    paged with ExclusiveStartKey and Limit, whatever else the table holds."""
-    dynamodb = aws.client("dynamodb")
-    for partition in ("JOB#a", "JOB#b", "JOB#c"):
-        for index in (5, 1, 3, 0, 4, 2):
-            dynamodb.put_item(
-                TableName=aws.table, Item={"pk": {"S": partition}, "sk": {"S": f"DEVICE#{index}"}}
-            )
-    seen, start = [], None
-    while True:
-        request: dict[str, Any] = {
-            "TableName": aws.table,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :p)",
-            "Limit": 4,
-            "ExpressionAttributeValues": {":pk": {"S": "JOB#b"}, ":p": {"S": "DEVICE#"}},
-        }
-        if start:
-            request["ExclusiveStartKey"] = start
-        page = dynamodb.query(**request)
-        seen += [(item["pk"]["S"], item["sk"]["S"]) for item in page["Items"]]
-        start = page.get("LastEvaluatedKey")
-        if not start:
-            break
-    assert seen == [("JOB#b", f"DEVICE#{index}") for index in range(6)]
-    empty = dynamodb.query(
-        TableName=aws.table,
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": "JOB#none"}},
-    )
-    assert empty["Items"] == [] and empty["Count"] == 0
-
-
-def _pages(dynamodb: Any, table: str, forward: bool, **extra: Any) -> list[list[dict[str, Any]]]:
-    """Every page of one partition's query, 4 items a page, from ``ExclusiveStartKey`` if given."""
+def _pages(
+    dynamodb: Any, table: str, forward: bool, partition: str = "JOB#q", **extra: Any
+) -> list[list[dict[str, Any]]]:
+    """Every page of one partition's devices, 4 items a page, from ``ExclusiveStartKey`` if given."""
     pages, start = [], extra.pop("ExclusiveStartKey", None)
     while True:
         request: dict[str, Any] = {
             "TableName": table,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :p)",
-            "ExpressionAttributeValues": {":pk": {"S": "JOB#q"}, ":p": {"S": "DEVICE#"}},
+            "ExpressionAttributeValues": {":pk": {"S": partition}, ":p": {"S": "DEVICE#"}},
             "Limit": 4,
             "ScanIndexForward": forward,
             **extra,
@@ -146,6 +115,26 @@ def _pages(dynamodb: Any, table: str, forward: bool, **extra: Any) -> list[list[
         start = page.get("LastEvaluatedKey")
         if not start:
             return pages
+
+
+def test_a_query_pages_through_its_partition_only_in_key_order(aws: Emulated) -> None:
+    """The one-partition query returns exactly what DynamoDB does: that partition's items in sort-key order,
+    paged with ExclusiveStartKey and Limit, whatever else the table holds."""
+    dynamodb = aws.client("dynamodb")
+    for partition in ("JOB#a", "JOB#b", "JOB#c"):
+        for index in (5, 1, 3, 0, 4, 2):
+            dynamodb.put_item(
+                TableName=aws.table, Item={"pk": {"S": partition}, "sk": {"S": f"DEVICE#{index}"}}
+            )
+    pages = _pages(dynamodb, aws.table, True, partition="JOB#b")
+    seen = [(item["pk"]["S"], item["sk"]["S"]) for page in pages for item in page]
+    assert seen == [("JOB#b", f"DEVICE#{index}") for index in range(6)]
+    empty = dynamodb.query(
+        TableName=aws.table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "JOB#none"}},
+    )
+    assert empty["Items"] == [] and empty["Count"] == 0
 
 
 def _partition_queries(dynamodb: Any, table: str) -> list[Any]:
