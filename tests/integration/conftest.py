@@ -3,6 +3,7 @@ started once per test session; boto3 reaches its emulator over HTTP."""
 
 import functools
 import json
+import os
 import socket
 import time
 from collections.abc import Iterator
@@ -141,9 +142,11 @@ def running_stack(state_dir: Path, port: int | None = None, **settings: str) -> 
 @pytest.fixture(scope="session")
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     # The spec's workflow is written against localhost:8000; use that port when it is free so the script
-    # runs unchanged, as a user would run it against `make serve`.
+    # runs unchanged, as a user would run it against `make serve`. Under pytest-xdist (`make test`) only the
+    # first worker tries it: two workers that both found it free would race to bind it.
+    first_worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0") == "gw0"
     with running_stack(
-        tmp_path_factory.mktemp("local-stack"), port=8000 if _port_free(8000) else None
+        tmp_path_factory.mktemp("local-stack"), port=8000 if first_worker and _port_free(8000) else None
     ) as stack:
         yield stack
 

@@ -205,8 +205,9 @@ def _token(position: str) -> str:
     [
         "not-a-token",
         _token("router1"),  # a results page's token
-        _token(f"2026-12-01T09:00:00.000Z {uuid.uuid4()} extra"),
-        _token("2026-12-01 " + str(uuid.uuid4())),
+        # fixed ids, not fresh ones: every pytest-xdist worker must collect the same test names
+        _token("2026-12-01T09:00:00.000Z 9b2f6a1e-0c4d-4e8a-b1f3-5d7e2a9c6b40 extra"),
+        _token("2026-12-01 3c8e1d52-7a9b-4f06-8e2d-1b4a6c9f0e73"),
         "x" * 401,
     ],
 )
