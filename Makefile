@@ -19,6 +19,9 @@ SAMLOCAL_STAMP := $(SAMLOCAL_VENV)/.installed
 RUNTIME_PYTHON ?=
 ARCHITECTURE ?=
 PYTEST_ARGS ?=
+# make test spreads the test files over pytest-xdist workers, one per core up to 4 (each worker starts its own
+# local stacks); TEST_WORKERS=0 runs the suite in this one process.
+TEST_WORKERS ?= auto
 BENCH_ARGS ?=
 # `make e2e` targets this deployed stack; unset, the suite starts the embedded local stack itself.
 API_URL ?=
@@ -56,7 +59,7 @@ serve: $(STAMP) ## Run the whole service locally on http://127.0.0.1:8000 (PORT,
 	$(PY) -m netremedy_local
 
 test: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP) ## Run every test (unit, integration on the local stack, corpus fidelity, template)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --maxprocesses 4 --dist loadfile $(PYTEST_ARGS)
 
 LINT_PATHS := functions infra client bench
 
