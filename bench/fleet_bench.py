@@ -32,7 +32,7 @@ import requests
 from botocore.config import Config
 from hier_config import Platform, WorkflowRemediation, get_hconfig
 
-from netremedy.dal.clients import client as service_client
+from netremedy.dal.clients import clear_clients
 from netremedy.logic.jobs import planned_slices
 from netremedy.logic.manifests import LoadedDrop, load_drop
 from netremedy.models.settings import ServiceSettings
@@ -219,7 +219,7 @@ def _drop_settings(endpoint: str, region: str, bucket: str) -> ServiceSettings:
         AWS_ACCESS_KEY_ID="testing",
         AWS_SECRET_ACCESS_KEY="testing",
     )
-    service_client.cache_clear()
+    clear_clients()
     return ServiceSettings.model_validate(
         {
             "TABLE_NAME": "-",

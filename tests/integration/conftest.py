@@ -16,7 +16,7 @@ import boto3
 import pytest
 import requests
 
-from netremedy.dal.clients import client
+from netremedy.dal.clients import clear_clients
 from netremedy.models.settings import load_settings
 from netremedy_local.launcher import StackLauncher, StackStartError
 from netremedy_local.pollers import PollerConfig
@@ -187,7 +187,7 @@ def paused_worker(
     }
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
-    client.cache_clear()
+    clear_clients()
     load_settings.cache_clear()
     queue_arn = stack.client("sqs").get_queue_attributes(
         QueueUrl=stack.resources["DeviceQueue"], AttributeNames=["QueueArn"]
@@ -202,5 +202,5 @@ def paused_worker(
         region=stack.region,
         stack_name="paused",
     )
-    client.cache_clear()
+    clear_clients()
     load_settings.cache_clear()

@@ -8,7 +8,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from netremedy.dal.clients import client
+from netremedy.dal.clients import clear_clients
 from netremedy.models.settings import load_settings
 from tests.conftest import job_table_properties
 
@@ -26,7 +26,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    client.cache_clear()
+    clear_clients()
     load_settings.cache_clear()
     with mock_aws():
         # The table exactly as template.yaml declares it (keys and indexes), so tests and template cannot drift.
@@ -54,7 +54,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
             "finalize_url": finalize_url,
             "fanout_url": fanout_url,
         }
-    client.cache_clear()
+    clear_clients()
     load_settings.cache_clear()
 
 
