@@ -11,8 +11,8 @@ import pytest
 
 from netremedy_local.template import load_yaml
 
-# Every client the service makes comes from a botocore session of its own (netremedy.dal.clients), and the
-# fixtures clear that cache between tests, so each test's sessions parsed botocore's JSON models again (0.3 s
+# The fixtures forget the service's clients and their botocore session between tests (clear_clients), and
+# the tests make clients of their own, so each test's new sessions parsed botocore's JSON models again (0.3 s
 # of a unit test's 0.8 s, cProfile of tests/unit/test_lifecycle.py). One loader for the whole test run keeps
 # what it parsed; sessions, clients, credentials and moto's hooks are still new each time.
 botocore.session.create_loader = functools.cache(botocore.loaders.create_loader)
