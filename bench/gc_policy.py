@@ -15,14 +15,28 @@ from typing import Any
 from coldstart import _environment
 from corpus import load_pairs, pairs_by_class
 
-POLICIES = ("default", "freeze", "freeze+per_device", "freeze+gen0_50000", "disabled")
+# "linked+" runs a policy with hier_config's trees left linked to their parents, as the worker had them before
+# logic.remediation.unlink_trees: then only the collector frees a device's trees.
+POLICIES = (
+    "default",
+    "freeze",
+    "freeze+per_device",
+    "linked+freeze+per_device",
+    "linked+default",
+    "freeze+gen0_50000",
+    "disabled",
+)
 
 _PROBE = """
 import gc, json, resource, sys, time
 import netremedy.handlers.remediate_devices
 from netremedy import runtime_gc
+from netremedy.logic import remediation
 from netremedy.logic.remediation import RemediationError, compute_remediation
 policy, pairs, count = sys.argv[1], json.load(sys.stdin), int(sys.argv[2])
+if policy.startswith("linked+"):
+    remediation.unlink_trees = lambda *trees: None
+    policy = policy.removeprefix("linked+")
 if policy.startswith("freeze"):
     runtime_gc.freeze_start_up_objects()
 if policy.endswith("gen0_50000"):
@@ -44,9 +58,12 @@ for n in range(count):
     except RemediationError:
         pass
 cpu = time.process_time() - started
-print(json.dumps({"cpu_ms_per_device": cpu * 1000 / count,
+collections = [s["collections"] - b for s, b in zip(gc.get_stats(), before)]
+gc.enable()
+left = gc.collect()  # cyclic garbage the policy had not freed yet (all of it, when the collector was off)
+print(json.dumps({"cpu_ms_per_device": cpu * 1000 / count, "garbage_left": left,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "collections": [s["collections"] - b for s, b in zip(gc.get_stats(), before)]}))
+                  "collections": collections}))
 """
 
 
@@ -76,6 +93,7 @@ def compare(repeats: int, devices: dict[str, int]) -> dict[str, Any]:
             "cpu_ms_per_device_median": round(statistics.median(r["cpu_ms_per_device"] for r in runs), 2),
             "peak_rss_mb_median": round(statistics.median(r["peak_rss_mb"] for r in runs), 1),
             "collections_gen0_1_2_in_run": runs[0]["collections"],
+            "garbage_left_after_run": runs[0]["garbage_left"],
             "runs": len(runs),
         }
         for (size, policy), runs in samples.items()
