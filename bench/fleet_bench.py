@@ -37,7 +37,7 @@ from netremedy.logic.jobs import planned_slices
 from netremedy.logic.manifests import LoadedDrop, load_drop
 from netremedy.models.settings import ServiceSettings
 from netremedy_local.launcher import StackLauncher, StackStartError
-from netremedy_local.metering import totals
+from netremedy_local.metering import FLUSH_INTERVAL_SECONDS, totals
 
 ROOT = Path(__file__).resolve().parents[1]
 # The manifest-memory devices' configs: about 1.5 KB each, so that a 100,000-device manifest is a few hundred
@@ -168,7 +168,7 @@ def _prefix_pair_drop(
     accepted = time.monotonic() - started
     status = _wait_completed(api, accepted_doc["job_id"], timeout)
     elapsed = time.monotonic() - started
-    time.sleep(2)
+    time.sleep(FLUSH_INTERVAL_SECONDS + 0.5)
     figures = _report("s3-prefix-pair", devices, accepted, elapsed, measure() - before) | {
         "final": status,
         "start_peak_mb": round(start_peak / 1e6, 1),
@@ -321,7 +321,7 @@ def main() -> None:
             response.raise_for_status()
             status = _wait_completed(api, response.json()["job_id"], args.timeout)
             elapsed = time.monotonic() - started
-            time.sleep(2)  # let every process flush its counts
+            time.sleep(FLUSH_INTERVAL_SECONDS + 0.5)  # let every process flush its counts
             results.append(
                 _report("api-post", args.api_devices, accepted, elapsed, totals(state) - before)
                 | {"final": status}
@@ -352,7 +352,7 @@ def main() -> None:
             accepted = time.monotonic() - started
             status = _wait_completed(api, accepted_doc["job_id"], args.timeout)
             elapsed = time.monotonic() - started
-            time.sleep(2)
+            time.sleep(FLUSH_INTERVAL_SECONDS + 0.5)
             results.append(
                 _report("s3-drop", args.drop_devices, accepted, elapsed, totals(state) - before)
                 | {"final": status}

@@ -18,8 +18,9 @@ from netremedy_local.launcher import StackLauncher, StackStartError
 
 ROOT = Path(__file__).resolve().parents[1]
 METER_PATH = Path(__file__).resolve().parent / "_stack_meter"
-# Both meters flush every second or faster; wait this long before reading a snapshot that must be complete.
-FLUSH_SECONDS = 1.3
+# Both meters flush every two seconds (when their counts changed); wait this long before reading a snapshot
+# that must be complete.
+FLUSH_SECONDS = 2.5
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -28,7 +29,7 @@ def _read_counts(directory: Path) -> dict[int, dict[str, float]]:
     for path in directory.glob("*.json"):
         try:
             counts[int(path.stem)] = json.loads(path.read_text())
-        except ValueError:  # caught mid-write by the repository's meter; its next flush is a second away
+        except ValueError:  # caught mid-write by the repository's meter; its next flush is 2 s away
             continue
     return counts
 

@@ -4,7 +4,7 @@ This module is the one place that instruments boto3: ``add_hook`` registers a bo
 every client the process creates from then on (the benchmark's billing meter, bench/_stack_meter, plugs in
 here). ``install`` adds the call counter when ``LOCAL_METER_AWS_CALLS=1``: a ``before-parameter-build``
 hook (it sees each call's parameters before serialisation) counts calls by operation, and writes that touch
-a job row (sk "JOB"), flushed to ``<state dir>/aws-calls/<pid>.json`` every second.
+a job row (sk "JOB"), flushed to ``<state dir>/aws-calls/<pid>.json`` every two seconds when they changed.
 """
 
 import functools
@@ -21,6 +21,7 @@ import boto3.session
 Hook = Callable[..., None]
 
 _counts: Counter[str] = Counter()
+FLUSH_INTERVAL_SECONDS = 2.0
 _lock = threading.Lock()
 _hooks: list[tuple[str, Hook]] = []
 _instrumented = False
@@ -81,11 +82,15 @@ def install(state_dir: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
 
     def flush() -> None:
+        # Only what changed, every FLUSH_INTERVAL_SECONDS: each write costs the process CPU it is measured by.
+        written: dict[str, int] | None = None
         while True:
             with _lock:
                 snapshot = dict(_counts)
-            target.write_text(json.dumps(snapshot))
-            threading.Event().wait(1)
+            if snapshot != written:
+                target.write_text(json.dumps(snapshot))
+                written = snapshot
+            threading.Event().wait(FLUSH_INTERVAL_SECONDS)
 
     threading.Thread(target=flush, daemon=True, name="aws-call-meter").start()
 
@@ -96,6 +101,6 @@ def totals(state_dir: Path) -> Counter[str]:
     for path in (state_dir / "aws-calls").glob("*.json"):
         try:
             summed.update(json.loads(path.read_text()))
-        except ValueError:  # caught mid-write; the next flush is a second away
+        except ValueError:  # caught mid-write; the next flush is FLUSH_INTERVAL_SECONDS away
             continue
     return summed
