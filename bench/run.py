@@ -869,7 +869,7 @@ def main() -> None:
             # instruction counts, on this Python and on the template's Lambda runtime when it is here.
             "worker_import": [
                 {
-                    **paired_import_ratio(15 if args.quick else 21, python=python),
+                    **paired_import_ratio(15 if args.quick else 41, python=python),
                     "instructions": instruction_ratio(python=python),
                 }
                 for python in interpreters()
