@@ -5,7 +5,7 @@ S3 keys live in ``models.object_keys``."""
 from collections.abc import Iterable
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from netremedy.models.risks import RiskFlag
 
@@ -29,6 +29,8 @@ def device_sort_key(device_id: str) -> str:
 
 class JobItem(BaseModel):
     """The job row: counters that workers bump atomically, and the life-cycle status."""
+
+    model_config = ConfigDict(defer_build=True)
 
     job_id: str
     status: JobState
@@ -118,6 +120,8 @@ def upload_partition_key(upload_id: str) -> str:
 
 class UploadItem(BaseModel):
     """A pre-signed manifest upload: bound to the caller that asked for it, used by at most one job."""
+
+    model_config = ConfigDict(defer_build=True)
 
     upload_id: str
     owner: str

@@ -98,4 +98,6 @@ class DeviceMessage(BaseModel):
 class JobMessage(BaseModel):
     """A job to act on: on the fan-out queue, queue its stored devices; on the finalize queue, it has ended."""
 
+    model_config = ConfigDict(defer_build=True)
+
     job_id: str = Field(min_length=1)
