@@ -119,9 +119,17 @@ def _describe(exc: Exception, text: str | None = None) -> str:
     return exception_summary(exc)
 
 
+@lru_cache(maxsize=len(Platform))
+def _driver(platform: Platform) -> HConfigDriverBase:
+    """One driver per platform for the process. get_hconfig(platform, ...) builds a new one each call (its
+    rules are pydantic models: 0.2-0.35 ms, twice a device); a driver's rules are only read while hier_config
+    parses and compares, so every tree of a platform can share one."""
+    return get_hconfig_driver(platform)
+
+
 def _parse(platform: Platform, field: str, text: str) -> HConfig:
     try:
-        return get_hconfig(platform, text)
+        return get_hconfig(_driver(platform), text)
     except Exception as exc:  # hier_config raises a variety of errors for text it cannot structure
         hint = _PARSE_HINTS.get(exc.__class__.__name__, "check that the platform matches the configuration")
         raise RemediationError(
@@ -186,7 +194,7 @@ def _outputs(
     if "future" in wanted:
         # The configuration after applying the remediation returned (so after the tag filter, if any).
         applied = (
-            get_hconfig(platform, remediation or "")
+            get_hconfig(_driver(platform), remediation or "")
             if options.filters_by_tags
             else workflow.remediation_config
         )
