@@ -263,6 +263,7 @@ CPU_PARTS = (
     "aws",
     "powertools",
     "netremedy",
+    "free",
     "gc",
     "unattributed",
 )
@@ -576,7 +577,8 @@ def print_report(results: dict[str, Any]) -> None:
             "remediation_config/rollback_config; text = configs to text; validation = check_device_configs "
             "and the risk rules; hier_config_other = the rest of compute_remediation; json = pydantic called "
             "by the service (message, result items); aws = botocore calls; powertools = BatchProcessor, "
-            "logger, metrics; netremedy = the service's own code around them; gc = the garbage collector, "
+            "logger, metrics; netremedy = the service's own code around them; free = unlinking a device's trees, "
+            "which frees them (logic.remediation.unlink_trees); gc = the garbage collector, "
             "whichever part triggered it; unattributed = in the handler but in none of these (Powertools' "
             "decorators, the meter's cost)"
         )

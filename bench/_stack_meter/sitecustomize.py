@@ -17,7 +17,7 @@ event hooks that add up, per process, what AWS bills rather than what the code c
   makes (timed by the hooks); with ``BENCH_PROFILE=worker,create_job,write_back`` those handlers are also
   run under cProfile;
 - the worker's CPU time split into parts (parse, remediation, rollback, text, validation, JSON/pydantic, AWS
-  calls by operation, Powertools, garbage collection, the service's own code), each part's own time without the parts it calls,
+  calls by operation, Powertools, freeing the trees, garbage collection, the service's own code), each part's own time without the parts it calls,
   and the pollers' CPU outside the handler (receiving and deleting SQS messages, which on AWS the event
   source mapping does unbilled).
 
@@ -378,6 +378,7 @@ def _patch_remediation(module: Any) -> None:
         ("evaluate_risks", "validation"),
         ("_as_text", "text"),
         ("_config_text", "text"),
+        ("unlink_trees", "free"),
     ):
         setattr(module, name, _part(label, getattr(module, name)))
     workflow = module.WorkflowRemediation
