@@ -255,8 +255,8 @@ def compute_remediation(
         raise RemediationError(f"hier_config could not compute the remediation ({_describe(exc)})") from exc
     finally:
         # The workflow's attributes hold the two parsed trees and whichever outputs it computed.
-        computed = vars(workflow).values() if workflow is not None else ()
-        unlink_trees(running, intended, *(tree for tree in computed if isinstance(tree, HConfig)))
+        held = vars(workflow).values() if workflow is not None else (running, intended)
+        unlink_trees(*(tree for tree in held if isinstance(tree, HConfig)))
 
 
 def unlink_trees(*trees: HConfig) -> None:
@@ -268,8 +268,7 @@ def unlink_trees(*trees: HConfig) -> None:
     the worker's CPU per medium device went from 44.2 to 36.6 ms, per large one from 1,339 to 1,298
     (bench/gc_policy.py, medians of 3; the README's "The worker's garbage collector").
     """
-    # Each tree once (by identity: hier_config hashes a tree by its whole content).
-    pending: list[HConfig | HConfigChild] = list({id(tree): tree for tree in trees}.values())
+    pending: list[HConfig | HConfigChild] = list(trees)
     pop, push = pending.pop, pending.append
     while pending:
         for child in pop().children:
