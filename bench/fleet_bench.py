@@ -31,13 +31,14 @@ import boto3
 import requests
 from botocore.config import Config
 from hier_config import Platform, WorkflowRemediation, get_hconfig
+from stack import FLUSH_SECONDS
 
 from netremedy.dal.clients import clear_clients
 from netremedy.logic.jobs import planned_slices
 from netremedy.logic.manifests import LoadedDrop, load_drop
 from netremedy.models.settings import ServiceSettings
 from netremedy_local.launcher import StackLauncher, StackStartError
-from netremedy_local.metering import FLUSH_INTERVAL_SECONDS, totals
+from netremedy_local.metering import totals
 
 ROOT = Path(__file__).resolve().parents[1]
 # The manifest-memory devices' configs: about 1.5 KB each, so that a 100,000-device manifest is a few hundred
@@ -168,7 +169,7 @@ def _prefix_pair_drop(
     accepted = time.monotonic() - started
     status = _wait_completed(api, accepted_doc["job_id"], timeout)
     elapsed = time.monotonic() - started
-    time.sleep(FLUSH_INTERVAL_SECONDS + 0.5)
+    time.sleep(FLUSH_SECONDS)
     figures = _report("s3-prefix-pair", devices, accepted, elapsed, measure() - before) | {
         "final": status,
         "start_peak_mb": round(start_peak / 1e6, 1),
@@ -321,7 +322,7 @@ def main() -> None:
             response.raise_for_status()
             status = _wait_completed(api, response.json()["job_id"], args.timeout)
             elapsed = time.monotonic() - started
-            time.sleep(FLUSH_INTERVAL_SECONDS + 0.5)  # let every process flush its counts
+            time.sleep(FLUSH_SECONDS)  # let every process flush its counts
             results.append(
                 _report("api-post", args.api_devices, accepted, elapsed, totals(state) - before)
                 | {"final": status}
@@ -352,7 +353,7 @@ def main() -> None:
             accepted = time.monotonic() - started
             status = _wait_completed(api, accepted_doc["job_id"], args.timeout)
             elapsed = time.monotonic() - started
-            time.sleep(FLUSH_INTERVAL_SECONDS + 0.5)
+            time.sleep(FLUSH_SECONDS)
             results.append(
                 _report("s3-drop", args.drop_devices, accepted, elapsed, totals(state) - before)
                 | {"final": status}

@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from netremedy_local.launcher import StackLauncher, StackStartError
+from netremedy_local.metering import FLUSH_INTERVAL_SECONDS
 
 ROOT = Path(__file__).resolve().parents[1]
 METER_PATH = Path(__file__).resolve().parent / "_stack_meter"
-# Both meters flush every two seconds (when their counts changed); wait this long before reading a snapshot
-# that must be complete.
-FLUSH_SECONDS = 2.5
+# Both meters flush every FLUSH_INTERVAL_SECONDS (when their counts changed); wait this long before reading a
+# snapshot that must be complete.
+FLUSH_SECONDS = FLUSH_INTERVAL_SECONDS + 0.5
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -29,7 +30,7 @@ def _read_counts(directory: Path) -> dict[int, dict[str, float]]:
     for path in directory.glob("*.json"):
         try:
             counts[int(path.stem)] = json.loads(path.read_text())
-        except ValueError:  # caught mid-write by the repository's meter; its next flush is 2 s away
+        except ValueError:  # not expected (the meters' writes are atomic); the next flush replaces it
             continue
     return counts
 

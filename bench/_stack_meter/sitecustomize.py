@@ -21,7 +21,8 @@ event hooks that add up, per process, what AWS bills rather than what the code c
   and the pollers' CPU outside the handler (receiving and deleting SQS messages, which on AWS the event
   source mapping does unbilled).
 
-Counts are written to ``$BENCH_METER_DIR/<pid>.json`` every two seconds when they changed. The hooks are plugged into the
+Counts are written to ``$BENCH_METER_DIR/<pid>.json`` as the repository's meter writes its own
+(``metering.start_flushing``: every two seconds, when they changed). The hooks are plugged into the
 repository's meter (netremedy_local.metering, the one place that instruments boto3), whose own call counter
 (``LOCAL_METER_AWS_CALLS``) runs alongside; sizes are measured as AWS measures them
 (netremedy_local.aws_limits).
@@ -29,7 +30,6 @@ repository's meter (netremedy_local.metering, the one place that instruments bot
 
 import functools
 import gc
-import json
 import math
 import os
 import threading
@@ -42,7 +42,6 @@ from netremedy_local import metering
 from netremedy_local.aws_limits import dynamodb_item_size, events_entry_size, sqs_message_size
 
 _DIR = os.environ.get("BENCH_METER_DIR")
-FLUSH_INTERVAL_SECONDS = 2.0  # bench/stack.py waits for one flush of both meters before a final snapshot
 
 # Re-entrant: the garbage collector's callback (_gc_callback) may run while this thread holds it.
 _lock = threading.RLock()
@@ -518,21 +517,11 @@ def _install(directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / f"{os.getpid()}.json"
 
-    def flush() -> None:
-        # Every FLUSH_INTERVAL_SECONDS, and only what changed: flushing every half second in each of the
-        # stack's dozen processes cost them about 2 CPU-s per medium mix (py-spy), CPU the pipeline measured.
-        written: dict[str, Any] = {}
-        while True:
-            time.sleep(FLUSH_INTERVAL_SECONDS)
-            with _lock:
-                snapshot = dict(_units)
-            if snapshot and snapshot != written:
-                temporary = target.with_suffix(".tmp")
-                temporary.write_text(json.dumps(snapshot))
-                temporary.replace(target)
-                written = snapshot
+    def units() -> dict[str, float]:
+        with _lock:
+            return dict(_units)
 
-    threading.Thread(target=flush, daemon=True, name="bench-billing-meter").start()
+    metering.start_flushing(target, units, "bench-billing-meter")
 
 
 if _DIR:

@@ -11,6 +11,7 @@ import functools
 import json
 import os
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -81,18 +82,30 @@ def install(state_dir: Path) -> None:
     target = state_dir / "aws-calls" / f"{os.getpid()}.json"
     target.parent.mkdir(parents=True, exist_ok=True)
 
-    def flush() -> None:
-        # Only what changed, every FLUSH_INTERVAL_SECONDS: each write costs the process CPU it is measured by.
-        written: dict[str, int] | None = None
-        while True:
-            with _lock:
-                snapshot = dict(_counts)
-            if snapshot != written:
-                target.write_text(json.dumps(snapshot))
-                written = snapshot
-            threading.Event().wait(FLUSH_INTERVAL_SECONDS)
+    def counts() -> dict[str, int]:
+        with _lock:
+            return dict(_counts)
 
-    threading.Thread(target=flush, daemon=True, name="aws-call-meter").start()
+    start_flushing(target, counts, "aws-call-meter")
+
+
+def start_flushing(target: Path, snapshot: Callable[[], dict[str, Any]], name: str) -> None:
+    """A daemon thread that writes ``snapshot()`` to ``target`` as JSON every FLUSH_INTERVAL_SECONDS, when it
+    changed (each write costs the process CPU it is measured by), through a temporary file renamed over it
+    (a reader never sees half a file). Used by this meter and by the benchmark's billing meter."""
+
+    def flush() -> None:
+        written: dict[str, Any] = {}
+        while True:
+            current = snapshot()
+            if current != written:
+                temporary = target.with_suffix(".tmp")
+                temporary.write_text(json.dumps(current))
+                temporary.replace(target)
+                written = current
+            time.sleep(FLUSH_INTERVAL_SECONDS)
+
+    threading.Thread(target=flush, daemon=True, name=name).start()
 
 
 def totals(state_dir: Path) -> Counter[str]:
@@ -101,6 +114,6 @@ def totals(state_dir: Path) -> Counter[str]:
     for path in (state_dir / "aws-calls").glob("*.json"):
         try:
             summed.update(json.loads(path.read_text()))
-        except ValueError:  # caught mid-write; the next flush is FLUSH_INTERVAL_SECONDS away
+        except ValueError:  # not expected (writes are atomic); the next flush replaces it
             continue
     return summed
